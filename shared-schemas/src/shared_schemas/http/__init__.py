@@ -1,0 +1,1 @@
+"""HTTP pieces every service and the gateway share: problem+json errors, request ids, probes."""

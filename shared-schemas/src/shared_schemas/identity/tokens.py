@@ -1,0 +1,169 @@
+"""JSON Web Tokens of this platform: issuing (gateway, tests, `make token`) and verifying.
+
+One algorithm, EdDSA over Ed25519, pinned on both sides (RFC 8725): a token whose header
+names any other algorithm, or whose key is not an Ed25519 key, is refused before any
+signature check, which rules out `alg: none` and key-confusion attacks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from jwt.algorithms import OKPAlgorithm
+
+from shared_schemas.roles import Role
+
+ALGORITHM = "EdDSA"
+TokenType = Literal["access", "refresh"]
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ")
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted. The reason is for logs only, never for the client."""
+
+
+class KeysUnavailable(Exception):
+    """The verification keys cannot be fetched and none are cached."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, the employee they are, and their roles."""
+
+    user_id: str
+    roles: frozenset[Role]
+    employee_id: uuid.UUID | None
+    token_id: str
+    expires_at: datetime
+
+    def has_any(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def actor(self) -> str:
+        """The id recorded as `actor` on the events this principal causes."""
+        return self.user_id
+
+
+class KeySource(Protocol):
+    async def key_for(self, key_id: str) -> jwt.PyJWK | None: ...
+
+
+class TokenSigner:
+    """Issues tokens with one Ed25519 private key, named by `key_id` in every header."""
+
+    def __init__(self, private_key_pem: str, key_id: str, *, issuer: str, audience: str) -> None:
+        key = load_pem_private_key(private_key_pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the signing key must be an Ed25519 private key")
+        self._key = key
+        self.key_id = key_id
+        self.issuer = issuer
+        self.audience = audience
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        roles: Iterable[str],
+        employee_id: uuid.UUID | str | None,
+        token_type: TokenType = "access",  # noqa: S107 - a token kind, not a secret
+        lifetime: timedelta = timedelta(minutes=15),
+        now: datetime | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        issued = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + lifetime,
+            "jti": str(uuid.uuid4()),
+            "typ": token_type,
+            "roles": sorted(set(roles)),
+            "employee_id": str(employee_id) if employee_id else None,
+            **(extra or {}),
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.key_id})
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK, for a JWKS document."""
+        jwk: dict[str, Any] = OKPAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.key_id, "alg": ALGORITHM, "use": "sig"}
+
+
+class TokenVerifier:
+    """Checks signature, algorithm, issuer, audience, lifetime and type of a token."""
+
+    def __init__(
+        self, keys: KeySource, *, issuer: str, audience: str, leeway: timedelta = timedelta(0)
+    ) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    async def verify(
+        self,
+        token: str,
+        *,
+        token_type: TokenType = "access",  # noqa: S107 - a token kind
+    ) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"unreadable header: {exc}") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        key_id = header.get("kid")
+        if not isinstance(key_id, str) or not key_id:
+            raise InvalidToken("no key id")
+        key = await self.keys.key_for(key_id)
+        if key is None:
+            raise InvalidToken(f"unknown key id {key_id!r}")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return _principal(claims, token_type)
+
+
+def _principal(claims: dict[str, Any], token_type: TokenType) -> Principal:
+    if claims.get("typ") != token_type:
+        raise InvalidToken(f"a {claims.get('typ')!r} token is not an {token_type} token")
+    subject, roles = claims.get("sub"), claims.get("roles", [])
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("no subject")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise InvalidToken("roles must be a list of strings")
+    known = {role.value for role in Role}
+    employee = claims.get("employee_id")
+    try:
+        employee_id = uuid.UUID(employee) if employee else None
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("employee_id is not a UUID") from exc
+    return Principal(
+        user_id=subject,
+        # A role this version does not know grants nothing.
+        roles=frozenset(Role(role) for role in roles if role in known),
+        employee_id=employee_id,
+        token_id=str(claims["jti"]),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+    )

@@ -1,0 +1,43 @@
+"""The messaging runtime every service uses: outbox, relay, idempotent consumer, DLQ, jobs."""
+
+from shared_schemas.messaging.consumer import Consumer, DeadLetter, Handler, is_database_outage
+from shared_schemas.messaging.context import EventContext, current_event_context, event_context
+from shared_schemas.messaging.jobs import JobRunner, PeriodicJob
+from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from shared_schemas.messaging.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox
+from shared_schemas.messaging.relay import PendingEvent, Relay, prune_published, republish
+from shared_schemas.messaging.tables import (
+    KEY_BUCKETS,
+    MessagingTables,
+    key_bucket,
+    messaging_tables,
+)
+from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
+
+__all__ = [
+    "KEY_BUCKETS",
+    "MAX_EVENT_BYTES",
+    "Consumer",
+    "DeadLetter",
+    "EventContext",
+    "EventTooLarge",
+    "Handler",
+    "JobRunner",
+    "KafkaSettings",
+    "MessagingTables",
+    "Outbox",
+    "PendingEvent",
+    "PeriodicJob",
+    "Relay",
+    "Workers",
+    "current_event_context",
+    "ensure_topics",
+    "event_context",
+    "is_database_outage",
+    "key_bucket",
+    "messaging_tables",
+    "prune_published",
+    "republish",
+    "run_background",
+    "serve_process_metrics",
+]

@@ -1,0 +1,340 @@
+"""The idempotent consumer: inbox and effect in one transaction, offsets committed after.
+
+Failures are retried with backoff; a message that still fails after `max_attempts`, or
+that cannot be parsed or validated at all, goes to `dlq.<group>` with its error and the
+consumer moves on. Database outages are not the message's fault: they are retried until
+the database is back, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_schemas.events.base import CloudEvent, EventData
+from shared_schemas.events.catalogue import dlq_topic
+from shared_schemas.messaging.backoff import Backoff
+from shared_schemas.messaging.context import event_context
+from shared_schemas.messaging.kafka import KafkaSettings
+from shared_schemas.messaging.lifecycle import stop_within
+from shared_schemas.messaging.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_RETRIES,
+    DEAD_LETTERS,
+    EVENTS_APPLIED,
+    EVENTS_DUPLICATE,
+    EVENTS_IGNORED,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
+AfterCommit = Callable[[CloudEvent[Any]], Awaitable[None]]
+
+
+class _Envelope(CloudEvent[dict[str, Any]]):
+    """The envelope with its data still raw, to route on `type` before validating data."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: str  # malformed | invalid | failed
+    error: str
+    attempts: int
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when the database, not the message, is the problem (retry, never dead-letter)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower()
+        return any(
+            marker in message
+            for marker in ("locked", "connection", "could not connect", "server closed", "timeout")
+        )
+    return isinstance(exc, OSError)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: Consumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self.owner.assigned.clear()
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        if assigned:
+            self.owner.assigned.set()
+
+
+class Consumer:
+    """Applies events of the subscribed types exactly once to a service's database."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        handlers: Mapping[type[EventData], Handler],
+        kafka: KafkaSettings,
+        max_attempts: int = 5,
+        retry_base: float = 0.2,
+        max_backoff: float = 5.0,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        self.group = group
+        self.sessions = sessions
+        self.inbox = inbox
+        self.kafka = kafka
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.max_backoff = max_backoff
+        self.after_commit = after_commit
+        self.handlers = {model.event_type: (model, handler) for model, handler in handlers.items()}
+        self.topics = sorted({model.topic for model in handlers})
+        self.assigned = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until `request_stop()`; a broker that is down at start is waited for."""
+        if not self.topics:
+            log.info("consumer %s: no event types subscribed", self.group)
+            await self._stopping.wait()
+            return
+        backoff = Backoff(cap=self.max_backoff)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._start()
+                    backoff.reset()
+                    await self._poll_forever()
+                except KafkaError as exc:
+                    delay = backoff.next_delay()
+                    log.warning("consumer %s: %s; retrying in %.2fs", self.group, exc, delay)
+                    await self._close()
+                    await self._sleep(delay)
+        finally:
+            await self._close()
+
+    async def _start(self) -> None:
+        if self._consumer is not None:
+            return
+        producer = self.kafka.producer(f"dlq-{self.group}")
+        consumer = self.kafka.consumer(self.group)
+        try:
+            await producer.start()
+            consumer.subscribe(self.topics, listener=_Rebalance(self))
+            await consumer.start()
+        except BaseException:
+            await stop_within(consumer.stop())
+            await stop_within(producer.stop())
+            raise
+        self._producer, self._consumer = producer, consumer
+
+    async def _poll_forever(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        loop = asyncio.get_running_loop()
+        next_lag = 0.0
+        while not self._stopping.is_set():
+            batch = await consumer.getmany(timeout_ms=200)
+            if batch:
+                done = await asyncio.gather(
+                    *(self._apply_partition(records) for records in batch.values())
+                )
+                offsets = {tp: last + 1 for tp, last in zip(batch, done, strict=True) if last >= 0}
+                await self._commit(consumer, offsets)
+            if loop.time() >= next_lag:
+                await self._report_lag(consumer)
+                next_lag = loop.time() + 2.0
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # A rebalance took the partitions away; whoever gets them redoes the batch
+            # and the inbox turns the redo into duplicates that are skipped.
+            log.info("consumer %s: commit lost to a rebalance: %s", self.group, exc)
+
+    async def _apply_partition(self, records: list[ConsumerRecord]) -> int:
+        """Apply records in order; return the last offset finished, -1 if none was."""
+        last = -1
+        for record in records:
+            if not await self._handle(record):
+                break
+            last = record.offset
+        return last
+
+    async def _handle(self, record: ConsumerRecord) -> bool:
+        """Finish one record (applied, skipped or dead-lettered); False if stopped first."""
+        try:
+            envelope = _Envelope.model_validate_json(record.value)
+        except (ValidationError, ValueError, TypeError) as exc:
+            return await self._dead_letter(record, DeadLetter("malformed", _describe(exc), 1))
+        route = self.handlers.get(envelope.type)
+        if route is None:
+            # Another service's type, or a newer `.vN` published beside the one we read.
+            EVENTS_IGNORED.labels(self.group).inc()
+            return True
+        model, handler = route
+        try:
+            event = CloudEvent[model].model_validate_json(record.value)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            return await self._dead_letter(record, DeadLetter("invalid", _describe(exc), 1))
+        return await self._apply_with_retries(record, event, handler)
+
+    async def _apply_with_retries(
+        self, record: ConsumerRecord, event: CloudEvent[Any], handler: Handler
+    ) -> bool:
+        failures = 0
+        backoff = Backoff(base=self.retry_base, cap=self.max_backoff)
+        while not self._stopping.is_set():
+            try:
+                applied = await self._apply_once(event, handler)
+            except Exception as exc:
+                CONSUMER_RETRIES.labels(self.group).inc()
+                if is_database_outage(exc):
+                    delay = backoff.next_delay()
+                    log.warning("consumer %s: database unavailable (%s)", self.group, exc)
+                    await self._sleep(delay)
+                    continue
+                failures += 1
+                if failures >= self.max_attempts:
+                    letter = DeadLetter("failed", _describe(exc), failures)
+                    return await self._dead_letter(record, letter)
+                log.info(
+                    "consumer %s: %s %s failed (attempt %d): %s",
+                    self.group,
+                    event.type,
+                    event.id,
+                    failures,
+                    exc,
+                )
+                await self._sleep(backoff.next_delay())
+                continue
+            if applied:
+                EVENTS_APPLIED.labels(self.group, event.type).inc()
+            else:
+                EVENTS_DUPLICATE.labels(self.group).inc()
+            if self.after_commit is not None:
+                await self.after_commit(event)
+            return True
+        return False
+
+    async def _apply_once(self, event: CloudEvent[Any], handler: Handler) -> bool:
+        async with self.sessions() as session, session.begin():
+            if not await self._remember(session, event):
+                return False
+            with event_context(
+                correlation_id=event.correlationid or str(event.id), causation_id=str(event.id)
+            ):
+                await handler(session, event)
+        return True
+
+    async def _remember(self, session: AsyncSession, event: CloudEvent[Any]) -> bool:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(self.inbox)
+            .values(
+                consumer_group=self.group,
+                event_id=event.id,
+                event_type=event.type,
+                subject=event.subject,
+                processed_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> bool:
+        log.error(
+            "consumer %s: dead-lettering %s[%d]@%d (%s): %s",
+            self.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            letter.reason,
+            letter.error,
+        )
+        headers = [
+            *(record.headers or ()),
+            ("dlq-reason", letter.reason.encode()),
+            ("dlq-error", letter.error.encode()),
+            ("dlq-attempts", str(letter.attempts).encode()),
+            ("dlq-consumer-group", self.group.encode()),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        backoff = Backoff(cap=self.max_backoff)
+        # The message may only be skipped once it is safely in the DLQ.
+        while not self._stopping.is_set():
+            assert self._producer is not None
+            try:
+                await self._producer.send_and_wait(
+                    dlq_topic(self.group), value=record.value, key=record.key, headers=headers
+                )
+            except KafkaError as exc:
+                log.warning("consumer %s: DLQ unavailable: %s", self.group, exc)
+                await self._sleep(backoff.next_delay())
+                continue
+            DEAD_LETTERS.labels(self.group, letter.reason).inc()
+            return True
+        return False
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            position = await consumer.position(tp)
+            CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(max(0, end - position))
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+
+    async def _close(self) -> None:
+        consumer, producer = self._consumer, self._producer
+        self._consumer = self._producer = None
+        self.assigned.clear()
+        if consumer is not None:
+            await stop_within(consumer.stop())
+        if producer is not None:
+            await stop_within(producer.stop())
+
+
+def _describe(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(exc)).strip()
+    return text[:4000]

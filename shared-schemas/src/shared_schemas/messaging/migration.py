@@ -1,0 +1,63 @@
+"""Frozen Alembic operations creating the messaging tables, for every service's migrations.
+
+Each function is a snapshot: once released it never changes. A later change to the
+tables gets a new function (`..._v2`) that a new migration of each service calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+
+def create_messaging_tables_v1(op: Any) -> None:
+    big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "outbox",
+        sa.Column("id", big_id, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("bucket", sa.SmallInteger(), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    )
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["bucket", "id"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"])
+    op.create_table(
+        "inbox",
+        sa.Column("consumer_group", sa.String(200), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer_group", "event_id", name="pk_inbox"),
+    )
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+    )
+
+
+def drop_messaging_tables_v1(op: Any) -> None:
+    op.drop_table("job_runs")
+    op.drop_index("ix_inbox_processed_at", table_name="inbox")
+    op.drop_table("inbox")
+    op.drop_index("ix_outbox_created_at", table_name="outbox")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.drop_table("outbox")

@@ -1,0 +1,89 @@
+"""The outbox, inbox and periodic-job tables, attached to a service's own MetaData."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+# Rows are claimed by relays per key bucket, so the bucket of a key must never change:
+# this count is part of the stored data, not a tuning knob.
+KEY_BUCKETS = 16
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def key_bucket(key: str) -> int:
+    return zlib.crc32(key.encode()) % KEY_BUCKETS
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+    job_runs: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    """Define the three messaging tables on `metadata` (call once per service)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", Uuid, nullable=False),
+        UniqueConstraint("event_id", name="uq_outbox_event_id"),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("bucket", SmallInteger, nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Index(
+            "ix_outbox_pending",
+            "bucket",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+        Index("ix_outbox_created_at", "created_at"),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer_group", String(200), nullable=False),
+        Column("event_id", Uuid, nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("subject", String(200), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("consumer_group", "event_id", name="pk_inbox"),
+        Index("ix_inbox_processed_at", "processed_at"),
+    )
+    job_runs = Table(
+        "job_runs",
+        metadata,
+        Column("name", String(200), primary_key=True),
+        Column("last_started_at", DateTime(timezone=True), nullable=True),
+        Column("last_finished_at", DateTime(timezone=True), nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox, job_runs=job_runs)

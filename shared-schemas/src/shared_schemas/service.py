@@ -1,0 +1,179 @@
+"""What every service process shares: settings, the FastAPI app shell, and the entry points."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Literal
+
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_schemas.http.middleware import RequestContextMiddleware
+from shared_schemas.http.probes import probes_router
+from shared_schemas.http.problems import install_problem_handlers
+from shared_schemas.identity import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_ISSUER,
+    IdentityConfig,
+    assert_production_safe,
+    current_principal,
+    verifier,
+)
+from shared_schemas.messaging.kafka import KafkaSettings
+from shared_schemas.messaging.metrics import refresh_outbox_gauges
+from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
+
+
+class CompanySettings(BaseSettings):
+    """Company-wide settings, shared by every service (no service prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPANY_", extra="ignore")
+
+    currency: str = "EUR"
+    timezone: str = "UTC"
+    payment_terms_days: int = 30
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has; each service subclasses it with its own env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int
+    log_level: str = "info"
+    # The smallest deployments run relay and consumer inside the API process.
+    run_workers_in_api: bool = False
+    relay_metrics_port: int = 0
+    consumer_metrics_port: int = 0
+    jwt_issuer: str = DEFAULT_ISSUER
+    jwt_audience: str = DEFAULT_AUDIENCE
+    jwks_url: str | None = None
+    jwks: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            assert_production_safe(self.identity())
+        return self
+
+    def identity(self) -> IdentityConfig:
+        return IdentityConfig(
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            jwks_url=self.jwks_url,
+            jwks=self.jwks,
+            development=self.environment == "development",
+        )
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    engine: AsyncEngine,
+    workers: Workers,
+    routers: Sequence[APIRouter],
+    public_routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
+
+    Every route of `routers` requires a valid access token; `public_routers` (and the
+    probes) do not.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if settings.run_workers_in_api:
+            background = _InProcessWorkers(workers)
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                await background.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.token_verifier = verifier(settings.identity())
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    outbox = workers.tables.outbox
+    app.include_router(
+        probes_router(engine, refresh_metrics=lambda: refresh_outbox_gauges(engine, outbox))
+    )
+    for router in public_routers:
+        app.include_router(router)
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(current_principal)])
+    return app
+
+
+class _InProcessWorkers:
+    def __init__(self, workers: Workers) -> None:
+        self.relay = workers.relay()
+        self.jobs = workers.job_runner()
+        self.consumer = workers.consumer()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(self.relay.run()),
+            asyncio.create_task(self.jobs.run()),
+            asyncio.create_task(self.consumer.run()),
+        ]
+
+    async def stop(self) -> None:
+        self.relay.request_stop()
+        self.jobs.request_stop()
+        self.consumer.request_stop()
+        await asyncio.wait(self.tasks, timeout=20)
+
+
+def configure_logging(level: str, process: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format=f"%(asctime)s {process} %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def serve_api(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    uvicorn.run(
+        app_factory(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def serve_relay(workers: Workers, settings: ServiceSettings) -> None:
+    serve_process_metrics(settings.host, settings.relay_metrics_port)
+    asyncio.run(run_background(workers, relay=True, consumer=False))
+
+
+def serve_consumer(workers: Workers, settings: ServiceSettings) -> None:
+    serve_process_metrics(settings.host, settings.consumer_metrics_port)
+    asyncio.run(run_background(workers, relay=False, consumer=True))
+
+
+__all__ = [
+    "CompanySettings",
+    "KafkaSettings",
+    "ServiceSettings",
+    "configure_logging",
+    "create_service_app",
+    "serve_api",
+    "serve_consumer",
+    "serve_relay",
+]

@@ -1,0 +1,58 @@
+"""Throwaway databases for tests: a SQLite file, or a fresh PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin_url() -> str | None:
+    """The server tests create their databases on.
+
+    `TEST_POSTGRES_URL` makes PostgreSQL mandatory (CI sets it, so a missing server fails
+    the run instead of silently skipping half the suite); without it a server on
+    127.0.0.1:5432 is used when one answers.
+    """
+    explicit = os.environ.get("TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        return None
+    return DEFAULT_POSTGRES
+
+
+def postgres_required() -> bool:
+    return bool(os.environ.get("TEST_POSTGRES_URL"))
+
+
+def _driver_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
+    """Create an empty database, yield its SQLAlchemy URL, drop it afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(_driver_dsn(admin_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(_driver_dsn(admin_url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -1,0 +1,59 @@
+"""Pytest fixtures: one embedded broker per session, a database per test on both backends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared_schemas.broker import EmbeddedBroker, free_port
+from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
+
+LOG_DIR = Path(__file__).resolve().parents[2] / ".data" / "test-logs"
+
+
+@pytest.fixture(scope="session")
+async def broker() -> AsyncIterator[EmbeddedBroker]:
+    """The embedded broker on a free port, with the catalogue's topics, for the whole session."""
+    instance = EmbeddedBroker(free_port(), log_path=LOG_DIR / "broker.log")
+    await instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def kafka(broker: EmbeddedBroker) -> KafkaSettings:
+    # Short sessions let a restarted consumer take over a killed one's partitions quickly.
+    return KafkaSettings(
+        bootstrap_servers=broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        request_timeout_ms=10_000,
+    )
+
+
+@pytest.fixture
+async def topic(kafka: KafkaSettings) -> str:
+    """A topic of the test's own (3 partitions), so tests never see each other's events."""
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    await ensure_topics(kafka, [(name, 3)])
+    return name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        if postgres_required():
+            pytest.fail("TEST_POSTGRES_URL is set but PostgreSQL does not answer")
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    async with fresh_postgres_database(admin_url) as url:
+        yield url

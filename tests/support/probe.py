@@ -1,0 +1,138 @@
+"""A tiny test service for the messaging runtime: numbered probe events on a test topic.
+
+Its "business write" is a row in `probes`; its consumer's effect is a row in `applied`
+per event, so exactly-once, loss and order can be read straight from the tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Uuid,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared_schemas.events.base import CloudEvent, EventData
+from shared_schemas.messaging.consumer import Handler
+from shared_schemas.messaging.outbox import Outbox
+from shared_schemas.messaging.tables import MessagingTables, messaging_tables
+
+
+class ProbeRecorded(EventData):
+    """Base of the per-topic probe event types that tests create with `probe_event`."""
+
+    probe_id: uuid.UUID
+    seq: int
+    fail: bool = False
+
+
+def probe_event(topic: str, version: int = 1) -> type[ProbeRecorded]:
+    """A probe event type published on `topic` (each test has its own topic)."""
+    namespace: dict[str, Any] = {
+        "event_type": f"{topic}.recorded.v{version}",
+        "topic": topic,
+        "subject_field": "probe_id",
+        "__annotations__": {
+            "event_type": ClassVar[str],
+            "topic": ClassVar[str],
+            "subject_field": ClassVar[str],
+        },
+    }
+    return type(f"ProbeRecordedV{version}", (ProbeRecorded,), namespace)
+
+
+class ProbeService:
+    def __init__(self, topic: str) -> None:
+        self.metadata = MetaData()
+        self.tables: MessagingTables = messaging_tables(self.metadata)
+        self.probes = Table(
+            "probes",
+            self.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("probe_id", Uuid, nullable=False),
+            Column("seq", Integer, nullable=False),
+        )
+        self.applied = Table(
+            "applied",
+            self.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("event_id", Uuid, nullable=False),
+            Column("probe_id", Uuid, nullable=False),
+            Column("seq", Integer, nullable=False),
+            Column("version", Integer, nullable=False),
+        )
+        self.event = probe_event(topic)
+        self.outbox = Outbox(self.tables.outbox, source="probe-service")
+
+    async def create_schema(self, engine: AsyncEngine) -> None:
+        async with engine.begin() as connection:
+            await connection.run_sync(self.metadata.create_all)
+
+    async def write(
+        self,
+        session: AsyncSession,
+        probe_id: uuid.UUID,
+        seq: int,
+        *,
+        version: int | None = None,
+        fail: bool = False,
+    ) -> CloudEvent[Any]:
+        """The business write plus its event, in the session's transaction."""
+        await session.execute(insert(self.probes).values(probe_id=probe_id, seq=seq))
+        data = self.event(probe_id=probe_id, seq=seq, version=version or seq, fail=fail)
+        return await self.outbox.record(session, data)
+
+    async def write_many(
+        self, engine: AsyncEngine, items: Sequence[tuple[uuid.UUID, int]], per_transaction: int
+    ) -> list[uuid.UUID]:
+        event_ids = []
+        for start in range(0, len(items), per_transaction):
+            async with AsyncSession(engine) as session, session.begin():
+                for probe_id, seq in items[start : start + per_transaction]:
+                    event_ids.append((await self.write(session, probe_id, seq)).id)
+        return event_ids
+
+    def handler(self) -> Handler:
+        applied = self.applied
+
+        async def apply(session: AsyncSession, event: CloudEvent[Any]) -> None:
+            data = event.data
+            if data.fail:
+                raise RuntimeError(f"probe {data.probe_id} refuses to be applied")
+            await session.execute(
+                insert(applied).values(
+                    event_id=event.id, probe_id=data.probe_id, seq=data.seq, version=data.version
+                )
+            )
+
+        return apply
+
+    async def applied_event_ids(self, engine: AsyncEngine) -> list[uuid.UUID]:
+        async with engine.connect() as connection:
+            result = await connection.execute(select(self.applied.c.event_id))
+            return list(result.scalars())
+
+    async def applied_count(self, engine: AsyncEngine) -> int:
+        async with engine.connect() as connection:
+            return int(
+                (
+                    await connection.execute(select(func.count()).select_from(self.applied))
+                ).scalar_one()
+            )
+
+    async def outbox_count(self, engine: AsyncEngine) -> int:
+        outbox = self.tables.outbox
+        async with engine.connect() as connection:
+            return int(
+                (await connection.execute(select(func.count()).select_from(outbox))).scalar_one()
+            )
