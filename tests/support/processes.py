@@ -81,3 +81,39 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class ServiceProcess:
+    """One of the platform's console scripts (`crm-api`, `erp-relay`, ...) as a process."""
+
+    def __init__(self, script: str, env: dict[str, str], log_path: Path) -> None:
+        self.script = script
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / script)],
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        """SIGTERM and wait: the exit code of a clean shutdown is 0."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.script} ignored SIGTERM for {timeout}s") from None
+        finally:
+            self._log.close()
+        return code
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
     return create_service_app(
+        service="crm",
         title="CRM service",
         description=__doc__ or "",
         settings=settings,

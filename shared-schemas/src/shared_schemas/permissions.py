@@ -18,6 +18,9 @@ from shared_schemas.roles import Role
 
 ANY = "*"
 
+# Operations of the platform itself, never part of a business role's "everything".
+OPERATIONS_RESOURCES = frozenset({"dead-letters"})
+
 
 class Scope(StrEnum):
     OWN = "own"
@@ -32,11 +35,15 @@ class Grant:
     scope: Scope = Scope.ALL
     # Property level: when set, a write under this grant may touch only these fields.
     fields: frozenset[str] | None = None
+    operations: bool = False
 
     def covers(self, service: str, resource: str, action: str) -> bool:
+        wildcard = ANY in self.resources and (
+            self.operations or resource not in OPERATIONS_RESOURCES
+        )
         return (
             self.service in (service, ANY)
-            and (ANY in self.resources or resource in self.resources)
+            and (wildcard or resource in self.resources)
             and (ANY in self.actions or action in self.actions)
         )
 
@@ -72,7 +79,7 @@ _EVENTS = grant("gateway", "events", READ)
 _OVERVIEW = grant("gateway", "customer-overview", READ)
 
 PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
-    Role.ADMIN: (grant(ANY, ANY, ANY),),
+    Role.ADMIN: (Grant(ANY, frozenset({ANY}), frozenset({ANY}), operations=True),),
     Role.SALES: (
         grant("crm", ANY, READ),
         grant("crm", CRM_OWNED, CREATE),

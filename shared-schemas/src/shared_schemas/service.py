@@ -25,6 +25,7 @@ from shared_schemas.identity import (
     current_principal,
     verifier,
 )
+from shared_schemas.messaging.admin_api import dead_letters_router
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.metrics import refresh_outbox_gauges
 from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
@@ -77,6 +78,7 @@ class ServiceSettings(BaseSettings):
 
 def create_service_app(
     *,
+    service: str,
     title: str,
     description: str,
     settings: ServiceSettings,
@@ -87,8 +89,9 @@ def create_service_app(
 ) -> FastAPI:
     """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
 
+    `service` is the service's name in the permission table (`crm`, `erp`, `gateway`).
     Every route of `routers` requires a valid access token; `public_routers` (and the
-    probes) do not.
+    probes) do not. The dead-letter admin routes are added to every service.
     """
 
     @contextlib.asynccontextmanager
@@ -114,7 +117,7 @@ def create_service_app(
     )
     for router in public_routers:
         app.include_router(router)
-    for router in routers:
+    for router in [*routers, dead_letters_router(service, workers)]:
         app.include_router(router, dependencies=[Depends(current_principal)])
     return app
 

@@ -1,7 +1,14 @@
 """The messaging runtime every service uses: outbox, relay, idempotent consumer, DLQ, jobs."""
 
-from shared_schemas.messaging.consumer import Consumer, DeadLetter, Handler, is_database_outage
+from shared_schemas.messaging.applier import EventApplier, Handler, Outcome
+from shared_schemas.messaging.consumer import Consumer, is_database_outage
 from shared_schemas.messaging.context import EventContext, current_event_context, event_context
+from shared_schemas.messaging.dead_letters import (
+    DeadLetter,
+    DeadLetterLog,
+    NotReplayable,
+    UnknownDeadLetter,
+)
 from shared_schemas.messaging.jobs import JobRunner, PeriodicJob
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
 from shared_schemas.messaging.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox
@@ -19,16 +26,21 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "Consumer",
     "DeadLetter",
+    "DeadLetterLog",
+    "EventApplier",
     "EventContext",
     "EventTooLarge",
     "Handler",
     "JobRunner",
     "KafkaSettings",
     "MessagingTables",
+    "NotReplayable",
     "Outbox",
+    "Outcome",
     "PendingEvent",
     "PeriodicJob",
     "Relay",
+    "UnknownDeadLetter",
     "Workers",
     "current_event_context",
     "ensure_topics",

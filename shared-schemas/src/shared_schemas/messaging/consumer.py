@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
-from pydantic import ValidationError
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.catalogue import dlq_topic
+from shared_schemas.messaging.applier import EventApplier, Handler, Outcome, Unusable, describe
 from shared_schemas.messaging.backoff import Backoff
-from shared_schemas.messaging.context import event_context
+from shared_schemas.messaging.dead_letters import DeadLetter, DeadLetterLog
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.lifecycle import stop_within
 from shared_schemas.messaging.metrics import (
@@ -39,23 +35,12 @@ from shared_schemas.messaging.metrics import (
     EVENTS_APPLIED,
     EVENTS_DUPLICATE,
     EVENTS_IGNORED,
+    EVENTS_SUPERSEDED,
 )
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
 AfterCommit = Callable[[CloudEvent[Any]], Awaitable[None]]
-
-
-class _Envelope(CloudEvent[dict[str, Any]]):
-    """The envelope with its data still raw, to route on `type` before validating data."""
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    reason: str  # malformed | invalid | failed
-    error: str
-    attempts: int
 
 
 def is_database_outage(exc: BaseException) -> bool:
@@ -96,21 +81,21 @@ class Consumer:
         inbox: Table,
         handlers: Mapping[type[EventData], Handler],
         kafka: KafkaSettings,
+        dead_letters: DeadLetterLog | None = None,
         max_attempts: int = 5,
         retry_base: float = 0.2,
         max_backoff: float = 5.0,
         after_commit: AfterCommit | None = None,
     ) -> None:
         self.group = group
-        self.sessions = sessions
-        self.inbox = inbox
+        self.applier = EventApplier(group=group, sessions=sessions, inbox=inbox, handlers=handlers)
+        self.dead_letter_log = dead_letters
         self.kafka = kafka
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.max_backoff = max_backoff
         self.after_commit = after_commit
-        self.handlers = {model.event_type: (model, handler) for model, handler in handlers.items()}
-        self.topics = sorted({model.topic for model in handlers})
+        self.topics = self.applier.topics
         self.assigned = asyncio.Event()
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -194,19 +179,13 @@ class Consumer:
     async def _handle(self, record: ConsumerRecord) -> bool:
         """Finish one record (applied, skipped or dead-lettered); False if stopped first."""
         try:
-            envelope = _Envelope.model_validate_json(record.value)
-        except (ValidationError, ValueError, TypeError) as exc:
-            return await self._dead_letter(record, DeadLetter("malformed", _describe(exc), 1))
-        route = self.handlers.get(envelope.type)
-        if route is None:
-            # Another service's type, or a newer `.vN` published beside the one we read.
+            parsed = self.applier.parse(record.value)
+        except Unusable as exc:
+            return await self._dead_letter(record, DeadLetter(exc.reason, exc.error, 1))
+        if parsed is None:
             EVENTS_IGNORED.labels(self.group).inc()
             return True
-        model, handler = route
-        try:
-            event = CloudEvent[model].model_validate_json(record.value)  # type: ignore[valid-type]
-        except ValidationError as exc:
-            return await self._dead_letter(record, DeadLetter("invalid", _describe(exc), 1))
+        event, handler = parsed
         return await self._apply_with_retries(record, event, handler)
 
     async def _apply_with_retries(
@@ -216,7 +195,7 @@ class Consumer:
         backoff = Backoff(base=self.retry_base, cap=self.max_backoff)
         while not self._stopping.is_set():
             try:
-                applied = await self._apply_once(event, handler)
+                outcome = await self.applier.apply(event, handler)
             except Exception as exc:
                 CONSUMER_RETRIES.labels(self.group).inc()
                 if is_database_outage(exc):
@@ -226,7 +205,7 @@ class Consumer:
                     continue
                 failures += 1
                 if failures >= self.max_attempts:
-                    letter = DeadLetter("failed", _describe(exc), failures)
+                    letter = DeadLetter("failed", describe(exc), failures)
                     return await self._dead_letter(record, letter)
                 log.info(
                     "consumer %s: %s %s failed (attempt %d): %s",
@@ -238,41 +217,16 @@ class Consumer:
                 )
                 await self._sleep(backoff.next_delay())
                 continue
-            if applied:
+            if outcome is Outcome.APPLIED:
                 EVENTS_APPLIED.labels(self.group, event.type).inc()
+            elif outcome is Outcome.SUPERSEDED:
+                EVENTS_SUPERSEDED.labels(self.group).inc()
             else:
                 EVENTS_DUPLICATE.labels(self.group).inc()
             if self.after_commit is not None:
                 await self.after_commit(event)
             return True
         return False
-
-    async def _apply_once(self, event: CloudEvent[Any], handler: Handler) -> bool:
-        async with self.sessions() as session, session.begin():
-            if not await self._remember(session, event):
-                return False
-            with event_context(
-                correlation_id=event.correlationid or str(event.id), causation_id=str(event.id)
-            ):
-                await handler(session, event)
-        return True
-
-    async def _remember(self, session: AsyncSession, event: CloudEvent[Any]) -> bool:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(self.inbox)
-            .values(
-                consumer_group=self.group,
-                event_id=event.id,
-                event_type=event.type,
-                subject=event.subject,
-                processed_at=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing()
-        )
-        result = await session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> bool:
         log.error(
@@ -308,7 +262,23 @@ class Consumer:
                 await self._sleep(backoff.next_delay())
                 continue
             DEAD_LETTERS.labels(self.group, letter.reason).inc()
+            return await self._log_dead_letter(record, letter)
+        return False
+
+    async def _log_dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> bool:
+        """Keep the dead letter for the admin API; a database outage is waited out."""
+        if self.dead_letter_log is None:
             return True
+        backoff = Backoff(cap=self.max_backoff)
+        while not self._stopping.is_set():
+            try:
+                await self.dead_letter_log.record(record, letter)
+                return True
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                log.warning("consumer %s: cannot log dead letter: %s", self.group, exc)
+                await self._sleep(backoff.next_delay())
         return False
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -333,8 +303,3 @@ class Consumer:
             await stop_within(consumer.stop())
         if producer is not None:
             await stop_within(producer.stop())
-
-
-def _describe(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception_only(exc)).strip()
-    return text[:4000]

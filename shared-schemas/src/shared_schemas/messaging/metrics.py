@@ -20,6 +20,9 @@ EVENTS_APPLIED = Counter(
 EVENTS_DUPLICATE = Counter(
     "events_duplicate_total", "Redelivered events skipped by the inbox", ["group"]
 )
+EVENTS_SUPERSEDED = Counter(
+    "events_superseded_total", "Events ignored because a newer version was applied", ["group"]
+)
 EVENTS_IGNORED = Counter(
     "events_ignored_total", "Events of types this consumer does not handle", ["group"]
 )

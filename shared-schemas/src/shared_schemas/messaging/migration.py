@@ -52,9 +52,34 @@ def create_messaging_tables_v1(op: Any) -> None:
         sa.Column("last_finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
     )
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", big_id, primary_key=True, autoincrement=True),
+        sa.Column("consumer_group", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(200), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("event_id", sa.String(64), nullable=True),
+        sa.Column("event_type", sa.String(200), nullable=True),
+        sa.Column("reason", sa.String(20), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("replay_error", sa.Text(), nullable=True),
+        sa.UniqueConstraint(
+            "consumer_group", "topic", "partition", "offset", name="uq_dead_letters_position"
+        ),
+    )
+    op.create_index("ix_dead_letters_status", "dead_letters", ["status", "id"])
 
 
 def drop_messaging_tables_v1(op: Any) -> None:
+    op.drop_index("ix_dead_letters_status", table_name="dead_letters")
+    op.drop_table("dead_letters")
     op.drop_table("job_runs")
     op.drop_index("ix_inbox_processed_at", table_name="inbox")
     op.drop_table("inbox")

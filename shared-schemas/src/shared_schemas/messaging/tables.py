@@ -40,6 +40,7 @@ class MessagingTables:
     outbox: Table
     inbox: Table
     job_runs: Table
+    dead_letters: Table
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -86,4 +87,29 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("last_finished_at", DateTime(timezone=True), nullable=True),
         Column("last_error", Text, nullable=True),
     )
-    return MessagingTables(outbox=outbox, inbox=inbox, job_runs=job_runs)
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("consumer_group", String(200), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        UniqueConstraint(
+            "consumer_group", "topic", "partition", "offset", name="uq_dead_letters_position"
+        ),
+        Column("key", String(200), nullable=True),
+        Column("value", LargeBinary, nullable=False),
+        Column("event_id", String(64), nullable=True),
+        Column("event_type", String(200), nullable=True),
+        Column("reason", String(20), nullable=False),
+        Column("error", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("failed_at", DateTime(timezone=True), nullable=False),
+        # pending until replayed; then the replay's outcome: applied | duplicate | superseded
+        Column("status", String(20), nullable=False),
+        Column("replayed_at", DateTime(timezone=True), nullable=True),
+        Column("replay_error", Text, nullable=True),
+        Index("ix_dead_letters_status", "status", "id"),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox, job_runs=job_runs, dead_letters=dead_letters)

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import EventData
-from shared_schemas.messaging.consumer import Consumer, Handler
+from shared_schemas.messaging.applier import EventApplier, Handler
+from shared_schemas.messaging.consumer import Consumer
+from shared_schemas.messaging.dead_letters import DeadLetterLog
 from shared_schemas.messaging.jobs import JobRunner, PeriodicJob
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.relay import Relay, prune_published
@@ -41,6 +43,17 @@ class Workers:
     def relay(self) -> Relay:
         return Relay(self.engine, self.tables.outbox, self.kafka, name=self.name)
 
+    def applier(self) -> EventApplier:
+        return EventApplier(
+            group=self.name,
+            sessions=session_factory(self.engine),
+            inbox=self.tables.inbox,
+            handlers=self.handlers,
+        )
+
+    def dead_letter_log(self) -> DeadLetterLog:
+        return DeadLetterLog(self.engine, self.tables.dead_letters, self.name)
+
     def consumer(self) -> Consumer:
         return Consumer(
             group=self.name,
@@ -48,6 +61,7 @@ class Workers:
             inbox=self.tables.inbox,
             handlers=self.handlers,
             kafka=self.kafka,
+            dead_letters=self.dead_letter_log(),
         )
 
     def job_runner(self) -> JobRunner:

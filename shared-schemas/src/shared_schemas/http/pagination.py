@@ -1,0 +1,72 @@
+"""Keyset (cursor) pagination, the one implementation every list endpoint uses.
+
+A cursor is the sort key of the last item of the previous page, opaque to the client
+(URL-safe base64 of JSON). Pages are `{"items": [...], "next_cursor": "..." | null}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from shared_schemas.http.problems import Problem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="`next_cursor` of the previous page."),
+]
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    raw = json.dumps(list(key), default=str, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    """The sort key a cursor carries; 422 for a cursor this API did not issue."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid_cursor() from exc
+    if not isinstance(key, list) or not key:
+        raise invalid_cursor()
+    return key
+
+
+def invalid_cursor() -> Problem:
+    return Problem(
+        422,
+        "The cursor is not valid.",
+        kind="validation-error",
+        title="Validation error",
+        errors=[{"field": "cursor", "message": "not a cursor issued by this API"}],
+    )
+
+
+def page_of(items: Sequence[ItemT], limit: int, key: Any) -> Page[ItemT]:
+    """A page from up to `limit + 1` fetched items; `key(item)` is the item's sort key."""
+    if len(items) > limit:
+        shown = list(items[:limit])
+        return Page(items=shown, next_cursor=encode_cursor(key(shown[-1])))
+    return Page(items=list(items), next_cursor=None)

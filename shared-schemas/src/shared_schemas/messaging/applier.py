@@ -1,0 +1,108 @@
+"""Applying one event exactly once: the inbox row and the handler's effect in one
+transaction. Used by the consumer for live records and by dead-letter replay."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_schemas.events.base import CloudEvent, EventData
+from shared_schemas.messaging.context import event_context
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # the inbox already had this event id
+    SUPERSEDED = "superseded"  # the handler had already applied a newer version
+
+
+Handler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[Outcome | None]]
+"""Applies an event in the given session; returns SUPERSEDED when it ignored a stale
+version, anything else (None) counts as applied. Raising rolls everything back."""
+
+
+class Unusable(Exception):
+    """A record that can never be applied: `reason` is `malformed` or `invalid`."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(error)
+        self.reason = reason
+        self.error = error
+
+
+class _Envelope(CloudEvent[dict[str, Any]]):
+    """The envelope with its data still raw, to route on `type` before validating data."""
+
+
+class EventApplier:
+    def __init__(
+        self,
+        *,
+        group: str,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        handlers: Mapping[type[EventData], Handler],
+    ) -> None:
+        self.group = group
+        self.sessions = sessions
+        self.inbox = inbox
+        self.routes = {model.event_type: (model, handler) for model, handler in handlers.items()}
+        self.topics = sorted({model.topic for model in handlers})
+
+    def parse(self, value: bytes | None) -> tuple[CloudEvent[Any], Handler] | None:
+        """The validated event and its handler; None for a type this group does not handle
+        (another service's, or a newer `.vN` published beside the one read here)."""
+        try:
+            envelope = _Envelope.model_validate_json(value or b"")
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise Unusable("malformed", describe(exc)) from exc
+        route = self.routes.get(envelope.type)
+        if route is None:
+            return None
+        model, handler = route
+        try:
+            event = CloudEvent[model].model_validate_json(value or b"")  # type: ignore[valid-type]
+        except ValidationError as exc:
+            raise Unusable("invalid", describe(exc)) from exc
+        return event, handler
+
+    async def apply(self, event: CloudEvent[Any], handler: Handler) -> Outcome:
+        async with self.sessions() as session, session.begin():
+            if not await self._remember(session, event):
+                return Outcome.DUPLICATE
+            with event_context(
+                correlation_id=event.correlationid or str(event.id), causation_id=str(event.id)
+            ):
+                outcome = await handler(session, event)
+        return Outcome.SUPERSEDED if outcome is Outcome.SUPERSEDED else Outcome.APPLIED
+
+    async def _remember(self, session: AsyncSession, event: CloudEvent[Any]) -> bool:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(self.inbox)
+            .values(
+                consumer_group=self.group,
+                event_id=event.id,
+                event_type=event.type,
+                subject=event.subject,
+                processed_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def describe(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(exc)).strip()
+    return text[:4000]

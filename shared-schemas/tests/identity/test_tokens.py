@@ -1,0 +1,167 @@
+"""RFC 8725 token checks at a service: only a well-formed, current, correctly signed access
+token for this audience and issuer gets through; every refusal looks the same."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from shared_schemas.identity import TokenSigner, development_signer
+from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
+from shared_schemas.identity.tokens import ALGORITHM
+from tests.support.identity import new_signer
+
+pytestmark = pytest.mark.security
+
+EMPLOYEE = uuid.UUID("5d4ad3c7-8a44-4a57-9a7e-0c33c0a8c1b1")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    base = {
+        "iss": "crm-erp-gateway",
+        "aud": "crm-erp-api",
+        "sub": "user-1",
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": str(uuid.uuid4()),
+        "typ": "access",
+        "roles": ["sales"],
+        "employee_id": str(EMPLOYEE),
+    }
+    return {**base, **overrides}
+
+
+async def test_a_valid_access_token_yields_the_principal(
+    client: httpx.AsyncClient, signer: TokenSigner
+) -> None:
+    token = signer.issue(subject="user-1", roles=["sales", "support"], employee_id=EMPLOYEE)
+    response = await client.get("/whoami", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json() == {
+        "user_id": "user-1",
+        "roles": ["sales", "support"],
+        "employee_id": str(EMPLOYEE),
+    }
+
+
+async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/metrics")).status_code == 200
+
+
+def _refused_tokens(signer: TokenSigner) -> dict[str, str | None]:
+    private = signer._key  # the test's own key, to forge variants
+    stranger = new_signer("test-key-1")  # same key id, different key
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    headers = {"kid": signer.key_id}
+    now = datetime.now(UTC)
+
+    def signed(payload: dict[str, Any], **header: Any) -> str:
+        return jwt.encode(payload, private, algorithm=ALGORITHM, headers={**headers, **header})
+
+    unsigned = (
+        b64({"alg": "none", "typ": "JWT", "kid": signer.key_id})
+        + "."
+        + b64({k: (v.timestamp() if isinstance(v, datetime) else v) for k, v in claims().items()})
+    )
+    # Key confusion: HMAC "signed" with the public key's text as the shared secret.
+    confused = _hmac_with(claims(), public_pem, signer.key_id)
+    return {
+        "missing": None,
+        "garbage": "not-a-token",
+        "alg none": unsigned + ".",
+        "key confusion (HS256 with the public key)": confused,
+        "expired": signed(claims(exp=now - timedelta(minutes=2), iat=now - timedelta(hours=1))),
+        "not yet valid": signed(claims(nbf=now + timedelta(minutes=5))),
+        "wrong audience": signed(claims(aud="someone-else")),
+        "wrong issuer": signed(claims(iss="https://evil.example")),
+        "unknown key id": signed(claims(), kid="unknown-key"),
+        "no key id": jwt.encode(claims(), private, algorithm=ALGORITHM),
+        "signed by another key": stranger.issue(subject="u", roles=["admin"], employee_id=None),
+        "refresh token used as access": signer.issue(
+            subject="user-1", roles=["sales"], employee_id=EMPLOYEE, token_type="refresh"
+        ),
+        "no expiry": signed({k: v for k, v in claims().items() if k != "exp"}),
+        "tampered roles": _tampered(signer.issue(subject="u", roles=["sales"], employee_id=None)),
+    }
+
+
+def _hmac_with(payload: dict[str, Any], secret: str, key_id: str) -> str:
+    import hashlib
+    import hmac
+
+    header = b64({"alg": "HS256", "typ": "JWT", "kid": key_id})
+    body = b64({k: (v.timestamp() if isinstance(v, datetime) else v) for k, v in payload.items()})
+    mac = hmac.new(secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def _tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    decoded["roles"] = ["admin"]
+    return f"{header}.{b64(decoded)}.{signature}"
+
+
+async def test_every_untrustworthy_token_gets_the_same_401(
+    client: httpx.AsyncClient, signer: TokenSigner
+) -> None:
+    bodies = {}
+    for case, token in _refused_tokens(signer).items():
+        response = await client.get("/whoami", headers=bearer(token) if token else {})
+        assert response.status_code == 401, case
+        assert response.headers["content-type"] == "application/problem+json", case
+        assert response.headers["www-authenticate"].startswith("Bearer"), case
+        body = response.json()
+        body.pop("instance", None)
+        bodies[case] = body
+    distinct = {json.dumps(body, sort_keys=True) for body in bodies.values()}
+    assert len(distinct) == 1, f"refusals differ and leak the reason: {bodies}"
+    assert next(iter(bodies.values()))["detail"] == "A valid access token is required."
+
+
+async def test_a_basic_authorization_header_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/whoami", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.status_code == 401
+
+
+async def test_unknown_roles_grant_nothing(client: httpx.AsyncClient, signer: TokenSigner) -> None:
+    token = signer.issue(subject="u", roles=["superuser"], employee_id=None)
+    response = await client.get("/whoami", headers=bearer(token))
+    assert response.json()["roles"] == []
+    lead = uuid.uuid4()
+    changed = await client.patch(f"/leads/{lead}", json={}, headers=bearer(token))
+    assert changed.status_code == 403
+
+
+async def test_development_key_is_trusted_only_in_development(
+    development_client: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    token = development_signer().issue(
+        subject="dev-sales", roles=["sales"], employee_id=DEVELOPMENT_EMPLOYEE_IDS["sales"]
+    )
+    assert (await development_client.get("/whoami", headers=bearer(token))).status_code == 200
+    # A service configured with real keys does not accept the published development key.
+    assert (await client.get("/whoami", headers=bearer(token))).status_code == 401

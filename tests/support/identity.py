@@ -1,0 +1,91 @@
+"""Test keys, token minting and a small service app with protected routes."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import APIRouter, Depends
+from pydantic_settings import SettingsConfigDict
+from sqlalchemy import MetaData
+
+from shared_schemas.database import create_engine
+from shared_schemas.identity import (
+    Access,
+    Authorize,
+    CurrentPrincipal,
+    TokenSigner,
+)
+from shared_schemas.messaging import KafkaSettings, Workers, messaging_tables
+from shared_schemas.service import ServiceSettings, create_service_app
+
+ISSUER, AUDIENCE = "crm-erp-gateway", "crm-erp-api"
+
+
+def new_signer(key_id: str = "test-key-1", **overrides: str) -> TokenSigner:
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    options = {"issuer": ISSUER, "audience": AUDIENCE, **overrides}
+    return TokenSigner(pem, key_id, **options)
+
+
+def jwks_of(*signers: TokenSigner) -> dict[str, Any]:
+    return {"keys": [signer.public_jwk() for signer in signers]}
+
+
+class ProtectedSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TEST_SERVICE_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///:memory:"
+    port: int = 0
+
+
+def protected_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+        return {
+            "user_id": principal.user_id,
+            "roles": sorted(principal.roles),
+            "employee_id": str(principal.employee_id) if principal.employee_id else None,
+        }
+
+    @router.patch("/leads/{owner_id}")
+    async def change_lead(
+        owner_id: uuid.UUID,
+        body: dict[str, Any],
+        access: Annotated[Access, Depends(Authorize("crm", "leads", "update"))],
+    ) -> dict[str, str]:
+        access.require_owner(owner_id)
+        access.require_fields(body)
+        return {"status": "changed"}
+
+    return router
+
+
+async def app_client(settings: ServiceSettings, tmp_path: Path) -> httpx.AsyncClient:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}")
+    tables = messaging_tables(MetaData())
+    workers = Workers(name="test", engine=engine, tables=tables, kafka=KafkaSettings())
+    app = create_service_app(
+        service="crm",
+        title="test",
+        description="",
+        settings=settings,
+        engine=engine,
+        workers=workers,
+        routers=[protected_router()],
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
