@@ -71,7 +71,8 @@ class EventData(BaseModel):
 
     version: int = Field(ge=1, description="The aggregate's version after this change.")
 
-    def subject(self) -> str:
+    def aggregate_id(self) -> str:
+        """The aggregate id: the CloudEvent `subject` and the Kafka key."""
         return str(getattr(self, self.subject_field))
 
 
@@ -111,7 +112,7 @@ def new_event(
         id=event_id or uuid.uuid4(),
         source=source,
         type=data.event_type,
-        subject=data.subject(),
+        subject=data.aggregate_id(),
         time=time or datetime.now(UTC),
         data=data,
         correlationid=correlation_id,
