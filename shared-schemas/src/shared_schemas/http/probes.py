@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_schemas.database import READ_ONLY
 from shared_schemas.http.problems import Problem
 
 MetricsRefresher = Callable[[], Awaitable[None]]
@@ -33,6 +34,7 @@ def probes_router(
         # A broker outage does not make a service unready: the outbox buffers events.
         try:
             async with engine.connect() as connection:
+                connection = await connection.execution_options(**READ_ONLY)
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:
             raise Problem(

@@ -90,6 +90,8 @@ class Consumer:
         self.group = group
         self.applier = EventApplier(group=group, sessions=sessions, inbox=inbox, handlers=handlers)
         self.dead_letter_log = dead_letters
+        bind = sessions.kw.get("bind")
+        self._serial = bind is not None and bind.dialect.name == "sqlite"
         self.kafka = kafka
         self.max_attempts = max_attempts
         self.retry_base = retry_base
@@ -148,14 +150,19 @@ class Consumer:
         while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=200)
             if batch:
-                done = await asyncio.gather(
-                    *(self._apply_partition(records) for records in batch.values())
-                )
+                done = await self._apply_batch(list(batch.values()))
                 offsets = {tp: last + 1 for tp, last in zip(batch, done, strict=True) if last >= 0}
                 await self._commit(consumer, offsets)
             if loop.time() >= next_lag:
                 await self._report_lag(consumer)
                 next_lag = loop.time() + 2.0
+
+    async def _apply_batch(self, partitions: list[list[ConsumerRecord]]) -> list[int]:
+        if self._serial:
+            # SQLite has one writer at a time: concurrent transactions would only queue on
+            # its busy handler, whose growing sleeps cost far more than going in turn.
+            return [await self._apply_partition(records) for records in partitions]
+        return list(await asyncio.gather(*(self._apply_partition(r) for r in partitions)))
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

@@ -8,6 +8,8 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_schemas.database import READ_ONLY
+
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Events recorded but not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
     "outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished event"
@@ -39,6 +41,7 @@ JOB_RUNS = Counter("periodic_job_runs_total", "Periodic job runs", ["job", "outc
 async def refresh_outbox_gauges(engine: AsyncEngine, outbox: Table) -> None:
     """Read the backlog and the oldest pending event's age from the database."""
     async with engine.connect() as connection:
+        connection = await connection.execution_options(**READ_ONLY)
         count, oldest = (
             await connection.execute(
                 select(func.count(), func.min(outbox.c.created_at)).where(

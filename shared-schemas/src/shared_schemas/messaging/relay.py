@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared_schemas.database import READ_ONLY
 from shared_schemas.messaging.backoff import Backoff
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.lifecycle import stop_within
@@ -135,13 +136,14 @@ class Relay:
 
     async def _publish_single(self, producer: AIOKafkaProducer) -> int:
         async with self.engine.connect() as connection:
-            async with connection.begin():
-                rows = await self._pending(connection, None)
-            if not rows:
-                return 0
-            sent = await self._send(producer, rows)
-            async with connection.begin():
-                await self._mark(connection, sent)
+            reader = await connection.execution_options(**READ_ONLY)
+            async with reader.begin():
+                rows = await self._pending(reader, None)
+        if not rows:
+            return 0
+        sent = await self._send(producer, rows)
+        async with self.engine.begin() as writer:
+            await self._mark(writer, sent)
         if len(sent) < len(rows):
             raise PublishFailed(f"{len(rows) - len(sent)} events not acknowledged")
         return len(sent)
