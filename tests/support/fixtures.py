@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker, free_port
+from shared_schemas.database import create_engine
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
 
@@ -42,6 +44,14 @@ async def topic(kafka: KafkaSettings) -> str:
     name = f"test.{uuid.uuid4().hex[:12]}"
     await ensure_topics(kafka, [(name, 3)])
     return name
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's database (`database_url`), disposed afterwards."""
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,13 +13,7 @@ from erp.adapters.orm import messaging
 from erp.config import SERVICE_NAME, Settings
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
-from shared_schemas.service import (
-    configure_logging,
-    create_service_app,
-    serve_api,
-    serve_consumer,
-    serve_relay,
-)
+from shared_schemas.service import EntryPoints, create_service_app
 
 
 def build_workers(engine: AsyncEngine) -> Workers:
@@ -40,19 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
-def api() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level, "erp-api")
-    serve_api(lambda: create_app(settings), settings)
-
-
-def relay() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level, "erp-relay")
-    serve_relay(build_workers(create_engine(settings.database_url)), settings)
-
-
-def consumer() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level, "erp-consumer")
-    serve_consumer(build_workers(create_engine(settings.database_url)), settings)
+entry_points = EntryPoints("erp", Settings, create_app, build_workers)
+api, relay, consumer = entry_points.api, entry_points.relay, entry_points.consumer

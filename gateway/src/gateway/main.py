@@ -13,7 +13,7 @@ from gateway.adapters.orm import messaging
 from gateway.config import SERVICE_NAME, Settings
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
-from shared_schemas.service import configure_logging, create_service_app, serve_api
+from shared_schemas.service import EntryPoints, create_service_app
 
 
 def build_workers(engine: AsyncEngine) -> Workers:
@@ -34,7 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
-def api() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level, "gateway")
-    serve_api(lambda: create_app(settings), settings)
+entry_points = EntryPoints("gateway", Settings, create_app, build_workers)
+api = entry_points.api

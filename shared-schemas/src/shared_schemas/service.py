@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
@@ -14,6 +14,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_schemas.database import create_engine
 from shared_schemas.http.middleware import RequestContextMiddleware
 from shared_schemas.http.probes import probes_router
 from shared_schemas.http.problems import install_problem_handlers
@@ -170,8 +171,44 @@ def serve_consumer(workers: Workers, settings: ServiceSettings) -> None:
     asyncio.run(run_background(workers, relay=False, consumer=True))
 
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+class EntryPoints(Generic[SettingsT]):
+    """The three console scripts of a service: `<name>-api`, `<name>-relay`,
+    `<name>-consumer`, each reading the service's settings from the environment."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Callable[[], SettingsT],
+        create_app: Callable[[SettingsT], FastAPI],
+        build_workers: Callable[[AsyncEngine], Workers],
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.create_app = create_app
+        self.build_workers = build_workers
+
+    def api(self) -> None:
+        settings = self.settings()
+        configure_logging(settings.log_level, f"{self.name}-api")
+        serve_api(lambda: self.create_app(settings), settings)
+
+    def relay(self) -> None:
+        settings = self.settings()
+        configure_logging(settings.log_level, f"{self.name}-relay")
+        serve_relay(self.build_workers(create_engine(settings.database_url)), settings)
+
+    def consumer(self) -> None:
+        settings = self.settings()
+        configure_logging(settings.log_level, f"{self.name}-consumer")
+        serve_consumer(self.build_workers(create_engine(settings.database_url)), settings)
+
+
 __all__ = [
     "CompanySettings",
+    "EntryPoints",
     "KafkaSettings",
     "ServiceSettings",
     "configure_logging",

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared_schemas.database import create_engine
 from shared_schemas.events.base import new_event
 from shared_schemas.identity import development_signer
 from shared_schemas.messaging import KafkaSettings, Workers, ensure_topics
@@ -22,13 +20,6 @@ from tests.support.kafka_tools import eventually, produce_raw, read_topic, runni
 from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 def token(role: str) -> dict[str, str]:
@@ -103,7 +94,9 @@ async def test_dead_letters_are_listed_and_replayed_exactly_once(
         )
         letters = page["items"] + rest.json()["items"]
         assert rest.json()["next_cursor"] is None
-        assert [letter["reason"] for letter in letters] == ["failed", "failed", "malformed"]
+        assert sorted(letter["reason"] for letter in letters) == ["failed", "failed", "malformed"]
+        ids = [letter["id"] for letter in letters]
+        assert ids == sorted(ids, reverse=True), "newest first, across pages"
         assert all(letter["status"] == "pending" for letter in letters)
         by_event = {letter["event_id"]: letter for letter in letters}
         stuck_letter = next(v for v in letters if v["key"] == str(stuck))

@@ -6,14 +6,13 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker
-from shared_schemas.database import create_engine, session_factory
+from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
 from shared_schemas.messaging.consumer import Consumer
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
@@ -23,13 +22,6 @@ from tests.support.probe import ProbeService, probe_event
 from tests.support.processes import WorkerProcess
 
 pytestmark = pytest.mark.reliability
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

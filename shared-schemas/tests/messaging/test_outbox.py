@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared_schemas.database import create_engine
 from shared_schemas.messaging.context import event_context
 from shared_schemas.messaging.outbox import EventTooLarge
 from shared_schemas.messaging.tables import KEY_BUCKETS, key_bucket
 from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
