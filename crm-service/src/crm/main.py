@@ -10,14 +10,22 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.adapters.orm import messaging
+from crm.api import routers
 from crm.config import SERVICE_NAME, Settings
+from crm.integration import handlers
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
 
-def build_workers(engine: AsyncEngine) -> Workers:
-    return Workers(name=SERVICE_NAME, engine=engine, tables=messaging, kafka=KafkaSettings())
+def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
+    return Workers(
+        name=SERVICE_NAME,
+        engine=engine,
+        tables=messaging,
+        kafka=KafkaSettings(),
+        handlers=handlers(settings),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,8 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=__doc__ or "",
         settings=settings,
         engine=engine,
-        workers=build_workers(engine),
-        routers=[],
+        workers=build_workers(engine, settings),
+        routers=routers(),
     )
 
 

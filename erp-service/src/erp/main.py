@@ -16,8 +16,13 @@ from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
 
-def build_workers(engine: AsyncEngine) -> Workers:
-    return Workers(name=SERVICE_NAME, engine=engine, tables=messaging, kafka=KafkaSettings())
+def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
+    return Workers(
+        name=SERVICE_NAME,
+        engine=engine,
+        tables=messaging,
+        kafka=KafkaSettings(),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=__doc__ or "",
         settings=settings,
         engine=engine,
-        workers=build_workers(engine),
+        workers=build_workers(engine, settings),
         routers=[],
     )
 

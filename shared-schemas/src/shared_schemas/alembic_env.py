@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, TypeDecorator
 from sqlalchemy.engine import Connection
 
 from shared_schemas.database import create_engine, is_sqlite
@@ -21,6 +21,7 @@ def run_migrations(target_metadata: MetaData, database_url: str) -> None:
         # SQLite alters tables by copying them; batch mode does that for us.
         "render_as_batch": is_sqlite(url),
         "compare_type": True,
+        "render_item": _render_item,
     }
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
@@ -28,6 +29,15 @@ def run_migrations(target_metadata: MetaData, database_url: str) -> None:
             context.run_migrations()
         return
     asyncio.run(_run_online(url, options))
+
+
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    # A migration is a frozen snapshot: it names the stored type (`sa.DateTime(...)`),
+    # never an application type that may change or move later.
+    if kind == "type" and isinstance(item, TypeDecorator):
+        autogen_context.imports.add("import sqlalchemy as sa")
+        return f"sa.{item.impl!r}"
+    return False
 
 
 async def _run_online(url: str, options: dict[str, Any]) -> None:

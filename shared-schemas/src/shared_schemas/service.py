@@ -7,14 +7,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
-from pydantic import model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared_schemas.database import create_engine
+from shared_schemas.database import create_engine, session_factory
+from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import RequestContextMiddleware
 from shared_schemas.http.probes import probes_router
 from shared_schemas.http.problems import install_problem_handlers
@@ -37,9 +39,19 @@ class CompanySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COMPANY_", extra="ignore")
 
-    currency: str = "EUR"
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     timezone: str = "UTC"
-    payment_terms_days: int = 30
+    payment_terms_days: int = Field(default=30, ge=0, le=365)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: better at start than at midnight
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class ServiceSettings(BaseSettings):
@@ -60,6 +72,7 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = DEFAULT_AUDIENCE
     jwks_url: str | None = None
     jwks: str | None = None
+    company: CompanySettings = Field(default_factory=CompanySettings)
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> ServiceSettings:
@@ -109,9 +122,20 @@ def create_service_app(
             await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.workers = workers
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
     app.state.token_verifier = verifier(settings.identity())
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        engine=engine,
+        table=workers.tables.idempotency_keys,
+        verifier=app.state.token_verifier,
+        ttl=workers.idempotency_ttl,
+    )
+    app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox
     app.include_router(
         probes_router(engine, refresh_metrics=lambda: refresh_outbox_gauges(engine, outbox))
@@ -183,7 +207,7 @@ class EntryPoints(Generic[SettingsT]):
         name: str,
         settings: Callable[[], SettingsT],
         create_app: Callable[[SettingsT], FastAPI],
-        build_workers: Callable[[AsyncEngine], Workers],
+        build_workers: Callable[[AsyncEngine, SettingsT], Workers],
     ) -> None:
         self.name = name
         self.settings = settings
@@ -198,12 +222,13 @@ class EntryPoints(Generic[SettingsT]):
     def relay(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-relay")
-        serve_relay(self.build_workers(create_engine(settings.database_url)), settings)
+        serve_relay(self.build_workers(create_engine(settings.database_url), settings), settings)
 
     def consumer(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-consumer")
-        serve_consumer(self.build_workers(create_engine(settings.database_url)), settings)
+        engine = create_engine(settings.database_url)
+        serve_consumer(self.build_workers(engine, settings), settings)
 
 
 __all__ = [

@@ -1,1 +1,9 @@
-"""HTTP routers of the CRM service, one module per resource."""
+"""The CRM's HTTP API: one router per resource."""
+
+from fastapi import APIRouter
+
+from crm.api import custom_fields, customers
+
+
+def routers() -> list[APIRouter]:
+    return [customers.router, custom_fields.router]

@@ -4,55 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared_schemas.money import Currency, Money, Percent
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 
-_CENT = Decimal("0.01")
-
-
-def _exact_cents(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("amount must be a finite number")
-    cents = value.quantize(_CENT)
-    if cents != value:
-        raise ValueError("amount has more than two decimals")
-    return cents
-
-
-def _plain_decimal(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-
-
-Money = Annotated[
-    Decimal,
-    AfterValidator(_exact_cents),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
-]
-"""An amount of money: a decimal string with exactly two decimals, never a float."""
-
-Percent = Annotated[
-    Decimal,
-    PlainSerializer(_plain_decimal, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19"]}),
-]
-"""A rate in percent as a decimal string (`"19"` is 19 %)."""
-
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-"""An ISO 4217 currency code."""
+__all__ = ["Currency", "Money", "Percent"]  # value types, re-exported from shared_schemas.money
 
 
 class EventData(BaseModel):

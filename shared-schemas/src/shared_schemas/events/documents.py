@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Self
 
 from pydantic import Field, model_validator
 
 from shared_schemas.events.base import Currency, Percent
 from shared_schemas.events.values import Amount, EventValue, Quantity
+from shared_schemas.money import line_amounts
 
-_CENT = Decimal("0.01")
-_HUNDRED = Decimal(100)
-
-
-def line_amounts(
-    quantity: int, unit_price: Decimal, discount_pct: Decimal, tax_rate: Decimal
-) -> tuple[Decimal, Decimal]:
-    """(line_net, line_tax) of one line, each rounded half up to cents (design.md §4)."""
-    net = (quantity * unit_price * (1 - discount_pct / _HUNDRED)).quantize(_CENT, ROUND_HALF_UP)
-    tax = (net * tax_rate / _HUNDRED).quantize(_CENT, ROUND_HALF_UP)
-    return net, tax
+__all__ = ["line_amounts"]  # re-exported: the arithmetic lives in shared_schemas.money
 
 
 class PricedLine(EventValue):

@@ -11,6 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared_schemas.domain import (
+    Conflict,
+    DomainError,
+    Duplicate,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+)
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://errors.crm-erp.dev/"
 
@@ -98,8 +109,35 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
+_DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (NotFound, 404, "not-found"),
+    (Duplicate, 409, "duplicate"),
+    (IllegalTransition, 409, "illegal-transition"),
+    (Conflict, 409, "conflict"),
+    (StaleVersion, 412, "stale-version"),
+    (Forbidden, 403, "forbidden"),
+    (RuleViolation, 422, "rule-violation"),
+]
+
+
+def problem_from_domain(exc: DomainError) -> Problem:
+    status, kind = 422, "rule-violation"
+    for error_type, error_status, error_kind in _DOMAIN_STATUS:
+        if isinstance(exc, error_type):
+            status, kind = error_status, error_kind
+            break
+    errors = exc.errors if isinstance(exc, RuleViolation) else None
+    return Problem(status, exc.detail, kind=kind, errors=errors, extra=exc.extra)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(problem_from_domain(exc), request.url.path)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every client error of `app` as problem+json, validation errors as 422."""
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -75,9 +75,24 @@ def create_messaging_tables_v1(op: Any) -> None:
         ),
     )
     op.create_index("ix_dead_letters_status", "dead_letters", ["status", "id"])
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("user_id", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "key", name="pk_idempotency_keys"),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
 
 
 def drop_messaging_tables_v1(op: Any) -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
     op.drop_index("ix_dead_letters_status", table_name="dead_letters")
     op.drop_table("dead_letters")
     op.drop_table("job_runs")

@@ -1,4 +1,5 @@
-"""The outbox, inbox and periodic-job tables, attached to a service's own MetaData."""
+"""The tables of the exactly-once machinery, attached to a service's own MetaData: outbox,
+inbox, dead letters, periodic-job runs and HTTP idempotency keys."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from sqlalchemy import (
     text,
 )
 
+from shared_schemas.http.idempotency import idempotency_table
+
 # Rows are claimed by relays per key bucket, so the bucket of a key must never change:
 # this count is part of the stored data, not a tuning knob.
 KEY_BUCKETS = 16
@@ -41,6 +44,7 @@ class MessagingTables:
     inbox: Table
     job_runs: Table
     dead_letters: Table
+    idempotency_keys: Table
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -112,4 +116,10 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("replay_error", Text, nullable=True),
         Index("ix_dead_letters_status", "status", "id"),
     )
-    return MessagingTables(outbox=outbox, inbox=inbox, job_runs=job_runs, dead_letters=dead_letters)
+    return MessagingTables(
+        outbox=outbox,
+        inbox=inbox,
+        job_runs=job_runs,
+        dead_letters=dead_letters,
+        idempotency_keys=idempotency_table(metadata),
+    )

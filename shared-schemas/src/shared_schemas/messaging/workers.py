@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import EventData
+from shared_schemas.http.idempotency import prune_idempotency_keys
 from shared_schemas.messaging.applier import EventApplier, Handler
 from shared_schemas.messaging.consumer import Consumer
 from shared_schemas.messaging.dead_letters import DeadLetterLog
@@ -39,6 +40,7 @@ class Workers:
     jobs: Sequence[PeriodicJob] = ()
     outbox_retention: timedelta = timedelta(days=7)
     inbox_retention: timedelta = timedelta(days=30)
+    idempotency_ttl: timedelta = timedelta(hours=24)
 
     def relay(self) -> Relay:
         return Relay(self.engine, self.tables.outbox, self.kafka, name=self.name)
@@ -68,11 +70,17 @@ class Workers:
         housekeeping = [
             PeriodicJob("prune-outbox", timedelta(hours=1), self._prune_outbox),
             PeriodicJob("prune-inbox", timedelta(hours=1), self._prune_inbox),
+            PeriodicJob("prune-idempotency-keys", timedelta(hours=1), self._prune_keys),
         ]
         return JobRunner(self.engine, self.tables.job_runs, [*housekeeping, *self.jobs])
 
     async def _prune_outbox(self) -> int:
         return await prune_published(self.engine, self.tables.outbox, self.outbox_retention)
+
+    async def _prune_keys(self) -> int:
+        return await prune_idempotency_keys(
+            self.engine, self.tables.idempotency_keys, self.idempotency_ttl
+        )
 
     async def _prune_inbox(self) -> int:
         # Kept longer than the outbox so a republish never meets a forgotten event id.

@@ -1,0 +1,18 @@
+"""Dependencies of the CRM routes, declared once (route permissions are `Annotated`
+aliases of `Authorize(...)` next to each router)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from crm.service.unit_of_work import UnitOfWork
+from shared_schemas.identity import CurrentPrincipal
+
+
+def unit_of_work(request: Request, principal: CurrentPrincipal) -> UnitOfWork:
+    return UnitOfWork(request.app.state.sessions, request.app.state.settings, principal)
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]

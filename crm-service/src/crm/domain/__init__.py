@@ -1,0 +1,1 @@
+"""Business rules of the CRM: state machines, validation, arithmetic; no I/O."""

@@ -1,0 +1,308 @@
+"""Use cases of customers: create (with duplicate detection), change, archive, restore."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.adapters.customers import (
+    Customer,
+    CustomerTag,
+    CustomFieldDefinition,
+    CustomFieldValue,
+)
+from crm.domain.customers import (
+    FieldDefinition,
+    check_custom_fields,
+    match_key,
+    normalise_tags,
+    typed_value,
+)
+from crm.domain.staff import OWNER_ROLES
+from crm.service.staff import default_assignee, require_eligible
+from crm.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import Conflict, Duplicate, NotFound, StaleVersion, StateMachine
+from shared_schemas.events.crm.customers import (
+    CustomerArchived,
+    CustomerCreated,
+    CustomerUpdated,
+)
+from shared_schemas.events.values import FieldChange
+from shared_schemas.identity import Access
+from shared_schemas.listing import normalise
+
+LIFECYCLE = StateMachine(
+    "customer", {"active": {"archive": "archived"}, "archived": {"restore": "active"}}
+)
+
+# The fields of the customer's replicated state, in event order.
+STATE_FIELDS = (
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "billing_address",
+    "shipping_address",
+    "industry",
+    "owner_id",
+    "credit_limit",
+    "payment_terms_days",
+    "tags",
+    "custom_fields",
+    "archived",
+)
+
+
+def status_of(customer: Customer) -> str:
+    return "archived" if customer.archived_at else "active"
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("customer", customer_id)
+    return customer
+
+
+async def field_definitions(session: AsyncSession) -> dict[str, FieldDefinition]:
+    rows = await session.scalars(
+        select(CustomFieldDefinition).where(CustomFieldDefinition.entity == "customer")
+    )
+    return {
+        row.key: FieldDefinition(row.key, row.type, row.required, tuple(row.options or ()))
+        for row in rows
+    }
+
+
+async def create_customer(
+    uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, force: bool = False
+) -> Customer:
+    """A new customer; a 409 naming the existing one if it looks like a duplicate."""
+    access.require_fields({k: v for k, v in values.items() if v is not None})
+    async with uow:
+        session = uow.session
+        data = dict(values)
+        if data.get("owner_id") is None:
+            data["owner_id"] = await default_assignee(session, uow.principal, OWNER_ROLES)
+        else:
+            await require_eligible(session, data["owner_id"], OWNER_ROLES, "owner_id")
+        if data.get("payment_terms_days") is None:
+            data["payment_terms_days"] = uow.settings.company.payment_terms_days
+        definitions = await field_definitions(session)
+        custom = check_custom_fields(data.get("custom_fields") or {}, definitions, partial=False)
+        tags = normalise_tags(data.get("tags") or [])
+        customer = Customer(
+            id=uuid.uuid4(),
+            kind=data["kind"],
+            name=data["name"],
+            email=data.get("email"),
+            phone=data.get("phone"),
+            industry=data.get("industry"),
+            owner_id=data["owner_id"],
+            credit_limit=data.get("credit_limit"),
+            payment_terms_days=data["payment_terms_days"],
+            billing_address=_address(data.get("billing_address")),
+            shipping_address=_address(data.get("shipping_address")),
+            tags=tags,
+            custom_fields={k: v for k, v in custom.items() if v is not None},
+            open_balance=Decimal("0.00"),
+            lifetime_value=Decimal("0.00"),
+        )
+        _index_search_keys(customer)
+        if not force:
+            await _refuse_duplicate(session, customer)
+        session.add(customer)
+        await session.flush()
+        await _store_filterables(session, customer, definitions)
+        await uow.record(CustomerCreated(customer_id=customer.id, **_state(customer)))
+    return customer
+
+
+async def update_customer(
+    uow: UnitOfWork,
+    access: Access,
+    customer_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    expected_version: int | None,
+) -> Customer:
+    """Change some fields; publishes the full state with each changed field's before/after."""
+    async with uow:
+        session = uow.session
+        customer = await get_customer(session, customer_id)
+        _check_version(customer.version, expected_version)
+        access.require_owner(customer.owner_id)
+        access.require_fields(changes)
+        if customer.archived_at is not None:
+            raise Conflict(
+                "An archived customer cannot be changed; restore it first.",
+                current_status="archived",
+                allowed=LIFECYCLE.allowed("archived"),
+            )
+        before = _state(customer)
+        definitions = await field_definitions(session)
+        for field, value in changes.items():
+            if field == "owner_id" and value is not None and value != customer.owner_id:
+                await require_eligible(session, value, OWNER_ROLES, "owner_id")
+            if field == "tags":
+                value = normalise_tags(value or [])
+            elif field == "custom_fields":
+                merged = {**customer.custom_fields, **(value or {})}
+                checked = check_custom_fields(merged, definitions, partial=False)
+                value = {k: v for k, v in checked.items() if v is not None}
+            elif field in ("billing_address", "shipping_address"):
+                value = _address(value)
+            elif field in ("name", "kind") and value is None:
+                continue
+            setattr(customer, field, value)
+        _index_search_keys(customer)
+        after = _state(customer)
+        changed = [field for field in STATE_FIELDS if before[field] != after[field]]
+        if not changed:
+            return customer
+        await session.flush()
+        after["version"] = customer.version  # bumped by the flush
+        await _store_filterables(session, customer, definitions)
+        await uow.record(
+            CustomerUpdated(
+                customer_id=customer.id,
+                changes=[FieldChange(field=f, before=before[f], after=after[f]) for f in changed],
+                **after,
+            )
+        )
+    return customer
+
+
+async def archive_customer(
+    uow: UnitOfWork, access: Access, customer_id: uuid.UUID, expected_version: int | None
+) -> Customer:
+    async with uow:
+        customer = await get_customer(uow.session, customer_id)
+        _check_version(customer.version, expected_version)
+        access.require_owner(customer.owner_id)
+        LIFECYCLE.next(status_of(customer), "archive")
+        customer.archived_at = uow.now()
+        await uow.session.flush()
+        await uow.record(CustomerArchived(customer_id=customer.id, version=customer.version))
+    return customer
+
+
+async def restore_customer(
+    uow: UnitOfWork, access: Access, customer_id: uuid.UUID, expected_version: int | None
+) -> Customer:
+    async with uow:
+        customer = await get_customer(uow.session, customer_id)
+        _check_version(customer.version, expected_version)
+        access.require_owner(customer.owner_id)
+        LIFECYCLE.next(status_of(customer), "restore")
+        customer.archived_at = None
+        await uow.session.flush()
+        state = _state(customer)
+        change = FieldChange(field="archived", before=True, after=False)
+        await uow.record(CustomerUpdated(customer_id=customer.id, changes=[change], **state))
+    return customer
+
+
+async def record_owner_change(
+    uow: UnitOfWork, customer: Customer, owner_id: uuid.UUID | None
+) -> None:
+    """Give the customer another owner (or none) on the system's behalf, with its event."""
+    before = _state(customer)
+    customer.owner_id = owner_id
+    after = _state(customer)
+    if before["owner_id"] == after["owner_id"]:
+        return
+    await uow.session.flush()
+    after["version"] = customer.version
+    change = FieldChange(field="owner_id", before=before["owner_id"], after=after["owner_id"])
+    await uow.record(CustomerUpdated(customer_id=customer.id, changes=[change], **after))
+
+
+def _check_version(current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise StaleVersion(current)
+
+
+def _address(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        dumped: dict[str, Any] = value.model_dump(mode="json")
+        return dumped
+    return dict(value)
+
+
+def _index_search_keys(customer: Customer) -> None:
+    customer.name_key = normalise(customer.name) or ""
+    customer.name_match = match_key(customer.name)
+    customer.email_key = normalise(customer.email)
+
+
+def _state(customer: Customer) -> dict[str, Any]:
+    """The replicated state as JSON values, as events carry it (and changes compare)."""
+    return {
+        "version": customer.version,
+        "kind": customer.kind,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "billing_address": customer.billing_address,
+        "shipping_address": customer.shipping_address,
+        "industry": customer.industry,
+        "owner_id": str(customer.owner_id) if customer.owner_id else None,
+        "credit_limit": f"{customer.credit_limit:.2f}"
+        if customer.credit_limit is not None
+        else None,
+        "payment_terms_days": customer.payment_terms_days,
+        "tags": list(customer.tags),
+        "custom_fields": dict(customer.custom_fields),
+        "archived": customer.archived_at is not None,
+    }
+
+
+async def _refuse_duplicate(session: AsyncSession, customer: Customer) -> None:
+    checks: list[tuple[str, Any]] = []
+    if customer.email_key:
+        checks.append(("email", Customer.email_key == customer.email_key))
+    checks.append(("name", Customer.name_match == customer.name_match))
+    for field, condition in checks:
+        existing = await session.scalar(
+            select(Customer.id).where(condition, Customer.archived_at.is_(None)).limit(1)
+        )
+        if existing is not None:
+            raise Duplicate(
+                f"A customer with this {field} exists already; send force=true to create "
+                "another one anyway.",
+                existing_id=existing,
+                field=field,
+            )
+
+
+async def _store_filterables(
+    session: AsyncSession, customer: Customer, definitions: Mapping[str, FieldDefinition]
+) -> None:
+    """Rewrite the customer's tag and custom field rows the filters use."""
+    await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id))
+    session.add_all(CustomerTag(customer_id=customer.id, tag=tag) for tag in customer.tags)
+    await session.execute(
+        delete(CustomFieldValue).where(CustomFieldValue.customer_id == customer.id)
+    )
+    for key, value in customer.custom_fields.items():
+        definition = definitions.get(key)
+        if definition is None:
+            continue
+        typed = typed_value(definition, value)
+        session.add(
+            CustomFieldValue(
+                customer_id=customer.id,
+                key=key,
+                value_text=typed.text,
+                value_number=typed.number,
+                value_date=typed.day,
+                value_bool=typed.flag,
+            )
+        )

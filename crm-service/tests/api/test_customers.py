@@ -1,0 +1,191 @@
+"""Customers through the HTTP API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.crm import Crm
+
+pytestmark = pytest.mark.api
+
+ADDRESS = {"street": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin", "country": "DE"}
+
+
+def acme(**overrides: object) -> dict[str, object]:
+    return {
+        "kind": "company",
+        "name": "Acme GmbH",
+        "email": "buying@acme.example",
+        "billing_address": ADDRESS,
+        **overrides,
+    }
+
+
+async def test_sales_creates_a_customer_they_own_and_it_is_published(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    response = await crm.client.post(
+        "/customers", json=acme(), headers=crm.headers("sales", sales_rep)
+    )
+    assert response.status_code == 201, response.text
+    customer = response.json()
+    assert customer["owner_id"] == str(sales_rep)
+    assert customer["payment_terms_days"] == 30
+    assert customer["status"] == "active"
+    assert customer["currency"] == "EUR"
+    assert customer["open_balance"] == "0.00"
+    assert response.headers["etag"] == '"1"'
+    assert response.headers["location"] == f"/customers/{customer['id']}"
+    [event] = await crm.events("crm.customer.created.v1")
+    assert event["subject"] == customer["id"]
+    assert event["actor"] == f"user-sales-{sales_rep}"
+    assert event["data"]["billing_address"]["city"] == "Berlin"
+    assert event["data"]["owner_id"] == str(sales_rep)
+    assert event["data"]["version"] == 1
+    fetched = await crm.client.get(f"/customers/{customer['id']}", headers=crm.headers("support"))
+    assert fetched.json() == customer
+
+
+async def test_a_creator_who_may_not_own_customers_leaves_them_unassigned(crm: Crm) -> None:
+    admin = await crm.hire("admin")
+    response = await crm.client.post("/customers", json=acme(), headers=crm.headers("admin", admin))
+    assert response.status_code == 201
+    assert response.json()["owner_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        ({"name": "Another name", "email": "BUYING@acme.example"}, "email"),
+        ({"name": "ACME", "email": "other@acme.example"}, "name"),
+        ({"name": "acmé gmbh.", "email": None}, "name"),
+    ],
+)
+async def test_duplicates_are_refused_with_the_existing_id_unless_forced(
+    crm: Crm, sales_rep: uuid.UUID, second: dict[str, object], field: str
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    first = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    duplicate = await crm.client.post("/customers", json=acme(**second), headers=headers)
+    assert duplicate.status_code == 409
+    assert duplicate.headers["content-type"] == "application/problem+json"
+    assert duplicate.json()["existing_id"] == first["id"]
+    assert duplicate.json()["field"] == field
+    forced = await crm.client.post("/customers?force=true", json=acme(**second), headers=headers)
+    assert forced.status_code == 201
+    assert len(await crm.events("crm.customer.created.v1")) == 2
+
+
+async def test_an_archived_customer_is_no_duplicate(crm: Crm, sales_rep: uuid.UUID) -> None:
+    headers = crm.headers("sales", sales_rep)
+    first = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    assert (await crm.client.post(f"/customers/{first['id']}/archive", headers=headers)).is_success
+    again = await crm.client.post("/customers", json=acme(), headers=headers)
+    assert again.status_code == 201
+
+
+async def test_update_publishes_changes_with_before_and_after(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    changed = await crm.client.patch(
+        f"/customers/{created['id']}",
+        json={"phone": "+49 30 1", "tags": ["VIP ", "vip", "North"], "name": "Acme GmbH"},
+        headers={**headers, "If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["etag"] == '"2"'
+    assert changed.json()["tags"] == ["vip", "north"]
+    [event] = await crm.events("crm.customer.updated.v1")
+    assert event["data"]["version"] == 2
+    assert event["data"]["phone"] == "+49 30 1"
+    assert event["data"]["changes"] == [
+        {"field": "phone", "before": None, "after": "+49 30 1"},
+        {"field": "tags", "before": [], "after": ["vip", "north"]},
+    ]
+
+
+async def test_an_update_that_changes_nothing_publishes_nothing(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    same = await crm.client.patch(
+        f"/customers/{created['id']}", json={"name": "Acme GmbH"}, headers=headers
+    )
+    assert same.status_code == 200
+    assert same.headers["etag"] == '"1"'
+    assert await crm.events("crm.customer.updated.v1") == []
+
+
+async def test_a_stale_if_match_is_412_and_changes_nothing(crm: Crm, sales_rep: uuid.UUID) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    url = f"/customers/{created['id']}"
+    assert (await crm.client.patch(url, json={"phone": "1"}, headers=headers)).status_code == 200
+    stale = await crm.client.patch(url, json={"phone": "2"}, headers={**headers, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == 2
+    assert (await crm.client.get(url, headers=headers)).json()["phone"] == "1"
+    unreadable = await crm.client.patch(
+        url, json={"phone": "3"}, headers={**headers, "If-Match": "yesterday"}
+    )
+    assert unreadable.status_code == 400
+
+
+async def test_status_and_unknown_fields_cannot_be_patched(crm: Crm, sales_rep: uuid.UUID) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    for body in ({"status": "archived"}, {"archived_at": "2026-01-01T00:00:00Z"}, {"id": "x"}):
+        response = await crm.client.patch(f"/customers/{created['id']}", json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert response.json()["errors"][0]["field"] == next(iter(body))
+
+
+async def test_archive_and_restore_follow_the_life_cycle(crm: Crm, sales_rep: uuid.UUID) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
+    url = f"/customers/{created['id']}"
+    archived = await crm.client.post(f"{url}/archive", headers=headers)
+    assert archived.json()["status"] == "archived"
+    again = await crm.client.post(f"{url}/archive", headers=headers)
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "archived"
+    assert again.json()["allowed"] == ["restore"]
+    frozen = await crm.client.patch(url, json={"phone": "1"}, headers=headers)
+    assert frozen.status_code == 409
+    restored = await crm.client.post(f"{url}/restore", headers=headers)
+    assert restored.json()["status"] == "active"
+    [archived_event] = await crm.events("crm.customer.archived.v1")
+    assert archived_event["data"]["version"] == 2
+    [restored_event] = await crm.events("crm.customer.updated.v1")
+    assert restored_event["data"]["changes"] == [
+        {"field": "archived", "before": True, "after": False}
+    ]
+
+
+async def test_unknown_customer_is_404(crm: Crm) -> None:
+    response = await crm.client.get(f"/customers/{uuid.uuid4()}", headers=crm.headers("sales"))
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_bad_input_is_422_per_field_and_changes_nothing(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    bad = {
+        "kind": "robot",
+        "name": "",
+        "email": "not-an-email",
+        "credit_limit": "12.345",
+        "billing_address": {"street": "x", "city": "y", "country": "Germany"},
+    }
+    response = await crm.client.post("/customers", json=bad, headers=headers)
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert {"kind", "name", "email", "credit_limit", "billing_address.country"} <= fields
+    assert await crm.events() == []

@@ -1,0 +1,45 @@
+"""Optimistic concurrency over HTTP: `ETag: "<version>"` out, `If-Match` in (412 if stale)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Response
+
+from shared_schemas.http.problems import Problem
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an `If-Match` header names; None when absent or `*`; 400 if unreadable."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise Problem(
+            400,
+            'If-Match must be the ETag of the record, e.g. "3".',
+            kind="bad-request",
+            errors=[{"field": "If-Match", "message": "not an ETag of this API"}],
+        )
+    return int(value)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The `ETag` the change is based on; 412 if the record changed since.",
+        examples=['"3"'],
+    ),
+]

@@ -1,0 +1,280 @@
+"""`Idempotency-Key` on POST: the same key with the same request replays the first
+response; with a different request it is a 422; while the first is still running, a 409.
+
+Keys are scoped to the authenticated user and kept for a day. The key is claimed before
+the request runs and its response stored after; a request that crashed in between leaves
+the key claimed, so a retry gets 409 rather than a second effect (it never runs twice).
+Server errors (5xx) release the key so the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    and_,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared_schemas.http.problems import Problem, problem_response
+from shared_schemas.identity.tokens import InvalidToken, KeysUnavailable, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+HEADER = b"idempotency-key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+PROCESSING = "processing"
+COMPLETED = "completed"
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("user_id", String(200), nullable=False),
+        Column("key", String(255), nullable=False),
+        PrimaryKeyConstraint("user_id", "key", name="pk_idempotency_keys"),
+        Column("fingerprint", String(64), nullable=False),
+        Column("state", String(20), nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("headers", JSON, nullable=True),
+        Column("body", LargeBinary, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    fingerprint: str
+    state: str
+    status_code: int | None
+    headers: list[list[str]] | None
+    body: bytes | None
+    created_at: datetime
+
+
+class IdempotencyMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        engine: AsyncEngine,
+        table: Table,
+        verifier: TokenVerifier,
+        ttl: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.table = table
+        self.verifier = verifier
+        self.ttl = ttl
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        raw_key = headers.get(HEADER)
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1")
+        if not _VALID_KEY.match(key):
+            problem = Problem(
+                422,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                kind="validation-error",
+                errors=[{"field": "Idempotency-Key", "message": "invalid key"}],
+            )
+            await problem_response(problem, scope.get("path"))(scope, receive, send)
+            return
+        user_id = await self._user(scope, headers)
+        if user_id is None:
+            await self.app(scope, receive, send)  # the route answers 401 itself
+            return
+        body = await _read_body(receive)
+        fingerprint = _fingerprint(scope, body)
+        claimed, stored = await self._claim(user_id, key, fingerprint)
+        if not claimed:
+            assert stored is not None
+            await self._answer_repeat(scope, receive, send, stored, fingerprint)
+            return
+        await self._run_and_store(scope, body, send, user_id, key)
+
+    async def _user(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            principal = await self.verifier.verify(token)
+        except (InvalidToken, KeysUnavailable):
+            return None
+        # The route's own token check reuses this instead of verifying again.
+        scope.setdefault("state", {})["principal"] = principal
+        return principal.user_id
+
+    async def _claim(self, user_id: str, key: str, fingerprint: str) -> tuple[bool, _Stored | None]:
+        table, now = self.table, datetime.now(UTC)
+        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        async with self.engine.begin() as connection:
+            # An expired key is forgotten; the client may use it afresh.
+            await connection.execute(
+                delete(table).where(
+                    table.c.user_id == user_id,
+                    table.c.key == key,
+                    table.c.created_at < now - self.ttl,
+                )
+            )
+            result = await connection.execute(
+                insert(table)
+                .values(
+                    user_id=user_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state=PROCESSING,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            if result.rowcount:
+                return True, None
+            row = (
+                await connection.execute(
+                    select(table).where(table.c.user_id == user_id, table.c.key == key)
+                )
+            ).one()
+        return False, _Stored(
+            row.fingerprint, row.state, row.status_code, row.headers, row.body, row.created_at
+        )
+
+    async def _answer_repeat(
+        self, scope: Scope, receive: Receive, send: Send, stored: _Stored, fingerprint: str
+    ) -> None:
+        path = scope.get("path")
+        if stored.fingerprint != fingerprint:
+            problem = Problem(
+                422,
+                "This Idempotency-Key was used with a different request.",
+                kind="idempotency-key-reused",
+            )
+            await problem_response(problem, path)(scope, receive, send)
+            return
+        if stored.state != COMPLETED or stored.status_code is None:
+            problem = Problem(
+                409,
+                "A request with this Idempotency-Key is still being processed.",
+                kind="idempotency-key-in-use",
+                headers={"Retry-After": "1"},
+            )
+            await problem_response(problem, path)(scope, receive, send)
+            return
+        headers = [(name.encode(), value.encode()) for name, value in stored.headers or []]
+        headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
+        await send(
+            {"type": "http.response.start", "status": stored.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": stored.body or b""})
+
+    async def _run_and_store(
+        self, scope: Scope, body: bytes, send: Send, user_id: str, key: str
+    ) -> None:
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+        delivered = False
+
+        async def replay_body() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        except BaseException:
+            await self._release(user_id, key)
+            raise
+        status = int(start.get("status", 500))
+        if status >= 500:
+            await self._release(user_id, key)
+            return
+        headers = [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in start.get("headers", [])
+            if name.lower() not in (b"x-request-id", b"content-length", b"date")
+        ]
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(self.table)
+                .where(and_(self.table.c.user_id == user_id, self.table.c.key == key))
+                .values(state=COMPLETED, status_code=status, headers=headers, body=b"".join(chunks))
+            )
+
+    async def _release(self, user_id: str, key: str) -> None:
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    delete(self.table).where(
+                        self.table.c.user_id == user_id, self.table.c.key == key
+                    )
+                )
+        except Exception:
+            log.exception("could not release Idempotency-Key %s", key)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(scope["method"].encode())
+    digest.update(b"\0" + scope.get("path", "").encode())
+    digest.update(b"\0" + scope.get("query_string", b""))
+    digest.update(b"\0" + body)
+    return digest.hexdigest()
+
+
+async def prune_idempotency_keys(engine: AsyncEngine, table: Table, ttl: timedelta) -> int:
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            delete(table).where(table.c.created_at < datetime.now(UTC) - ttl)
+        )
+    return int(result.rowcount)

@@ -1,0 +1,80 @@
+"""Line and document arithmetic of design.md §4, the one implementation everything uses
+(quotes, orders, invoices and their events)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, PlainSerializer, StringConstraints, WithJsonSchema
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+def cents(value: Decimal) -> Decimal:
+    """`value` rounded half up to whole cents."""
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def line_amounts(
+    quantity: int, unit_price: Decimal, discount_pct: Decimal, tax_rate: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(line_net, line_tax): net = q * price * (1 - discount/100), tax = net * rate/100,
+    each rounded half up to cents."""
+    net = cents(quantity * unit_price * (1 - discount_pct / HUNDRED))
+    return net, cents(net * tax_rate / HUNDRED)
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+
+def document_totals(lines: Iterable[tuple[int, Decimal, Decimal, Decimal]]) -> Totals:
+    """The four totals from (quantity, unit_price, line_net, line_tax) of each line."""
+    gross = net = tax = ZERO
+    for quantity, unit_price, line_net, line_tax in lines:
+        gross += quantity * unit_price
+        net += line_net
+        tax += line_tax
+    gross = cents(gross)
+    return Totals(subtotal=gross, discount_total=gross - net, tax_total=tax, total=net + tax)
+
+
+def _exact_cents(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("amount must be a finite number")
+    cents = value.quantize(CENT)
+    if cents != value:
+        raise ValueError("amount has more than two decimals")
+    return cents
+
+
+def _plain_decimal(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+
+
+Money = Annotated[
+    Decimal,
+    AfterValidator(_exact_cents),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
+]
+"""An amount of money: a decimal string with exactly two decimals, never a float."""
+
+Percent = Annotated[
+    Decimal,
+    PlainSerializer(_plain_decimal, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19"]}),
+]
+"""A rate in percent as a decimal string (`"19"` is 19 %)."""
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+"""An ISO 4217 currency code."""
