@@ -1,9 +1,19 @@
-"""The CRM's HTTP API: one router per resource."""
+"""The CRM's HTTP API: one router per resource module (each module's `router`)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from fastapi import APIRouter
 
-from crm.api import custom_fields, customers
-
 
 def routers() -> list[APIRouter]:
-    return [customers.router, custom_fields.router]
+    """Every `router` of this package's modules, in module name order."""
+    found = []
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        router = getattr(loaded, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found

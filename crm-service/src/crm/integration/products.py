@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.replicas import ProductReplica
+from crm.config import Settings
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.erp.products import ProductCreated, ProductUpdated
 from shared_schemas.messaging import Handler, Outcome
@@ -32,5 +33,5 @@ async def apply_product(session: AsyncSession, event: CloudEvent[Any]) -> Outcom
     return None
 
 
-def handlers() -> Mapping[type[EventData], Handler]:
+def handlers(_settings: Settings) -> Mapping[type[EventData], Handler]:
     return {ProductCreated: apply_product, ProductUpdated: apply_product}

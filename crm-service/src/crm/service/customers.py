@@ -32,7 +32,7 @@ from shared_schemas.events.crm.customers import (
     CustomerCreated,
     CustomerUpdated,
 )
-from shared_schemas.events.values import FieldChange
+from shared_schemas.events.values import CustomerSnapshot, FieldChange
 from shared_schemas.identity import Access
 from shared_schemas.listing import normalise
 
@@ -83,43 +83,50 @@ async def create_customer(
     uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, force: bool = False
 ) -> Customer:
     """A new customer; a 409 naming the existing one if it looks like a duplicate."""
-    access.require_fields({k: v for k, v in values.items() if v is not None})
     async with uow:
-        session = uow.session
-        data = dict(values)
-        if data.get("owner_id") is None:
-            data["owner_id"] = await default_assignee(session, uow.principal, OWNER_ROLES)
-        else:
-            await require_eligible(session, data["owner_id"], OWNER_ROLES, "owner_id")
-        if data.get("payment_terms_days") is None:
-            data["payment_terms_days"] = uow.settings.company.payment_terms_days
-        definitions = await field_definitions(session)
-        custom = check_custom_fields(data.get("custom_fields") or {}, definitions, partial=False)
-        tags = normalise_tags(data.get("tags") or [])
-        customer = Customer(
-            id=uuid.uuid4(),
-            kind=data["kind"],
-            name=data["name"],
-            email=data.get("email"),
-            phone=data.get("phone"),
-            industry=data.get("industry"),
-            owner_id=data["owner_id"],
-            credit_limit=data.get("credit_limit"),
-            payment_terms_days=data["payment_terms_days"],
-            billing_address=_address(data.get("billing_address")),
-            shipping_address=_address(data.get("shipping_address")),
-            tags=tags,
-            custom_fields={k: v for k, v in custom.items() if v is not None},
-            open_balance=Decimal("0.00"),
-            lifetime_value=Decimal("0.00"),
-        )
-        _index_search_keys(customer)
-        if not force:
-            await _refuse_duplicate(session, customer)
-        session.add(customer)
-        await session.flush()
-        await _store_filterables(session, customer, definitions)
-        await uow.record(CustomerCreated(customer_id=customer.id, **_state(customer)))
+        return await add_customer(uow, access, values, force=force)
+
+
+async def add_customer(
+    uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, force: bool = False
+) -> Customer:
+    """`create_customer` inside a unit of work that is already open (lead conversion)."""
+    access.require_fields({k: v for k, v in values.items() if v is not None})
+    session = uow.session
+    data = dict(values)
+    if data.get("owner_id") is None:
+        data["owner_id"] = await default_assignee(session, uow.principal, OWNER_ROLES)
+    else:
+        await require_eligible(session, data["owner_id"], OWNER_ROLES, "owner_id")
+    if data.get("payment_terms_days") is None:
+        data["payment_terms_days"] = uow.settings.company.payment_terms_days
+    definitions = await field_definitions(session)
+    custom = check_custom_fields(data.get("custom_fields") or {}, definitions, partial=False)
+    tags = normalise_tags(data.get("tags") or [])
+    customer = Customer(
+        id=uuid.uuid4(),
+        kind=data["kind"],
+        name=data["name"],
+        email=data.get("email"),
+        phone=data.get("phone"),
+        industry=data.get("industry"),
+        owner_id=data["owner_id"],
+        credit_limit=data.get("credit_limit"),
+        payment_terms_days=data["payment_terms_days"],
+        billing_address=_address(data.get("billing_address")),
+        shipping_address=_address(data.get("shipping_address")),
+        tags=tags,
+        custom_fields={k: v for k, v in custom.items() if v is not None},
+        open_balance=Decimal("0.00"),
+        lifetime_value=Decimal("0.00"),
+    )
+    _index_search_keys(customer)
+    if not force:
+        await _refuse_duplicate(session, customer)
+    session.add(customer)
+    await session.flush()
+    await _store_filterables(session, customer, definitions)
+    await uow.record(CustomerCreated(customer_id=customer.id, **_state(customer)))
     return customer
 
 
@@ -220,6 +227,28 @@ async def record_owner_change(
     after["version"] = customer.version
     change = FieldChange(field="owner_id", before=before["owner_id"], after=after["owner_id"])
     await uow.record(CustomerUpdated(customer_id=customer.id, changes=[change], **after))
+
+
+def snapshot(customer: Customer) -> CustomerSnapshot:
+    """The customer as documents carry it to ERP (`crm.quote.accepted.v1`)."""
+    state = _state(customer)
+    return CustomerSnapshot(
+        id=customer.id,
+        version=customer.version,
+        kind=state["kind"],
+        name=state["name"],
+        email=state["email"],
+        phone=state["phone"],
+        billing_address=state["billing_address"],
+        shipping_address=state["shipping_address"],
+        credit_limit=customer.credit_limit,
+        payment_terms_days=customer.payment_terms_days,
+    )
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """StaleVersion (412) when the client's If-Match names another version."""
+    _check_version(current, expected)
 
 
 def _check_version(current: int, expected: int | None) -> None:
