@@ -64,14 +64,14 @@ def _plain_decimal(value: Decimal) -> str:
 Money = Annotated[
     Decimal,
     AfterValidator(_exact_cents),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
 ]
 """An amount of money: a decimal string with exactly two decimals, never a float."""
 
 Percent = Annotated[
     Decimal,
-    PlainSerializer(_plain_decimal, return_type=str),
+    PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19"]}),
 ]
 """A rate in percent as a decimal string (`"19"` is 19 %)."""

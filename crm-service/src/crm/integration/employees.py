@@ -42,7 +42,8 @@ def handlers(settings: Settings) -> Mapping[type[EventData], Handler]:
         employee.updated_at = event.time
         await session.flush()
         if data.status == "terminated" and was_active:
-            await reassign_open_records(UnitOfWork.joining(session, settings), employee)
+            async with UnitOfWork.joining(session, settings) as uow:
+                await reassign_open_records(uow, employee)
         return None
 
     return {

@@ -74,6 +74,15 @@ class Access:
     action: str
     scope: Scope
 
+    def for_action(self, action: str, resource: str | None = None) -> Access:
+        """The caller's access for another action (e.g. a contact's write is an update of
+        its customer); 403 if no role of theirs may."""
+        resource = resource or self.resource
+        scope = allowed_scope(self.principal.roles, self.service, resource, action)
+        if scope is None:
+            raise Problem(403, f"Your role may not {action} {resource}.", kind="forbidden")
+        return Access(self.principal, self.service, resource, action, scope)
+
     def require_owner(self, *owner_ids: uuid.UUID | None) -> None:
         """Object level: with scope `own`, the caller must own (or be assigned) the record."""
         if self.scope is Scope.ALL:

@@ -1,0 +1,136 @@
+"""`/customers/{customer_id}/contacts`: the people to talk to at a customer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from crm.api.deps import UnitOfWorkDep
+from crm.service import contacts
+from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.identity import Access, Authorize
+
+router = APIRouter(prefix="/customers/{customer_id}/contacts", tags=["customers"])
+
+ReadAccess = Annotated[Access, Depends(Authorize("crm", "contacts", "read"))]
+CreateAccess = Annotated[Access, Depends(Authorize("crm", "contacts", "create"))]
+UpdateAccess = Annotated[Access, Depends(Authorize("crm", "contacts", "update"))]
+DeleteAccess = Annotated[Access, Depends(Authorize("crm", "contacts", "delete"))]
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jana Novak",
+                    "email": "jana.novak@acme.example",
+                    "phone": "+49 30 555",
+                    "title": "Head of Purchasing",
+                    "is_primary": True,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, min_length=1, max_length=50)
+    title: str | None = Field(default=None, max_length=100)
+    is_primary: bool = Field(default=False, description="At most one primary contact.")
+
+
+class ContactUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "CFO"}]})
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, min_length=1, max_length=50)
+    title: str | None = Field(default=None, max_length=100)
+    is_primary: bool | None = None
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    is_primary: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("", summary="A customer's contacts, the primary one first")
+async def list_contacts(
+    customer_id: uuid.UUID, _access: ReadAccess, uow: UnitOfWorkDep
+) -> list[ContactOut]:
+    async with uow:
+        rows = await contacts.list_contacts(uow.session, customer_id)
+    return [ContactOut.model_validate(row) for row in rows]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a contact")
+async def add_contact(
+    customer_id: uuid.UUID,
+    body: ContactCreate,
+    access: CreateAccess,
+    uow: UnitOfWorkDep,
+    response: Response,
+) -> ContactOut:
+    contact = await contacts.add_contact(uow, access, customer_id, body.model_dump())
+    set_etag(response, contact.version)
+    response.headers["Location"] = f"/customers/{customer_id}/contacts/{contact.id}"
+    return ContactOut.model_validate(contact)
+
+
+@router.get("/{contact_id}", summary="One contact")
+async def get_contact(
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    _access: ReadAccess,
+    uow: UnitOfWorkDep,
+    response: Response,
+) -> ContactOut:
+    async with uow:
+        contact = await contacts.get_contact(uow.session, customer_id, contact_id)
+    set_etag(response, contact.version)
+    return ContactOut.model_validate(contact)
+
+
+@router.patch("/{contact_id}", summary="Change a contact")
+async def change_contact(
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    body: ContactUpdate,
+    access: UpdateAccess,
+    uow: UnitOfWorkDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ContactOut:
+    contact = await contacts.change_contact(
+        uow,
+        access,
+        customer_id,
+        contact_id,
+        body.model_dump(exclude_unset=True),
+        expected_version(if_match),
+    )
+    set_etag(response, contact.version)
+    return ContactOut.model_validate(contact)
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a contact")
+async def remove_contact(
+    customer_id: uuid.UUID, contact_id: uuid.UUID, access: DeleteAccess, uow: UnitOfWorkDep
+) -> None:
+    await contacts.remove_contact(uow, access, customer_id, contact_id)

@@ -1,0 +1,58 @@
+"""A customer's contacts: one primary, versioned edits, removal."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.crm import Crm
+
+pytestmark = pytest.mark.api
+
+
+async def test_contacts_keep_one_primary_and_honour_if_match(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    customer = (
+        await crm.client.post(
+            "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
+        )
+    ).json()
+    url = f"/customers/{customer['id']}/contacts"
+    jana = (
+        await crm.client.post(
+            url,
+            json={"name": "Jana", "is_primary": True, "email": "J@acme.example"},
+            headers=headers,
+        )
+    ).json()
+    assert jana["email"] == "J@acme.example"
+    omar = await crm.client.post(url, json={"name": "Omar", "is_primary": True}, headers=headers)
+    assert omar.status_code == 201
+    listed = (await crm.client.get(url, headers=headers)).json()
+    assert [(c["name"], c["is_primary"]) for c in listed] == [("Omar", True), ("Jana", False)]
+
+    stale = await crm.client.patch(
+        f"{url}/{jana['id']}", json={"title": "CFO"}, headers={**headers, "If-Match": '"9"'}
+    )
+    assert stale.status_code == 412
+    changed = await crm.client.patch(
+        f"{url}/{jana['id']}", json={"title": "CFO"}, headers={**headers, "If-Match": '"2"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["etag"] == '"3"'
+
+    assert (await crm.client.delete(f"{url}/{jana['id']}", headers=headers)).status_code == 204
+    assert (await crm.client.get(f"{url}/{jana['id']}", headers=headers)).status_code == 404
+    other_customer = (
+        await crm.client.post("/customers", json={"kind": "person", "name": "Bo"}, headers=headers)
+    ).json()
+    wrong_parent = await crm.client.get(
+        f"/customers/{other_customer['id']}/contacts/{omar.json()['id']}", headers=headers
+    )
+    assert wrong_parent.status_code == 404
+    assert (
+        await crm.client.get(f"/customers/{uuid.uuid4()}/contacts", headers=headers)
+    ).status_code == 404
