@@ -24,13 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_schemas.broker import EmbeddedBroker, free_port
 from shared_schemas.database import create_engine
+from tests.benchmarks.report import write_section
 from tests.support.databases import fresh_postgres_database, postgres_admin_url
 from tests.support.kafka_tools import eventually
 from tests.support.probe import ProbeService
 from tests.support.processes import WorkerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
-REPORT = ROOT / "docs" / "benchmarks.md"
 EVENTS = int(os.environ.get("EVENTS", "1000"))
 RATE = float(os.environ.get("RATE", "200"))
 WARMUP = 20
@@ -183,17 +182,6 @@ def render(results: list[Latencies], base: Latencies) -> str:
     )
 
 
-def write_report(section: str) -> None:
-    header = "# Benchmarks\n\nFigures measured on the project's 2-core development machines.\n\n"
-    REPORT.parent.mkdir(exist_ok=True)
-    existing = REPORT.read_text() if REPORT.exists() else header
-    start = existing.find("## Event delivery latency")
-    if start >= 0:
-        end = existing.find("\n## ", start + 1)
-        existing = existing[:start] + existing[end + 1 :] if end >= 0 else existing[:start]
-    REPORT.write_text(existing.rstrip() + "\n\n" + section)
-
-
 async def main() -> None:
     broker = EmbeddedBroker(free_port())
     await broker.start()
@@ -223,7 +211,7 @@ async def main() -> None:
     finally:
         broker.stop()
     section = render(results, base)
-    write_report(section)
+    write_section("Event delivery latency", section.split("\n", 2)[2])
     print(section)
 
 
