@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import (
@@ -125,7 +125,7 @@ async def add_customer(
         await _refuse_duplicate(session, customer)
     session.add(customer)
     await session.flush()
-    await _store_filterables(session, customer, definitions)
+    await _store_filterables(session, customer, definitions, fresh=True)
     await uow.record(CustomerCreated(customer_id=customer.id, **_state(customer)))
     return customer
 
@@ -294,32 +294,43 @@ def _state(customer: Customer) -> dict[str, Any]:
 
 
 async def _refuse_duplicate(session: AsyncSession, customer: Customer) -> None:
-    checks: list[tuple[str, Any]] = []
+    """One indexed lookup: an active customer with the same email or normalised name
+    (an email match is reported first)."""
+    same_name = Customer.name_match == customer.name_match
+    query = select(Customer.id, false().label("by_email")).where(same_name)
     if customer.email_key:
-        checks.append(("email", Customer.email_key == customer.email_key))
-    checks.append(("name", Customer.name_match == customer.name_match))
-    for field, condition in checks:
-        existing = await session.scalar(
-            select(Customer.id).where(condition, Customer.archived_at.is_(None)).limit(1)
+        same_email = Customer.email_key == customer.email_key
+        query = (
+            select(Customer.id, same_email.label("by_email"))
+            .where(or_(same_email, same_name))
+            .order_by(same_email.desc())
         )
-        if existing is not None:
-            raise Duplicate(
-                f"A customer with this {field} exists already; send force=true to create "
-                "another one anyway.",
-                existing_id=existing,
-                field=field,
-            )
+    found = (await session.execute(query.where(Customer.archived_at.is_(None)).limit(1))).first()
+    if found is not None:
+        field = "email" if found.by_email else "name"
+        raise Duplicate(
+            f"A customer with this {field} exists already; send force=true to create "
+            "another one anyway.",
+            existing_id=found.id,
+            field=field,
+        )
 
 
 async def _store_filterables(
-    session: AsyncSession, customer: Customer, definitions: Mapping[str, FieldDefinition]
+    session: AsyncSession,
+    customer: Customer,
+    definitions: Mapping[str, FieldDefinition],
+    *,
+    fresh: bool = False,
 ) -> None:
-    """Rewrite the customer's tag and custom field rows the filters use."""
-    await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id))
+    """Rewrite the customer's tag and custom field rows the filters use (a new customer
+    has none to remove)."""
+    if not fresh:
+        await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id))
+        await session.execute(
+            delete(CustomFieldValue).where(CustomFieldValue.customer_id == customer.id)
+        )
     session.add_all(CustomerTag(customer_id=customer.id, tag=tag) for tag in customer.tags)
-    await session.execute(
-        delete(CustomFieldValue).where(CustomFieldValue.customer_id == customer.id)
-    )
     for key, value in customer.custom_fields.items():
         definition = definitions.get(key)
         if definition is None:

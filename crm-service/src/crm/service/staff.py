@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.replicas import EmployeeReplica
@@ -15,8 +16,14 @@ from shared_schemas.identity.tokens import Principal
 async def member(session: AsyncSession, employee_id: uuid.UUID | None) -> StaffMember | None:
     if employee_id is None:
         return None
-    employee = await session.get(EmployeeReplica, employee_id)
-    return StaffMember(employee.role, employee.status) if employee else None
+    row = (
+        await session.execute(
+            select(EmployeeReplica.role, EmployeeReplica.status).where(
+                EmployeeReplica.id == employee_id
+            )
+        )
+    ).first()
+    return StaffMember(row.role, row.status) if row else None
 
 
 async def require_eligible(

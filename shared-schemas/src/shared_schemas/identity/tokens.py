@@ -8,6 +8,7 @@ signature check, which rules out `alg: none` and key-confusion attacks.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -102,15 +103,27 @@ class TokenSigner:
 
 
 class TokenVerifier:
-    """Checks signature, algorithm, issuer, audience, lifetime and type of a token."""
+    """Checks signature, algorithm, issuer, audience, lifetime and type of a token.
+
+    A verified token is remembered until it expires (a token never changes), so a client
+    sending the same token on every request pays for one signature check, not hundreds.
+    """
 
     def __init__(
-        self, keys: KeySource, *, issuer: str, audience: str, leeway: timedelta = timedelta(0)
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: timedelta = timedelta(0),
+        cache_size: int = 10_000,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.cache_size = cache_size
+        self._verified: OrderedDict[tuple[str, str], Principal] = OrderedDict()
 
     async def verify(
         self,
@@ -118,6 +131,20 @@ class TokenVerifier:
         *,
         token_type: TokenType = "access",  # noqa: S107 - a token kind
     ) -> Principal:
+        key = (token, token_type)
+        cached = self._verified.get(key)
+        if cached is not None:
+            if datetime.now(UTC) < cached.expires_at + self.leeway:
+                self._verified.move_to_end(key)
+                return cached
+            del self._verified[key]
+        principal = await self._verify(token, token_type)
+        self._verified[key] = principal
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str, token_type: TokenType) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:

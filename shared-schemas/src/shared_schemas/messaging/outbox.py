@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Executable, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, EventData, new_event
@@ -56,28 +56,29 @@ class Outbox:
         headers = {"content-type": CLOUDEVENTS_CONTENT_TYPE, "ce-type": event.type}
         if event.correlationid:
             headers["correlation-id"] = event.correlationid
-        await session.execute(
-            insert(self.table).values(
-                event_id=event.id,
-                topic=data.topic,
-                key=event.subject,
-                bucket=key_bucket(event.subject),
-                event_type=event.type,
-                payload=payload,
-                headers=headers,
-                created_at=datetime.now(UTC),
-            )
-        )
-        await self._wake_relay(session)
+        row = {
+            "event_id": event.id,
+            "topic": data.topic,
+            "key": event.subject,
+            "bucket": key_bucket(event.subject),
+            "event_type": event.type,
+            "payload": payload,
+            "headers": headers,
+            "created_at": datetime.now(UTC),
+        }
+        await session.execute(self._insert_waking_relay(session, row))
         return event
 
-    async def _wake_relay(self, session: AsyncSession) -> None:
-        # PostgreSQL delivers NOTIFY only on commit, and drops it on rollback: exactly
-        # the moment the relay should look. Once per transaction is enough.
+    def _insert_waking_relay(self, session: AsyncSession, row: dict[str, Any]) -> Executable:
+        """The INSERT; on PostgreSQL, the first of a transaction also NOTIFYs the relay,
+        in the same statement. PostgreSQL delivers a NOTIFY only on commit and drops it on
+        rollback: exactly when the relay should look."""
+        statement = insert(self.table).values(**row)
         if session.get_bind().dialect.name != "postgresql":
-            return
+            return statement
         transaction = session.get_transaction()
         if session.info.get(_NOTIFIED) is transaction:
-            return
-        await session.execute(select(func.pg_notify(notify_channel(self.table), "")))
+            return statement
         session.info[_NOTIFIED] = transaction
+        inserted = statement.returning(self.table.c.id).cte("recorded")
+        return select(func.pg_notify(notify_channel(self.table), "")).select_from(inserted)
