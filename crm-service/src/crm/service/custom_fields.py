@@ -6,12 +6,51 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import CustomFieldDefinition
+from crm.domain.customers import FieldDefinition
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Duplicate
+
+# Definitions change rarely and are read on every customer write: each process keeps
+# them, keyed by a stamp (count, latest change) that writers read in the same round trip
+# as their other checks, so a definition added by any replica is seen at once.
+_cache: dict[str, tuple[tuple[Any, ...], dict[str, FieldDefinition]]] = {}
+
+
+def stamp_columns() -> list[Any]:
+    """Columns that change whenever a definition is added or changed."""
+    table = CustomFieldDefinition
+    return [
+        select(func.count(table.id)).scalar_subquery().label("definitions"),
+        select(func.max(table.updated_at)).scalar_subquery().label("definitions_changed"),
+    ]
+
+
+async def definitions_for(
+    session: AsyncSession, stamp: tuple[Any, ...]
+) -> dict[str, FieldDefinition]:
+    """The definitions as of `stamp` (read from the database only when it moved on)."""
+    key = str(session.get_bind().engine.url)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = await session.scalars(
+        select(CustomFieldDefinition).where(CustomFieldDefinition.entity == "customer")
+    )
+    found = {
+        row.key: FieldDefinition(row.key, row.type, row.required, tuple(row.options or ()))
+        for row in rows
+    }
+    _cache[key] = (stamp, found)
+    return found
+
+
+async def current_definitions(session: AsyncSession) -> dict[str, FieldDefinition]:
+    stamp = tuple((await session.execute(select(*stamp_columns()))).one())
+    return await definitions_for(session, stamp)
 
 
 async def list_definitions(session: AsyncSession) -> Sequence[CustomFieldDefinition]:

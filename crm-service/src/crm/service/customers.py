@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, false, or_, select
+from sqlalchemy import delete, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import (
     Customer,
     CustomerTag,
-    CustomFieldDefinition,
     CustomFieldValue,
 )
+from crm.adapters.replicas import EmployeeReplica
 from crm.domain.customers import (
     FieldDefinition,
     check_custom_fields,
@@ -24,7 +25,8 @@ from crm.domain.customers import (
     typed_value,
 )
 from crm.domain.staff import OWNER_ROLES
-from crm.service.staff import default_assignee, require_eligible
+from crm.service import custom_fields
+from crm.service.staff import require_eligible
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, StaleVersion, StateMachine
 from shared_schemas.events.crm.customers import (
@@ -70,13 +72,7 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custome
 
 
 async def field_definitions(session: AsyncSession) -> dict[str, FieldDefinition]:
-    rows = await session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.entity == "customer")
-    )
-    return {
-        row.key: FieldDefinition(row.key, row.type, row.required, tuple(row.options or ()))
-        for row in rows
-    }
+    return await custom_fields.current_definitions(session)
 
 
 async def create_customer(
@@ -94,15 +90,29 @@ async def add_customer(
     access.require_fields({k: v for k, v in values.items() if v is not None})
     session = uow.session
     data = dict(values)
-    if data.get("owner_id") is None:
-        data["owner_id"] = await default_assignee(session, uow.principal, OWNER_ROLES)
-    else:
-        await require_eligible(session, data["owner_id"], OWNER_ROLES, "owner_id")
+    email_key = normalise(data.get("email"))
+    name_match = match_key(data["name"])
+    asked_owner = data.get("owner_id")
+    creator = uow.principal.employee_id if uow.principal else None
+    intake = await _intake(
+        session, asked_owner or creator, email_key, name_match, duplicates=not force
+    )
+    if asked_owner is not None and not intake.owner_eligible:
+        await require_eligible(session, asked_owner, OWNER_ROLES, "owner_id")  # the 422
+    data["owner_id"] = asked_owner or (creator if intake.owner_eligible else None)
     if data.get("payment_terms_days") is None:
         data["payment_terms_days"] = uow.settings.company.payment_terms_days
-    definitions = await field_definitions(session)
+    definitions = await custom_fields.definitions_for(session, intake.definitions_stamp)
     custom = check_custom_fields(data.get("custom_fields") or {}, definitions, partial=False)
     tags = normalise_tags(data.get("tags") or [])
+    if intake.duplicate_id is not None:
+        field = "email" if intake.duplicate_by_email else "name"
+        raise Duplicate(
+            f"A customer with this {field} exists already; send force=true to create "
+            "another one anyway.",
+            existing_id=intake.duplicate_id,
+            field=field,
+        )
     customer = Customer(
         id=uuid.uuid4(),
         kind=data["kind"],
@@ -121,8 +131,6 @@ async def add_customer(
         lifetime_value=Decimal("0.00"),
     )
     _index_search_keys(customer)
-    if not force:
-        await _refuse_duplicate(session, customer)
     session.add(customer)
     await session.flush()
     await _store_filterables(session, customer, definitions, fresh=True)
@@ -293,27 +301,52 @@ def _state(customer: Customer) -> dict[str, Any]:
     }
 
 
-async def _refuse_duplicate(session: AsyncSession, customer: Customer) -> None:
-    """One indexed lookup: an active customer with the same email or normalised name
-    (an email match is reported first)."""
-    same_name = Customer.name_match == customer.name_match
-    query = select(Customer.id, false().label("by_email")).where(same_name)
-    if customer.email_key:
-        same_email = Customer.email_key == customer.email_key
-        query = (
-            select(Customer.id, same_email.label("by_email"))
-            .where(or_(same_email, same_name))
-            .order_by(same_email.desc())
+@dataclass(frozen=True)
+class _Intake:
+    owner_eligible: bool
+    definitions_stamp: tuple[Any, ...]
+    duplicate_id: uuid.UUID | None
+    duplicate_by_email: bool
+
+
+async def _intake(
+    session: AsyncSession,
+    owner: uuid.UUID | None,
+    email_key: str | None,
+    name_match: str,
+    *,
+    duplicates: bool,
+) -> _Intake:
+    """What creating a customer must know, in one round trip: whether the would-be owner
+    may own customers, the custom field definitions' stamp, and an active customer with
+    the same email or normalised name (an email match first)."""
+    owner_role = (
+        select(EmployeeReplica.role)
+        .where(EmployeeReplica.id == owner, EmployeeReplica.status == "active")
+        .scalar_subquery()
+    )
+    columns: list[Any] = [owner_role.label("owner_role"), *custom_fields.stamp_columns()]
+    if not duplicates:
+        row = (await session.execute(select(*columns))).one()
+        return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), None, False)
+    same_name = Customer.name_match == name_match
+    same_email = Customer.email_key == email_key if email_key else false()
+    match = (
+        select(Customer.id.label("id"), same_email.label("by_email"))
+        .where(or_(same_email, same_name) if email_key else same_name)
+        .where(Customer.archived_at.is_(None))
+        .limit(1)
+    )
+    if email_key:
+        match = match.order_by(same_email.desc())
+    found = match.subquery("found")
+    one = select(literal(1).label("one")).subquery("one")
+    row = (
+        await session.execute(
+            select(*columns, found.c.id, found.c.by_email).select_from(one).outerjoin(found, true())
         )
-    found = (await session.execute(query.where(Customer.archived_at.is_(None)).limit(1))).first()
-    if found is not None:
-        field = "email" if found.by_email else "name"
-        raise Duplicate(
-            f"A customer with this {field} exists already; send force=true to create "
-            "another one anyway.",
-            existing_id=found.id,
-            field=field,
-        )
+    ).one()
+    return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), row.id, bool(row.by_email))
 
 
 async def _store_filterables(
