@@ -262,6 +262,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_opportunities")),
     )
     with op.batch_alter_table("opportunities", schema=None) as batch_op:
+        batch_op.create_index("ix_opportunities_amount", ["amount", "id"], unique=False)
         batch_op.create_index("ix_opportunities_close", ["expected_close_date"], unique=False)
         batch_op.create_index("ix_opportunities_created", ["created_at", "id"], unique=False)
         batch_op.create_index(
@@ -518,6 +519,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_opportunities_customer")
         batch_op.drop_index("ix_opportunities_created")
         batch_op.drop_index("ix_opportunities_close")
+        batch_op.drop_index("ix_opportunities_amount")
 
     op.drop_table("opportunities")
     with op.batch_alter_table("leads", schema=None) as batch_op:

@@ -69,4 +69,5 @@ class Opportunity(Record, Base):
         Index("ix_opportunities_customer", "customer_id", "created_at", "id"),
         Index("ix_opportunities_close", "expected_close_date"),
         Index("ix_opportunities_name", "name_key", "id"),
+        Index("ix_opportunities_amount", "amount", "id"),
     )

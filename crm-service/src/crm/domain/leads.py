@@ -1,0 +1,37 @@
+"""Leads: their life cycle and what a converted lead becomes by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared_schemas.domain import StateMachine
+
+LIFECYCLE = StateMachine(
+    "lead",
+    {
+        "new": {
+            "contact": "contacted",
+            "qualify": "qualified",
+            "disqualify": "disqualified",
+            "convert": "converted",
+        },
+        "contacted": {"qualify": "qualified", "disqualify": "disqualified", "convert": "converted"},
+        "qualified": {"disqualify": "disqualified", "convert": "converted"},
+        "converted": {},
+        "disqualified": {},
+    },
+)
+
+OPEN_STATUSES = ("new", "contacted", "qualified")
+FINAL_STATUSES = ("converted", "disqualified")
+STATUSES = tuple(LIFECYCLE.statuses)
+
+
+def default_customer(
+    name: str, company_name: str | None, email: str | None, phone: str | None
+) -> dict[str, Any]:
+    """The customer a lead becomes when the converter gives no fields of their own: the
+    company when the lead names one, else the person."""
+    if company_name:
+        return {"kind": "company", "name": company_name, "email": email, "phone": phone}
+    return {"kind": "person", "name": name, "email": email, "phone": phone}

@@ -1,0 +1,289 @@
+"""Use cases of opportunities: create, change, move through the pipeline, win, lose, list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.adapters.customers import Customer
+from crm.adapters.pipeline import Opportunity
+from crm.domain.opportunities import (
+    CLOSED_STAGES,
+    OPEN_STAGES,
+    PIPELINE,
+    probability_for,
+)
+from crm.domain.staff import OWNER_ROLES
+from crm.service.customers import check_version
+from crm.service.staff import default_assignee, require_eligible
+from crm.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import Conflict, NotFound, RuleViolation
+from shared_schemas.events.crm.opportunities import (
+    OpportunityLost,
+    OpportunityStageChanged,
+    OpportunityWon,
+)
+from shared_schemas.http.pagination import Page
+from shared_schemas.identity import Access
+from shared_schemas.listing import Listing, SortKey, normalise, prefix_match
+
+LISTING = Listing(
+    fields={
+        "created_at": SortKey(Opportunity.created_at, datetime),
+        "name": SortKey(Opportunity.name_key),
+        "amount": SortKey(Opportunity.amount, Decimal),
+    },
+    id_column=Opportunity.id,
+)
+
+
+_REQUIRED = ("name", "amount", "customer_id", "probability")
+
+
+@dataclass(frozen=True)
+class OpportunityFilters:
+    q: str | None = None
+    stages: list[str] = field(default_factory=list)
+    owner_ids: list[uuid.UUID] = field(default_factory=list)
+    customer_ids: list[uuid.UUID] = field(default_factory=list)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Opportunity:
+    opportunity = await session.get(Opportunity, opportunity_id)
+    if opportunity is None:
+        raise NotFound("opportunity", opportunity_id)
+    return opportunity
+
+
+async def create_opportunity(
+    uow: UnitOfWork, access: Access, values: Mapping[str, Any]
+) -> Opportunity:
+    async with uow:
+        return await add_opportunity(uow, access, values)
+
+
+async def add_opportunity(
+    uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, field_prefix: str = ""
+) -> Opportunity:
+    """`create_opportunity` inside a unit of work that is already open (lead conversion).
+
+    No event: the opportunity topic has none for creation; its first event is its first
+    stage change. `field_prefix` names where the values came from in error messages.
+    """
+    access.require_fields({k: v for k, v in values.items() if v is not None})
+    session = uow.session
+    data = dict(values)
+    currency = data.get("currency") or uow.settings.company.currency
+    _require_company_currency(uow, currency, field_prefix)
+    await _require_active_customer(session, data["customer_id"], field_prefix)
+    if data.get("owner_id") is None:
+        data["owner_id"] = await default_assignee(session, uow.principal, OWNER_ROLES)
+    else:
+        await require_eligible(session, data["owner_id"], OWNER_ROLES, f"{field_prefix}owner_id")
+    stage = data.get("stage") or OPEN_STAGES[0]
+    opportunity = Opportunity(
+        id=uuid.uuid4(),
+        name=data["name"],
+        name_key=normalise(data["name"]) or "",
+        customer_id=data["customer_id"],
+        lead_id=data.get("lead_id"),
+        stage=stage,
+        amount=data["amount"],
+        currency=currency,
+        probability=probability_for(stage, data.get("probability")),
+        expected_close_date=data.get("expected_close_date"),
+        owner_id=data["owner_id"],
+    )
+    session.add(opportunity)
+    await session.flush()
+    return opportunity
+
+
+async def update_opportunity(
+    uow: UnitOfWork,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    expected_version: int | None,
+) -> Opportunity:
+    """Change the deal's terms while it is open; its stage moves only through the stage
+    routes. No event: the opportunity topic publishes stage changes and outcomes only."""
+    async with uow:
+        session = uow.session
+        opportunity = await get_opportunity(session, opportunity_id)
+        check_version(opportunity.version, expected_version)
+        access.require_owner(opportunity.owner_id)
+        access.require_fields(changes)
+        if opportunity.stage in CLOSED_STAGES:
+            raise Conflict(
+                f"A {opportunity.stage} opportunity is final and cannot be changed.",
+                current_status=opportunity.stage,
+                allowed=[],
+            )
+        # Check everything before changing anything: a lookup would flush a half-done change.
+        owner_id, customer_id = changes.get("owner_id"), changes.get("customer_id")
+        if owner_id is not None and owner_id != opportunity.owner_id:
+            await require_eligible(session, owner_id, OWNER_ROLES, "owner_id")
+        if customer_id is not None and customer_id != opportunity.customer_id:
+            await _require_active_customer(session, customer_id, "")
+        if changes.get("currency") is not None:
+            _require_company_currency(uow, changes["currency"], "")
+        for name, value in changes.items():
+            if name == "currency" or (name in _REQUIRED and value is None):
+                continue  # the one currency there is; null leaves a required field as it is
+            setattr(opportunity, name, value)
+        opportunity.name_key = normalise(opportunity.name) or ""
+        await session.flush()
+    return opportunity
+
+
+async def move_stage(
+    uow: UnitOfWork,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    stage: str,
+    probability: int | None,
+    expected_version: int | None,
+) -> Opportunity:
+    """Move an open deal to another open stage, forward or back."""
+    async with uow:
+        opportunity = await _changeable(uow, access, opportunity_id, expected_version)
+        previous = opportunity.stage
+        opportunity.stage = PIPELINE.next(previous, stage)
+        opportunity.probability = probability_for(opportunity.stage, probability)
+        await uow.session.flush()
+        await uow.record(OpportunityStageChanged(previous_stage=previous, **_state(opportunity)))
+    return opportunity
+
+
+async def win_opportunity(
+    uow: UnitOfWork, access: Access, opportunity_id: uuid.UUID, expected_version: int | None
+) -> Opportunity:
+    async with uow:
+        opportunity = await _changeable(uow, access, opportunity_id, expected_version)
+        await _win(uow, opportunity, quote_id=None)
+    return opportunity
+
+
+async def lose_opportunity(
+    uow: UnitOfWork,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    reason: str,
+    expected_version: int | None,
+) -> Opportunity:
+    async with uow:
+        opportunity = await _changeable(uow, access, opportunity_id, expected_version)
+        previous = opportunity.stage
+        opportunity.stage = PIPELINE.next(previous, "lose")
+        opportunity.probability = probability_for(opportunity.stage, None)
+        opportunity.loss_reason = reason
+        opportunity.closed_at = uow.now()
+        await uow.session.flush()
+        await uow.record(
+            OpportunityLost(previous_stage=previous, reason=reason, **_state(opportunity))
+        )
+    return opportunity
+
+
+async def win_for_accepted_quote(
+    uow: UnitOfWork, opportunity_id: uuid.UUID, quote_id: uuid.UUID
+) -> None:
+    """A quote of the opportunity was accepted: the deal is won. Runs inside the already
+    open unit of work of the acceptance; a deal won already stays as it is, a lost one
+    cannot be won by a quote (Conflict)."""
+    opportunity = await get_opportunity(uow.session, opportunity_id)
+    if opportunity.stage == "won":
+        return
+    await _win(uow, opportunity, quote_id=quote_id)
+
+
+async def list_opportunities(
+    session: AsyncSession,
+    filters: OpportunityFilters,
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Opportunity]:
+    conditions = []
+    if filters.q:
+        conditions.append(prefix_match(Opportunity.name_key, filters.q))
+    if filters.stages:
+        conditions.append(Opportunity.stage.in_(filters.stages))
+    if filters.owner_ids:
+        conditions.append(Opportunity.owner_id.in_(filters.owner_ids))
+    if filters.customer_ids:
+        conditions.append(Opportunity.customer_id.in_(filters.customer_ids))
+    if filters.created_from:
+        conditions.append(Opportunity.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(Opportunity.created_at < filters.created_to)
+    query = select(Opportunity).where(and_(*conditions)) if conditions else select(Opportunity)
+    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    return LISTING.page(rows, limit, sort)
+
+
+async def _changeable(
+    uow: UnitOfWork, access: Access, opportunity_id: uuid.UUID, expected_version: int | None
+) -> Opportunity:
+    opportunity = await get_opportunity(uow.session, opportunity_id)
+    check_version(opportunity.version, expected_version)
+    access.require_owner(opportunity.owner_id)
+    return opportunity
+
+
+async def _win(uow: UnitOfWork, opportunity: Opportunity, quote_id: uuid.UUID | None) -> None:
+    previous = opportunity.stage
+    opportunity.stage = PIPELINE.next(previous, "win")
+    opportunity.probability = probability_for(opportunity.stage, None)
+    opportunity.closed_at = uow.now()
+    await uow.session.flush()
+    await uow.record(
+        OpportunityWon(previous_stage=previous, quote_id=quote_id, **_state(opportunity))
+    )
+
+
+def _state(opportunity: Opportunity) -> dict[str, Any]:
+    """The fields every opportunity event carries, after the change."""
+    return {
+        "version": opportunity.version,
+        "opportunity_id": opportunity.id,
+        "name": opportunity.name,
+        "customer_id": opportunity.customer_id,
+        "owner_id": opportunity.owner_id,
+        "amount": opportunity.amount,
+        "currency": opportunity.currency,
+        "probability": opportunity.probability,
+        "expected_close_date": opportunity.expected_close_date,
+        "stage": opportunity.stage,
+    }
+
+
+def _require_company_currency(uow: UnitOfWork, currency: str, field_prefix: str) -> None:
+    company = uow.settings.company.currency
+    if currency != company:
+        raise RuleViolation(
+            f"Opportunities are in the company currency ({company}) until multi-currency lands.",
+            [{"field": f"{field_prefix}currency", "message": f"must be {company}"}],
+        )
+
+
+async def _require_active_customer(
+    session: AsyncSession, customer_id: uuid.UUID, field_prefix: str
+) -> None:
+    customer = await session.get(Customer, customer_id)
+    if customer is None or customer.archived_at is not None:
+        problem = "no such customer" if customer is None else "the customer is archived"
+        raise RuleViolation(
+            f"An opportunity needs an active customer; {problem}.",
+            [{"field": f"{field_prefix}customer_id", "message": problem}],
+        )
