@@ -13,7 +13,8 @@ from crm.adapters.orm import messaging
 from crm.api import routers
 from crm.config import SERVICE_NAME, Settings
 from crm.integration import handlers
-from shared_schemas.database import create_engine
+from crm.service import quote_expiry
+from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
@@ -25,6 +26,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         tables=messaging,
         kafka=KafkaSettings(),
         handlers=handlers(settings),
+        jobs=quote_expiry.periodic_jobs(session_factory(engine), settings),
     )
 
 
