@@ -56,7 +56,25 @@ class ContactUpdate(BaseModel):
 
 
 class ContactOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9d5c1c7e-4b1a-4a57-8f3e-0c2b7d4e5f61",
+                    "customer_id": "0b6f2f4e-3c1a-4f57-9a52-2f0f6a0f3b11",
+                    "name": "Jana Novak",
+                    "email": "jana.novak@acme.example",
+                    "phone": "+49 30 555",
+                    "title": "Head of Purchasing",
+                    "is_primary": True,
+                    "version": 1,
+                    "created_at": "2026-11-02T09:31:00Z",
+                    "updated_at": "2026-11-02T09:31:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     customer_id: uuid.UUID

@@ -57,7 +57,24 @@ class CustomFieldCreate(BaseModel):
 
 
 class CustomFieldOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4f1e2d3c-5b6a-4978-8e9f-0a1b2c3d4e5f",
+                    "key": "segment",
+                    "label": "Segment",
+                    "type": "select",
+                    "options": ["smb", "mid-market", "enterprise"],
+                    "required": False,
+                    "description": None,
+                    "version": 1,
+                    "created_at": "2026-10-01T12:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     key: str

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from shared_schemas.http.problems import Problem
 
@@ -25,7 +27,25 @@ ItemT = TypeVar("ItemT")
 
 class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """A page's example is one page of its item's example."""
+        schema = handler(core_schema)
+        args = cls.__pydantic_generic_metadata__.get("args") or ()
+        item = args[0] if args else None
+        extra = getattr(item, "model_config", {}).get("json_schema_extra")
+        examples = extra.get("examples") if isinstance(extra, dict) else None
+        if examples:
+            schema["examples"] = [
+                {"items": examples[:1], "next_cursor": encode_cursor(["-created_at", "…", "…"])}
+            ]
+        return schema
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]

@@ -21,14 +21,21 @@ def probes_router(
 ) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="The process is alive")
+    @router.get(
+        "/healthz",
+        summary="The process is alive",
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @router.get(
         "/readyz",
         summary="The service's own database answers",
-        responses={503: {"description": "The database is unreachable"}},
+        responses={
+            200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+            503: {"description": "The database is unreachable"},
+        },
     )
     async def readyz() -> dict[str, str]:
         # A broker outage does not make a service unready: the outbox buffers events.

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared_schemas.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from shared_schemas.http.problems import Problem
@@ -18,6 +18,30 @@ Status = Literal["pending", "applied", "duplicate", "superseded"]
 
 
 class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "consumer_group": "crm-service",
+                    "topic": "erp.order",
+                    "partition": 2,
+                    "offset": 4711,
+                    "key": "5b1f8c9e-2d47-4a36-9a0e-6c2f0e4b7a10",
+                    "event_id": "0e8b2f4c-77a1-4d2b-9c1e-3f5a6b7c8d90",
+                    "event_type": "erp.order.shipped.v1",
+                    "reason": "failed",
+                    "error": "RuntimeError: quote 42 is locked",
+                    "attempts": 5,
+                    "failed_at": "2026-11-24T08:15:00Z",
+                    "status": "pending",
+                    "replayed_at": None,
+                    "replay_error": None,
+                }
+            ]
+        }
+    )
+
     id: int
     consumer_group: str
     topic: str
@@ -36,6 +60,8 @@ class DeadLetterOut(BaseModel):
 
 
 class ReplayOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 17, "outcome": "applied"}]})
+
     id: int
     outcome: Literal["applied", "duplicate", "superseded"]
 
