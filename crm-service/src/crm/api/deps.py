@@ -11,7 +11,8 @@ from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.identity import CurrentPrincipal
 
 
-def unit_of_work(request: Request, principal: CurrentPrincipal) -> UnitOfWork:
+async def unit_of_work(request: Request, principal: CurrentPrincipal) -> UnitOfWork:
+    # async on purpose: FastAPI runs plain functions in a thread pool, a costly hop here.
     return UnitOfWork(request.app.state.sessions, request.app.state.settings, principal)
 
 

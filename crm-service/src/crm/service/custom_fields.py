@@ -20,13 +20,13 @@ from shared_schemas.domain import Duplicate
 _cache: dict[str, tuple[tuple[Any, ...], dict[str, FieldDefinition]]] = {}
 
 
-def stamp_columns() -> list[Any]:
-    """Columns that change whenever a definition is added or changed."""
-    table = CustomFieldDefinition
-    return [
-        select(func.count(table.id)).scalar_subquery().label("definitions"),
-        select(func.max(table.updated_at)).scalar_subquery().label("definitions_changed"),
-    ]
+STAMP_COLUMNS: tuple[Any, ...] = (
+    select(func.count(CustomFieldDefinition.id)).scalar_subquery().label("definitions"),
+    select(func.max(CustomFieldDefinition.updated_at))
+    .scalar_subquery()
+    .label("definitions_changed"),
+)
+"""Columns that change whenever a definition is added or changed."""
 
 
 async def definitions_for(
@@ -49,7 +49,7 @@ async def definitions_for(
 
 
 async def current_definitions(session: AsyncSession) -> dict[str, FieldDefinition]:
-    stamp = tuple((await session.execute(select(*stamp_columns()))).one())
+    stamp = tuple((await session.execute(select(*STAMP_COLUMNS))).one())
     return await definitions_for(session, stamp)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, false, literal, or_, select, true
+from sqlalchemy import Select, bindparam, delete, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import (
@@ -309,6 +309,46 @@ class _Intake:
     duplicate_by_email: bool
 
 
+def _intake_statement(*, with_email: bool, duplicates: bool) -> Select[Any]:
+    """What creating a customer must know, in one round trip: whether the would-be owner
+    may own customers, the custom field definitions' stamp, and an active customer with
+    the same email or normalised name (an email match first). Built once per shape:
+    constructing SQL is a large part of a request's cost."""
+    owner_role = (
+        select(EmployeeReplica.role)
+        .where(EmployeeReplica.id == bindparam("owner"), EmployeeReplica.status == "active")
+        .scalar_subquery()
+    )
+    columns: list[Any] = [owner_role.label("owner_role"), *custom_fields.STAMP_COLUMNS]
+    if not duplicates:
+        return select(*columns)
+    same_name = Customer.name_match == bindparam("name_match")
+    if with_email:
+        same_email = Customer.email_key == bindparam("email_key")
+        match = (
+            select(Customer.id.label("id"), same_email.label("by_email"))
+            .where(or_(same_email, same_name), Customer.archived_at.is_(None))
+            .order_by(same_email.desc())
+            .limit(1)
+        )
+    else:
+        match = (
+            select(Customer.id.label("id"), false().label("by_email"))
+            .where(same_name, Customer.archived_at.is_(None))
+            .limit(1)
+        )
+    found = match.subquery("found")
+    one = select(literal(1).label("one")).subquery("one")
+    return select(*columns, found.c.id, found.c.by_email).select_from(one).outerjoin(found, true())
+
+
+_INTAKE = {
+    (with_email, duplicates): _intake_statement(with_email=with_email, duplicates=duplicates)
+    for with_email in (False, True)
+    for duplicates in (False, True)
+}
+
+
 async def _intake(
     session: AsyncSession,
     owner: uuid.UUID | None,
@@ -317,36 +357,16 @@ async def _intake(
     *,
     duplicates: bool,
 ) -> _Intake:
-    """What creating a customer must know, in one round trip: whether the would-be owner
-    may own customers, the custom field definitions' stamp, and an active customer with
-    the same email or normalised name (an email match first)."""
-    owner_role = (
-        select(EmployeeReplica.role)
-        .where(EmployeeReplica.id == owner, EmployeeReplica.status == "active")
-        .scalar_subquery()
-    )
-    columns: list[Any] = [owner_role.label("owner_role"), *custom_fields.stamp_columns()]
-    if not duplicates:
-        row = (await session.execute(select(*columns))).one()
-        return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), None, False)
-    same_name = Customer.name_match == name_match
-    same_email = Customer.email_key == email_key if email_key else false()
-    match = (
-        select(Customer.id.label("id"), same_email.label("by_email"))
-        .where(or_(same_email, same_name) if email_key else same_name)
-        .where(Customer.archived_at.is_(None))
-        .limit(1)
-    )
-    if email_key:
-        match = match.order_by(same_email.desc())
-    found = match.subquery("found")
-    one = select(literal(1).label("one")).subquery("one")
-    row = (
-        await session.execute(
-            select(*columns, found.c.id, found.c.by_email).select_from(one).outerjoin(found, true())
-        )
-    ).one()
-    return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), row.id, bool(row.by_email))
+    statement = _INTAKE[(email_key is not None, duplicates)]
+    params: dict[str, Any] = {"owner": owner}
+    if duplicates:
+        params["name_match"] = name_match
+        if email_key is not None:
+            params["email_key"] = email_key
+    row = (await session.execute(statement, params)).one()
+    duplicate_id = row.id if duplicates else None
+    by_email = bool(row.by_email) if duplicates else False
+    return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), duplicate_id, by_email)
 
 
 async def _store_filterables(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, func, insert, select
+from sqlalchemy import Executable, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, EventData, new_event
@@ -33,6 +33,14 @@ class Outbox:
     def __init__(self, table: Table, source: str) -> None:
         self.table = table
         self.source = source
+        # Built once: constructing SQL costs more than executing it on this hot path.
+        columns = ("event_id", "topic", "key", "bucket", "event_type", "payload", "headers")
+        values: dict[str, Any] = {name: bindparam(name) for name in (*columns, "created_at")}
+        self._insert = insert(table).values(values)
+        recorded = insert(table).values(values).returning(table.c.id).cte("recorded")
+        self._insert_and_notify = select(func.pg_notify(notify_channel(table), "")).select_from(
+            recorded
+        )
 
     async def record(
         self, session: AsyncSession, data: EventData, *, actor: str | None = None
@@ -66,19 +74,17 @@ class Outbox:
             "headers": headers,
             "created_at": datetime.now(UTC),
         }
-        await session.execute(self._insert_waking_relay(session, row))
+        await session.execute(self._statement(session), row)
         return event
 
-    def _insert_waking_relay(self, session: AsyncSession, row: dict[str, Any]) -> Executable:
+    def _statement(self, session: AsyncSession) -> Executable:
         """The INSERT; on PostgreSQL, the first of a transaction also NOTIFYs the relay,
         in the same statement. PostgreSQL delivers a NOTIFY only on commit and drops it on
         rollback: exactly when the relay should look."""
-        statement = insert(self.table).values(**row)
         if session.get_bind().dialect.name != "postgresql":
-            return statement
+            return self._insert
         transaction = session.get_transaction()
         if session.info.get(_NOTIFIED) is transaction:
-            return statement
+            return self._insert
         session.info[_NOTIFIED] = transaction
-        inserted = statement.returning(self.table.c.id).cte("recorded")
-        return select(func.pg_notify(notify_channel(self.table), "")).select_from(inserted)
+        return self._insert_and_notify
