@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, tuple_
+from sqlalchemy import ColumnElement, Select, String, select, tuple_, union
 from sqlalchemy.orm import QueryableAttribute
 
 from shared_schemas.http.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
@@ -101,6 +101,41 @@ class Listing:
             bound = tuple_(value, last_id)
             query = query.where(position < bound if descending else position > bound)
         return query.limit(limit + 1)
+
+    def apply_any_of(
+        self,
+        query: Select[Any],
+        alternatives: Sequence[ColumnElement[bool]],
+        sort: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Select[Any]:
+        """`apply` for rows matching any of `alternatives` (a search over several columns).
+
+        A plain OR would keep the database from bounding each alternative by its own
+        index; it would walk the sort order filtering row by row (seconds at a million
+        rows). Instead each alternative is its own ordered, bounded, limited branch, and
+        the page is taken from their union.
+        """
+        if len(alternatives) == 1:
+            return self.apply(query.where(alternatives[0]), sort, cursor, limit)
+        name, descending = self._sort(sort)
+        key = self.fields[name]
+        branches = [
+            self.apply(query.where(condition), sort, cursor, limit)
+            .with_only_columns(key.column.label("sort_value"), self.id_column.label("row_id"))
+            .subquery()
+            for condition in alternatives
+        ]
+        matched = union(*(select(b.c.sort_value, b.c.row_id) for b in branches)).subquery("matched")
+        order = [matched.c.sort_value, matched.c.row_id]
+        entity = query.column_descriptions[0]["entity"]
+        return (
+            select(entity)
+            .join(matched, self.id_column == matched.c.row_id)
+            .order_by(*(column.desc() if descending else column for column in order))
+            .limit(limit + 1)
+        )
 
     def page(
         self,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import Customer, CustomerTag, CustomFieldValue
@@ -46,7 +46,15 @@ async def list_customers(
     limit: int,
 ) -> Page[Customer]:
     query = await _filtered(session, select(Customer), filters)
-    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    if filters.q:
+        searched = [
+            prefix_match(Customer.name_key, filters.q),
+            prefix_match(Customer.email_key, filters.q),
+        ]
+        query = LISTING.apply_any_of(query, searched, sort, cursor, limit)
+    else:
+        query = LISTING.apply(query, sort, cursor, limit)
+    rows = list(await session.scalars(query))
     return LISTING.page(rows, limit, sort)
 
 
@@ -54,13 +62,6 @@ async def _filtered(
     session: AsyncSession, query: Select[Any], filters: CustomerFilters
 ) -> Select[Any]:
     conditions = []
-    if filters.q:
-        conditions.append(
-            or_(
-                prefix_match(Customer.name_key, filters.q),
-                prefix_match(Customer.email_key, filters.q),
-            )
-        )
     if filters.kind:
         conditions.append(Customer.kind == filters.kind)
     if filters.owner_ids:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import Customer
@@ -262,15 +262,7 @@ async def convert_lead(
 async def list_leads(
     session: AsyncSession, filters: LeadFilters, sort: str | None, cursor: str | None, limit: int
 ) -> Page[Lead]:
-    conditions = []
-    if filters.q:
-        conditions.append(
-            or_(
-                prefix_match(Lead.name_key, filters.q),
-                prefix_match(Lead.company_key, filters.q),
-                prefix_match(Lead.email_key, filters.q),
-            )
-        )
+    conditions: list[ColumnElement[bool]] = []
     if filters.statuses:
         conditions.append(Lead.status.in_(filters.statuses))
     if filters.owner_ids:
@@ -280,7 +272,15 @@ async def list_leads(
     if filters.created_to:
         conditions.append(Lead.created_at < filters.created_to)
     query = select(Lead).where(and_(*conditions)) if conditions else select(Lead)
-    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    if filters.q:
+        searched = [
+            prefix_match(column, filters.q)
+            for column in (Lead.name_key, Lead.company_key, Lead.email_key)
+        ]
+        query = LISTING.apply_any_of(query, searched, sort, cursor, limit)
+    else:
+        query = LISTING.apply(query, sort, cursor, limit)
+    rows = list(await session.scalars(query))
     return LISTING.page(rows, limit, sort)
 
 
