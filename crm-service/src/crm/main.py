@@ -14,6 +14,7 @@ from crm.api import routers
 from crm.config import SERVICE_NAME, Settings
 from crm.integration import handlers
 from crm.service import quote_expiry
+from crm.service.customer_creation import customer_writer
 from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
@@ -33,7 +34,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
-    return create_service_app(
+    app = create_service_app(
         service="crm",
         title="CRM service",
         description=__doc__ or "",
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers=build_workers(engine, settings),
         routers=routers(),
     )
+    app.state.customer_writer = customer_writer(app.state.sessions, settings)
+    return app
 
 
 entry_points = EntryPoints("crm", Settings, create_app, build_workers)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue
 
 from crm.adapters.customers import Customer
 from crm.api.deps import UnitOfWorkDep
-from crm.service import customer_search, customers
+from crm.service import customer_creation, customer_search, customers
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
@@ -195,7 +195,6 @@ def _respond(response: Response, customer: Customer, request: Request) -> Custom
 async def create_customer(
     body: CustomerCreate,
     access: CreateAccess,
-    uow: UnitOfWorkDep,
     request: Request,
     response: Response,
     force: Annotated[
@@ -204,7 +203,8 @@ async def create_customer(
 ) -> CustomerOut:
     values = body.model_dump(exclude_unset=True)
     values["kind"], values["name"] = body.kind, body.name
-    customer = await customers.create_customer(uow, access, values, force=force)
+    writer = request.app.state.customer_writer
+    customer = await customer_creation.create_customer(writer, access, values, force=force)
     response.headers["Location"] = f"/customers/{customer.id}"
     return _respond(response, customer, request)
 

@@ -1,14 +1,12 @@
-"""Use cases of customers: create (with duplicate detection), change, archive, restore."""
+"""Use cases of customers: change, archive, restore (creation: `customer_creation`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, false, literal, or_, select, true
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import (
@@ -16,7 +14,6 @@ from crm.adapters.customers import (
     CustomerTag,
     CustomFieldValue,
 )
-from crm.adapters.replicas import EmployeeReplica
 from crm.domain.customers import (
     FieldDefinition,
     check_custom_fields,
@@ -28,10 +25,9 @@ from crm.domain.staff import OWNER_ROLES
 from crm.service import custom_fields
 from crm.service.staff import require_eligible
 from crm.service.unit_of_work import UnitOfWork
-from shared_schemas.domain import Conflict, Duplicate, NotFound, StaleVersion, StateMachine
+from shared_schemas.domain import Conflict, NotFound, StaleVersion, StateMachine
 from shared_schemas.events.crm.customers import (
     CustomerArchived,
-    CustomerCreated,
     CustomerUpdated,
 )
 from shared_schemas.events.values import CustomerSnapshot, FieldChange
@@ -75,69 +71,6 @@ async def field_definitions(session: AsyncSession) -> dict[str, FieldDefinition]
     return await custom_fields.current_definitions(session)
 
 
-async def create_customer(
-    uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, force: bool = False
-) -> Customer:
-    """A new customer; a 409 naming the existing one if it looks like a duplicate."""
-    async with uow:
-        return await add_customer(uow, access, values, force=force)
-
-
-async def add_customer(
-    uow: UnitOfWork, access: Access, values: Mapping[str, Any], *, force: bool = False
-) -> Customer:
-    """`create_customer` inside a unit of work that is already open (lead conversion)."""
-    access.require_fields({k: v for k, v in values.items() if v is not None})
-    session = uow.session
-    data = dict(values)
-    email_key = normalise(data.get("email"))
-    name_match = match_key(data["name"])
-    asked_owner = data.get("owner_id")
-    creator = uow.principal.employee_id if uow.principal else None
-    intake = await _intake(
-        session, asked_owner or creator, email_key, name_match, duplicates=not force
-    )
-    if asked_owner is not None and not intake.owner_eligible:
-        await require_eligible(session, asked_owner, OWNER_ROLES, "owner_id")  # the 422
-    data["owner_id"] = asked_owner or (creator if intake.owner_eligible else None)
-    if data.get("payment_terms_days") is None:
-        data["payment_terms_days"] = uow.settings.company.payment_terms_days
-    definitions = await custom_fields.definitions_for(session, intake.definitions_stamp)
-    custom = check_custom_fields(data.get("custom_fields") or {}, definitions, partial=False)
-    tags = normalise_tags(data.get("tags") or [])
-    if intake.duplicate_id is not None:
-        field = "email" if intake.duplicate_by_email else "name"
-        raise Duplicate(
-            f"A customer with this {field} exists already; send force=true to create "
-            "another one anyway.",
-            existing_id=intake.duplicate_id,
-            field=field,
-        )
-    customer = Customer(
-        id=uuid.uuid4(),
-        kind=data["kind"],
-        name=data["name"],
-        email=data.get("email"),
-        phone=data.get("phone"),
-        industry=data.get("industry"),
-        owner_id=data["owner_id"],
-        credit_limit=data.get("credit_limit"),
-        payment_terms_days=data["payment_terms_days"],
-        billing_address=_address(data.get("billing_address")),
-        shipping_address=_address(data.get("shipping_address")),
-        tags=tags,
-        custom_fields={k: v for k, v in custom.items() if v is not None},
-        open_balance=Decimal("0.00"),
-        lifetime_value=Decimal("0.00"),
-    )
-    _index_search_keys(customer)
-    session.add(customer)
-    await session.flush()
-    await _store_filterables(session, customer, definitions, fresh=True)
-    await uow.record(CustomerCreated(customer_id=customer.id, **_state(customer)))
-    return customer
-
-
 async def update_customer(
     uow: UnitOfWork,
     access: Access,
@@ -158,7 +91,7 @@ async def update_customer(
                 current_status="archived",
                 allowed=LIFECYCLE.allowed("archived"),
             )
-        before = _state(customer)
+        before = customer_state(customer)
         definitions = await field_definitions(session)
         for field, value in changes.items():
             if field == "owner_id" and value is not None and value != customer.owner_id:
@@ -170,12 +103,12 @@ async def update_customer(
                 checked = check_custom_fields(merged, definitions, partial=False)
                 value = {k: v for k, v in checked.items() if v is not None}
             elif field in ("billing_address", "shipping_address"):
-                value = _address(value)
+                value = stored_address(value)
             elif field in ("name", "kind") and value is None:
                 continue
             setattr(customer, field, value)
-        _index_search_keys(customer)
-        after = _state(customer)
+        index_search_keys(customer)
+        after = customer_state(customer)
         changed = [field for field in STATE_FIELDS if before[field] != after[field]]
         if not changed:
             return customer
@@ -216,7 +149,7 @@ async def restore_customer(
         LIFECYCLE.next(status_of(customer), "restore")
         customer.archived_at = None
         await uow.session.flush()
-        state = _state(customer)
+        state = customer_state(customer)
         change = FieldChange(field="archived", before=True, after=False)
         await uow.record(CustomerUpdated(customer_id=customer.id, changes=[change], **state))
     return customer
@@ -226,9 +159,9 @@ async def record_owner_change(
     uow: UnitOfWork, customer: Customer, owner_id: uuid.UUID | None
 ) -> None:
     """Give the customer another owner (or none) on the system's behalf, with its event."""
-    before = _state(customer)
+    before = customer_state(customer)
     customer.owner_id = owner_id
-    after = _state(customer)
+    after = customer_state(customer)
     if before["owner_id"] == after["owner_id"]:
         return
     await uow.session.flush()
@@ -239,7 +172,7 @@ async def record_owner_change(
 
 def snapshot(customer: Customer) -> CustomerSnapshot:
     """The customer as documents carry it to ERP (`crm.quote.accepted.v1`)."""
-    state = _state(customer)
+    state = customer_state(customer)
     return CustomerSnapshot(
         id=customer.id,
         version=customer.version,
@@ -264,7 +197,7 @@ def _check_version(current: int, expected: int | None) -> None:
         raise StaleVersion(current)
 
 
-def _address(value: Any) -> dict[str, Any] | None:
+def stored_address(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if hasattr(value, "model_dump"):
@@ -273,13 +206,13 @@ def _address(value: Any) -> dict[str, Any] | None:
     return dict(value)
 
 
-def _index_search_keys(customer: Customer) -> None:
+def index_search_keys(customer: Customer) -> None:
     customer.name_key = normalise(customer.name) or ""
     customer.name_match = match_key(customer.name)
     customer.email_key = normalise(customer.email)
 
 
-def _state(customer: Customer) -> dict[str, Any]:
+def customer_state(customer: Customer) -> dict[str, Any]:
     """The replicated state as JSON values, as events carry it (and changes compare)."""
     return {
         "version": customer.version,
@@ -299,74 +232,6 @@ def _state(customer: Customer) -> dict[str, Any]:
         "custom_fields": dict(customer.custom_fields),
         "archived": customer.archived_at is not None,
     }
-
-
-@dataclass(frozen=True)
-class _Intake:
-    owner_eligible: bool
-    definitions_stamp: tuple[Any, ...]
-    duplicate_id: uuid.UUID | None
-    duplicate_by_email: bool
-
-
-def _intake_statement(*, with_email: bool, duplicates: bool) -> Select[Any]:
-    """What creating a customer must know, in one round trip: whether the would-be owner
-    may own customers, the custom field definitions' stamp, and an active customer with
-    the same email or normalised name (an email match first). Built once per shape:
-    constructing SQL is a large part of a request's cost."""
-    owner_role = (
-        select(EmployeeReplica.role)
-        .where(EmployeeReplica.id == bindparam("owner"), EmployeeReplica.status == "active")
-        .scalar_subquery()
-    )
-    columns: list[Any] = [owner_role.label("owner_role"), *custom_fields.STAMP_COLUMNS]
-    if not duplicates:
-        return select(*columns)
-    same_name = Customer.name_match == bindparam("name_match")
-    if with_email:
-        same_email = Customer.email_key == bindparam("email_key")
-        match = (
-            select(Customer.id.label("id"), same_email.label("by_email"))
-            .where(or_(same_email, same_name), Customer.archived_at.is_(None))
-            .order_by(same_email.desc())
-            .limit(1)
-        )
-    else:
-        match = (
-            select(Customer.id.label("id"), false().label("by_email"))
-            .where(same_name, Customer.archived_at.is_(None))
-            .limit(1)
-        )
-    found = match.subquery("found")
-    one = select(literal(1).label("one")).subquery("one")
-    return select(*columns, found.c.id, found.c.by_email).select_from(one).outerjoin(found, true())
-
-
-_INTAKE = {
-    (with_email, duplicates): _intake_statement(with_email=with_email, duplicates=duplicates)
-    for with_email in (False, True)
-    for duplicates in (False, True)
-}
-
-
-async def _intake(
-    session: AsyncSession,
-    owner: uuid.UUID | None,
-    email_key: str | None,
-    name_match: str,
-    *,
-    duplicates: bool,
-) -> _Intake:
-    statement = _INTAKE[(email_key is not None, duplicates)]
-    params: dict[str, Any] = {"owner": owner}
-    if duplicates:
-        params["name_match"] = name_match
-        if email_key is not None:
-            params["email_key"] = email_key
-    row = (await session.execute(statement, params)).one()
-    duplicate_id = row.id if duplicates else None
-    by_email = bool(row.by_email) if duplicates else False
-    return _Intake(row.owner_role in OWNER_ROLES, tuple(row[1:3]), duplicate_id, by_email)
 
 
 async def _store_filterables(

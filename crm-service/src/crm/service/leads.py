@@ -15,7 +15,8 @@ from crm.adapters.customers import Customer
 from crm.adapters.pipeline import Lead
 from crm.domain.leads import FINAL_STATUSES, LIFECYCLE, default_customer
 from crm.domain.staff import OWNER_ROLES, is_eligible
-from crm.service.customers import add_customer, check_version
+from crm.service.customer_creation import add_customer
+from crm.service.customers import check_version
 from crm.service.opportunities import add_opportunity
 from crm.service.staff import default_assignee, member, require_eligible
 from crm.service.unit_of_work import UnitOfWork

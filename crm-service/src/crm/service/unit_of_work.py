@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -12,6 +13,7 @@ from crm.adapters.orm import outbox
 from crm.config import SERVICE_NAME, Settings
 from shared_schemas.events.base import EventData
 from shared_schemas.identity.tokens import Principal
+from shared_schemas.messaging.context import EventContext
 
 
 class UnitOfWork:
@@ -57,6 +59,13 @@ class UnitOfWork:
 
     async def record(self, data: EventData) -> None:
         await outbox.record(self.session, data, actor=self.actor)
+
+    async def record_many(
+        self, events: Sequence[tuple[EventData, str | None, EventContext]]
+    ) -> None:
+        """Events of changes made for several requests (group commit), each with its own
+        actor and request context."""
+        await outbox.record_many(self.session, events)
 
     async def __aenter__(self) -> Self:
         if self._joined is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import Executable, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, EventData, new_event
-from shared_schemas.messaging.context import current_event_context
+from shared_schemas.messaging.context import EventContext, current_event_context
 from shared_schemas.messaging.tables import key_bucket
 
 # Brokers differ in what they accept (the embedded one enforces nothing); keep every
@@ -50,7 +51,27 @@ class Outbox:
         `actor` is the user who caused the change; automatic changes leave it to default
         to the service itself.
         """
-        context = current_event_context()
+        event, row = self._row(data, actor, current_event_context())
+        await session.execute(self._statement(session), row)
+        return event
+
+    async def record_many(
+        self, session: AsyncSession, events: Sequence[tuple[EventData, str | None, EventContext]]
+    ) -> list[CloudEvent[Any]]:
+        """Several events in one multi-row INSERT (a batch of changes made for several
+        requests), each with its own actor and request context."""
+        built = [self._row(data, actor, context) for data, actor, context in events]
+        if not built:
+            return []
+        first, *rest = (row for _, row in built)
+        await session.execute(self._statement(session), first)
+        if rest:
+            await session.execute(self._insert, rest)
+        return [event for event, _ in built]
+
+    def _row(
+        self, data: EventData, actor: str | None, context: EventContext
+    ) -> tuple[CloudEvent[Any], dict[str, Any]]:
         event = new_event(
             data,
             source=self.source,
@@ -74,8 +95,7 @@ class Outbox:
             "headers": headers,
             "created_at": datetime.now(UTC),
         }
-        await session.execute(self._statement(session), row)
-        return event
+        return event, row
 
     def _statement(self, session: AsyncSession) -> Executable:
         """The INSERT; on PostgreSQL, the first of a transaction also NOTIFYs the relay,
