@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, Numeric, TypeDecorator, Uuid, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
 """Execution options for a connection that only reads: on SQLite it then does not take
@@ -107,3 +109,19 @@ MONEY = Numeric(14, 2)
 
 RATE = Numeric(7, 4)
 """Percent rates (tax, discount): up to 999.9999 with four places."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record:
+    """Columns every business record has: id, optimistic-concurrency version (bumped by
+    SQLAlchemy on each UPDATE when mapped as `version_id_col`), created and updated at."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    version: Mapped[int] = mapped_column(nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -1,94 +1,11 @@
-"""One business transaction: a session, the events it records, who it acts for."""
+"""The CRM's unit of work: the shared one, writing to the CRM's outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from crm.adapters.orm import outbox
-from crm.config import SERVICE_NAME, Settings
-from shared_schemas.events.base import EventData
-from shared_schemas.identity.tokens import Principal
-from shared_schemas.messaging.context import EventContext
+from crm.config import Settings
+from shared_schemas import unit_of_work
 
 
-class UnitOfWork:
-    """`async with uow:` opens a transaction, commits it on success, rolls back on error.
-
-    Events recorded with `record` are written to the outbox in the same transaction.
-    """
-
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        principal: Principal | None = None,
-    ) -> None:
-        self.sessions = sessions
-        self.settings = settings
-        self.principal = principal
-        self._session: AsyncSession | None = None
-        self._joined: AsyncSession | None = None
-
-    @classmethod
-    def joining(cls, session: AsyncSession, settings: Settings) -> UnitOfWork:
-        """A unit of work inside a transaction someone else owns (an event handler's):
-        `async with` neither begins nor commits it."""
-        uow = cls(async_sessionmaker(), settings)
-        uow._joined = session
-        return uow
-
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            raise RuntimeError("use the unit of work inside `async with`")
-        return self._session
-
-    @property
-    def actor(self) -> str:
-        """Who the events name as having caused the change."""
-        return self.principal.actor if self.principal else SERVICE_NAME
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    async def record(self, data: EventData) -> None:
-        await outbox.record(self.session, data, actor=self.actor)
-
-    async def record_many(
-        self, events: Sequence[tuple[EventData, str | None, EventContext]]
-    ) -> None:
-        """Events of changes made for several requests (group commit), each with its own
-        actor and request context."""
-        await outbox.record_many(self.session, events)
-
-    async def __aenter__(self) -> Self:
-        if self._joined is not None:
-            self._session = self._joined
-            return self
-        self._session = self.sessions()
-        await self._session.begin()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        session, self._session = self._session, None
-        assert session is not None
-        if self._joined is not None:
-            return  # the owner of the transaction commits or rolls back
-        try:
-            if exc is None:
-                await session.commit()
-            else:
-                await session.rollback()
-        finally:
-            await session.close()
+class UnitOfWork(unit_of_work.UnitOfWork[Settings]):
+    outbox = outbox

@@ -1,0 +1,100 @@
+"""One business transaction: a session, the events it records, who it acts for; each
+service subclasses it with its own outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import ClassVar, Generic, Self, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_schemas.events.base import EventData
+from shared_schemas.identity.tokens import Principal
+from shared_schemas.messaging.context import EventContext
+from shared_schemas.messaging.outbox import Outbox
+from shared_schemas.service import ServiceSettings
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+class UnitOfWork(Generic[SettingsT]):
+    """`async with uow:` opens a transaction, commits it on success, rolls back on error.
+
+    Events recorded with `record` are written to the service's outbox (`outbox`, set by
+    each service's subclass) in the same transaction.
+    """
+
+    outbox: ClassVar[Outbox]
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: SettingsT,
+        principal: Principal | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.principal = principal
+        self._session: AsyncSession | None = None
+        self._joined: AsyncSession | None = None
+
+    @classmethod
+    def joining(cls, session: AsyncSession, settings: SettingsT) -> Self:
+        """A unit of work inside a transaction someone else owns (an event handler's):
+        `async with` neither begins nor commits it."""
+        uow = cls(async_sessionmaker(), settings)
+        uow._joined = session
+        return uow
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._session
+
+    @property
+    def actor(self) -> str:
+        """Who the events name as having caused the change."""
+        return self.principal.actor if self.principal else self.outbox.source
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    async def record(self, data: EventData) -> None:
+        await self.outbox.record(self.session, data, actor=self.actor)
+
+    async def record_many(
+        self, events: Sequence[tuple[EventData, str | None, EventContext]]
+    ) -> None:
+        """Events of changes made for several requests (group commit), each with its own
+        actor and request context."""
+        await self.outbox.record_many(self.session, events)
+
+    async def __aenter__(self) -> Self:
+        if self._joined is not None:
+            self._session = self._joined
+            return self
+        self._session = self.sessions()
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        assert session is not None
+        if self._joined is not None:
+            return  # the owner of the transaction commits or rolls back
+        try:
+            if exc is None:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
