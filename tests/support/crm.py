@@ -16,9 +16,6 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.adapters.orm import messaging
@@ -52,14 +49,18 @@ from shared_schemas.identity import TokenSigner
 from shared_schemas.messaging import Consumer, EventApplier, KafkaSettings, Outcome, ensure_topics
 from shared_schemas.money import Totals, document_totals, line_amounts
 from shared_schemas.roles import Role
+from tests.support.harness import ServiceHarness
+from tests.support.harness import migrate as migrate_service
 from tests.support.identity import jwks_of, new_signer
 from tests.support.kafka_tools import eventually, running
 
 CRM_ROOT = Path(__file__).resolve().parents[2] / "crm-service"
 
 
-class Crm:
+class Crm(ServiceHarness):
     """The CRM under test, driven the way the gateway and ERP drive it."""
+
+    peer = "erp-service"
 
     def __init__(
         self,
@@ -68,33 +69,8 @@ class Crm:
         signer: TokenSigner,
         engine: AsyncEngine,
     ) -> None:
-        self.client = client
-        self.applier = applier
-        self.signer = signer
-        self.engine = engine
+        super().__init__(client, applier, signer, engine, messaging.outbox)
         self.versions: dict[uuid.UUID, int] = {}
-
-    async def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
-        """CloudEvents the CRM recorded in its outbox, oldest first."""
-        table = messaging.outbox
-        query = select(table.c.payload).order_by(table.c.id)
-        if event_type:
-            query = query.where(table.c.event_type == event_type)
-        async with self.engine.connect() as connection:
-            return [json.loads(row.payload) for row in await connection.execute(query)]
-
-    def headers(self, role: str, employee_id: uuid.UUID | None = None) -> dict[str, str]:
-        token = self.signer.issue(
-            subject=f"user-{role}-{employee_id or 'none'}", roles=[role], employee_id=employee_id
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    async def publish(self, data: EventData) -> Outcome:
-        """Apply one ERP event as the consumer would (inbox and effect in one transaction)."""
-        event = new_event(data, source="erp-service", actor="erp-service")
-        parsed = self.applier.parse(event.model_dump_json().encode())
-        assert parsed is not None, f"the CRM does not consume {data.event_type}"
-        return await self.applier.apply(*parsed)
 
     async def hire(
         self,
@@ -166,9 +142,7 @@ class Crm:
 
 
 async def migrate(database_url: str) -> None:
-    config = Config(str(CRM_ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    await asyncio.to_thread(command.upgrade, config, "head")
+    await migrate_service("crm-service", database_url)
 
 
 def order_line(

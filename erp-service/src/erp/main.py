@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from erp.adapters.orm import messaging
+from erp.api import routers
 from erp.config import SERVICE_NAME, Settings
+from erp.integration import handlers
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
@@ -22,6 +24,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         engine=engine,
         tables=messaging,
         kafka=KafkaSettings(),
+        handlers=handlers(settings),
     )
 
 
@@ -35,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         workers=build_workers(engine, settings),
-        routers=[],
+        routers=routers(),
     )
 
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 
 from fastapi import APIRouter
 
+from shared_schemas import discovery
+
 
 def routers() -> list[APIRouter]:
-    """Every `router` of this package's modules, in module name order."""
-    found = []
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        loaded = importlib.import_module(f"{__name__}.{module.name}")
-        router = getattr(loaded, "router", None)
-        if isinstance(router, APIRouter):
-            found.append(router)
-    return found
+    return discovery.routers(sys.modules[__name__])

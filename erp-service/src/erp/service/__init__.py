@@ -1,0 +1,1 @@
+"""Use cases: one function per command, each taking a unit of work."""

@@ -1,0 +1,161 @@
+"""Products and warehouses through the HTTP API; products announced to CRM by events."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.erp import Erp
+
+pytestmark = pytest.mark.api
+
+
+async def test_a_product_is_created_published_repriced_and_republished(erp: Erp) -> None:
+    product = await erp.product("WIDGET-1", "250.00", cost="140.00", reorder_point=5)
+    assert product["currency"] == "EUR"
+    assert product["unit_price"] == "250.00"
+    [created] = await erp.events("erp.product.created.v1")
+    assert created["subject"] == product["id"]
+    assert created["data"] == {
+        "version": 1,
+        "product_id": product["id"],
+        "sku": "WIDGET-1",
+        "name": "Product WIDGET-1",
+        "unit_price": "250.00",
+        "currency": "EUR",
+        "tax_rate": "19",
+        "cost": "140.00",
+        "reorder_point": 5,
+        "active": True,
+    }
+    headers = {**erp.headers("warehouse"), "If-Match": '"1"'}
+    repriced = await erp.client.patch(
+        f"/products/{product['id']}", json={"unit_price": "239.90"}, headers=headers
+    )
+    assert repriced.status_code == 200
+    assert repriced.headers["etag"] == '"2"'
+    [updated] = await erp.events("erp.product.updated.v1")
+    assert updated["data"]["unit_price"] == "239.90"
+    assert updated["data"]["version"] == 2
+    stale = await erp.client.patch(
+        f"/products/{product['id']}", json={"active": False}, headers=headers
+    )
+    assert stale.status_code == 412
+
+
+async def test_sku_is_unique_and_prices_are_in_the_company_currency(erp: Erp) -> None:
+    first = await erp.product("SKU-1")
+    again = await erp.client.post(
+        "/products",
+        json={"sku": "SKU-1", "name": "x", "unit_price": "1.00", "tax_rate": "0", "cost": "0.50"},
+        headers=erp.headers("warehouse"),
+    )
+    assert again.status_code == 409
+    assert again.json()["existing_id"] == first["id"]
+    foreign = await erp.client.post(
+        "/products",
+        json={
+            "sku": "SKU-2",
+            "name": "x",
+            "unit_price": "1.00",
+            "currency": "USD",
+            "tax_rate": "0",
+            "cost": "0.50",
+        },
+        headers=erp.headers("warehouse"),
+    )
+    assert foreign.status_code == 422
+    assert len(await erp.events("erp.product.created.v1")) == 1
+
+
+async def test_products_are_listed_searched_and_filtered(erp: Erp) -> None:
+    for sku in ("B-2", "A-1", "C-3"):
+        await erp.product(sku)
+    headers = erp.headers("sales")
+    listed = (await erp.client.get("/products?sort=sku", headers=headers)).json()
+    assert [p["sku"] for p in listed["items"]] == ["A-1", "B-2", "C-3"]
+    by_sku = (await erp.client.get("/products?sku=C-3&sku=A-1&sort=sku", headers=headers)).json()
+    assert [p["sku"] for p in by_sku["items"]] == ["A-1", "C-3"]
+    searched = (await erp.client.get("/products?q=product%20b", headers=headers)).json()
+    assert [p["sku"] for p in searched["items"]] == ["B-2"]
+
+
+@pytest.mark.parametrize(
+    ("role", "read", "write"),
+    [
+        ("admin", 200, 201),
+        ("warehouse", 200, 201),
+        ("sales", 200, 403),
+        ("support", 200, 403),
+        ("finance", 200, 403),
+        ("hr", 403, 403),
+    ],
+)
+async def test_roles_on_products(erp: Erp, role: str, read: int, write: int) -> None:
+    headers = erp.headers(role)
+    assert (await erp.client.get("/products", headers=headers)).status_code == read
+    body = {"sku": f"R-{role}", "name": "x", "unit_price": "1.00", "tax_rate": "0", "cost": "1.00"}
+    assert (await erp.client.post("/products", json=body, headers=headers)).status_code == write
+
+
+async def test_the_first_warehouse_is_the_default_and_there_is_only_one(erp: Erp) -> None:
+    first = await erp.warehouse("BER")
+    assert first["is_default"] is True
+    second = await erp.warehouse("HAM")
+    assert second["is_default"] is False
+    switched = await erp.client.post(
+        f"/warehouses/{second['id']}/make-default", headers=erp.headers("warehouse")
+    )
+    assert switched.json()["is_default"] is True
+    listed = (await erp.client.get("/warehouses", headers=erp.headers("sales"))).json()
+    assert [(w["code"], w["is_default"]) for w in listed] == [("HAM", True), ("BER", False)]
+    deactivate = await erp.client.patch(
+        f"/warehouses/{second['id']}", json={"active": False}, headers=erp.headers("warehouse")
+    )
+    assert deactivate.status_code == 409
+    third = await erp.warehouse("MUC", default=True)
+    listed = (await erp.client.get("/warehouses", headers=erp.headers("admin"))).json()
+    assert [w["code"] for w in listed if w["is_default"]] == [third["code"]]
+    assert (await erp.client.get("/warehouses", headers=erp.headers("finance"))).status_code == 403
+
+
+async def test_the_customer_replica_keeps_the_newest_state(erp: Erp) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from erp.adapters.replicas import CustomerReplica
+    from shared_schemas.events.crm.customers import CustomerArchived, CustomerUpdated
+    from shared_schemas.messaging import Outcome
+
+    customer_id = uuid.uuid4()
+    newer = CustomerUpdated(
+        version=3,
+        customer_id=customer_id,
+        kind="company",
+        name="Acme Renamed",
+        owner_id=None,
+        credit_limit=Decimal("9000.00"),
+        payment_terms_days=45,
+        changes=[],
+    )
+    assert await erp.publish(newer) is Outcome.APPLIED
+    # The older creation arrives late and changes nothing (checked below).
+    await erp.customer(customer_id=customer_id, version=1)
+    assert await erp.publish(newer) is Outcome.SUPERSEDED
+    archived = CustomerArchived(version=4, customer_id=customer_id)
+    assert await erp.publish(archived) is Outcome.APPLIED
+    async with erp.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(CustomerReplica).where(CustomerReplica.id == customer_id)
+            )
+        ).one()
+    assert (row.name, row.credit_limit, row.payment_terms_days, row.archived, row.version) == (
+        "Acme Renamed",
+        Decimal("9000.00"),
+        45,
+        True,
+        4,
+    )

@@ -1,0 +1,69 @@
+"""What every service under test offers a test: its client, tokens per role, the events
+of the other service applied through its own consumer path, and its outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_schemas.events.base import EventData, new_event
+from shared_schemas.identity import TokenSigner
+from shared_schemas.messaging import EventApplier, Outcome
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def migrate(service_dir: str, database_url: str) -> None:
+    config = Config(str(ROOT / service_dir / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+
+class ServiceHarness:
+    #: The service whose events `publish` pretends to come from.
+    peer = "peer-service"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        applier: EventApplier,
+        signer: TokenSigner,
+        engine: AsyncEngine,
+        outbox: Table,
+    ) -> None:
+        self.client = client
+        self.applier = applier
+        self.signer = signer
+        self.engine = engine
+        self.outbox = outbox
+
+    def headers(self, role: str, employee_id: uuid.UUID | None = None) -> dict[str, str]:
+        token = self.signer.issue(
+            subject=f"user-{role}-{employee_id or 'none'}", roles=[role], employee_id=employee_id
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish(self, data: EventData) -> Outcome:
+        """Apply one event of the peer service as the consumer would (inbox and effect in
+        one transaction)."""
+        event = new_event(data, source=self.peer, actor=self.peer)
+        parsed = self.applier.parse(event.model_dump_json().encode())
+        assert parsed is not None, f"the service does not consume {data.event_type}"
+        return await self.applier.apply(*parsed)
+
+    async def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """CloudEvents the service recorded in its outbox, oldest first."""
+        query = select(self.outbox.c.payload).order_by(self.outbox.c.id)
+        if event_type:
+            query = query.where(self.outbox.c.event_type == event_type)
+        async with self.engine.connect() as connection:
+            return [json.loads(row.payload) for row in await connection.execute(query)]
