@@ -27,6 +27,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         tables=messaging,
         kafka=KafkaSettings(),
         handlers=handlers(settings),
+        consumer_batch_size=settings.consumer_batch_size,
         jobs=quote_expiry.periodic_jobs(session_factory(engine), settings),
     )
 

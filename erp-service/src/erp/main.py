@@ -25,6 +25,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         tables=messaging,
         kafka=KafkaSettings(),
         handlers=handlers(settings),
+        consumer_batch_size=settings.consumer_batch_size,
     )
 
 

@@ -68,6 +68,8 @@ class ServiceSettings(BaseSettings):
     run_workers_in_api: bool = False
     relay_metrics_port: int = 0
     consumer_metrics_port: int = 0
+    # Events the consumer applies per transaction (group commit of the inbox and effects).
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
     jwt_issuer: str = DEFAULT_ISSUER
     jwt_audience: str = DEFAULT_AUDIENCE
     jwks_url: str | None = None

@@ -4,7 +4,8 @@ transaction. Used by the consumer for live records and by dead-letter replay."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -84,6 +85,54 @@ class EventApplier:
             ):
                 outcome = await handler(session, event)
         return Outcome.SUPERSEDED if outcome is Outcome.SUPERSEDED else Outcome.APPLIED
+
+    async def apply_batch(self, items: Sequence[tuple[CloudEvent[Any], Handler]]) -> list[Outcome]:
+        """Apply several events (of one partition, in order) in ONE transaction: one inbox
+        INSERT for all of them, then each new event's handler. If anything raises, nothing
+        of the batch is committed; the caller then applies them one by one."""
+        async with self.sessions() as session, session.begin():
+            new = await self._remember_all(session, [event for event, _ in items])
+            outcomes = []
+            for event, handler in items:
+                if event.id not in new:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                new.discard(event.id)  # the same event twice in one batch: once
+                with event_context(
+                    correlation_id=event.correlationid or str(event.id),
+                    causation_id=str(event.id),
+                ):
+                    outcome = await handler(session, event)
+                superseded = outcome is Outcome.SUPERSEDED
+                outcomes.append(Outcome.SUPERSEDED if superseded else Outcome.APPLIED)
+        return outcomes
+
+    async def _remember_all(
+        self, session: AsyncSession, events: Sequence[CloudEvent[Any]]
+    ) -> set[uuid.UUID]:
+        """Insert the inbox rows of `events`; return the ids that were not there before."""
+        unique = {event.id: event for event in events}
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        now = datetime.now(UTC)
+        statement = (
+            insert(self.inbox)
+            .values(
+                [
+                    {
+                        "consumer_group": self.group,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "subject": event.subject,
+                        "processed_at": now,
+                    }
+                    for event in unique.values()
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(self.inbox.c.event_id)
+        )
+        return set((await session.execute(statement)).scalars())
 
     async def _remember(self, session: AsyncSession, event: CloudEvent[Any]) -> bool:
         dialect = session.get_bind().dialect.name

@@ -82,6 +82,7 @@ class Consumer:
         handlers: Mapping[type[EventData], Handler],
         kafka: KafkaSettings,
         dead_letters: DeadLetterLog | None = None,
+        batch_size: int = 1,
         max_attempts: int = 5,
         retry_base: float = 0.2,
         max_backoff: float = 5.0,
@@ -90,6 +91,7 @@ class Consumer:
         self.group = group
         self.applier = EventApplier(group=group, sessions=sessions, inbox=inbox, handlers=handlers)
         self.dead_letter_log = dead_letters
+        self.batch_size = batch_size
         bind = sessions.kw.get("bind")
         self._serial = bind is not None and bind.dialect.name == "sqlite"
         self.kafka = kafka
@@ -175,13 +177,74 @@ class Consumer:
             log.info("consumer %s: commit lost to a rebalance: %s", self.group, exc)
 
     async def _apply_partition(self, records: list[ConsumerRecord]) -> int:
-        """Apply records in order; return the last offset finished, -1 if none was."""
-        last = -1
-        for record in records:
-            if not await self._handle(record):
+        """Apply records in order; return the last offset finished, -1 if none was.
+
+        Runs of well-formed records are applied `batch_size` at a time in one transaction
+        each; a record that cannot be parsed, or a batch that fails, is handled one record
+        at a time (with retries and the dead-letter topic), so batching never changes
+        what happens, only how many transactions it takes.
+        """
+        last, start = -1, 0
+        while start < len(records) and not self._stopping.is_set():
+            if self.batch_size > 1:
+                run = self._usable_run(records[start : start + self.batch_size])
+                if len(run) > 1 and await self._apply_run(run):
+                    start += len(run)
+                    last = records[start - 1].offset
+                    continue
+                if len(run) > 1:
+                    # The batch failed as a whole: the same records, one at a time.
+                    for record, _ in run:
+                        if not await self._handle(record):
+                            return last
+                        last = record.offset
+                    start += len(run)
+                    continue
+            if not await self._handle(records[start]):
                 break
-            last = record.offset
+            last = records[start].offset
+            start += 1
         return last
+
+    def _usable_run(
+        self, records: list[ConsumerRecord]
+    ) -> list[tuple[ConsumerRecord, tuple[CloudEvent[Any], Handler] | None]]:
+        """The leading records that parse: each with its event and handler, or None for a
+        type this group does not handle. Stops before the first unusable record."""
+        run: list[tuple[ConsumerRecord, tuple[CloudEvent[Any], Handler] | None]] = []
+        for record in records:
+            try:
+                run.append((record, self.applier.parse(record.value)))
+            except Unusable:
+                break
+        return run
+
+    async def _apply_run(
+        self, run: list[tuple[ConsumerRecord, tuple[CloudEvent[Any], Handler] | None]]
+    ) -> bool:
+        items = [parsed for _, parsed in run if parsed is not None]
+        ignored = len(run) - len(items)
+        try:
+            outcomes = await self.applier.apply_batch(items) if items else []
+        except Exception as exc:
+            CONSUMER_RETRIES.labels(self.group).inc()
+            log.info("consumer %s: batch of %d failed (%s); one by one", self.group, len(run), exc)
+            return False
+        if ignored:
+            EVENTS_IGNORED.labels(self.group).inc(ignored)
+        for (event, _), outcome in zip(items, outcomes, strict=True):
+            self._count(event, outcome)
+            if self.after_commit is not None:
+                await self.after_commit(event)
+        return True
+
+    def _count(self, event: CloudEvent[Any], outcome: Outcome) -> None:
+        if outcome is Outcome.APPLIED:
+            EVENTS_APPLIED.labels(self.group, event.type).inc()
+        elif outcome is Outcome.SUPERSEDED:
+            EVENTS_SUPERSEDED.labels(self.group).inc()
+        else:
+            EVENTS_DUPLICATE.labels(self.group).inc()
 
     async def _handle(self, record: ConsumerRecord) -> bool:
         """Finish one record (applied, skipped or dead-lettered); False if stopped first."""
@@ -224,12 +287,7 @@ class Consumer:
                 )
                 await self._sleep(backoff.next_delay())
                 continue
-            if outcome is Outcome.APPLIED:
-                EVENTS_APPLIED.labels(self.group, event.type).inc()
-            elif outcome is Outcome.SUPERSEDED:
-                EVENTS_SUPERSEDED.labels(self.group).inc()
-            else:
-                EVENTS_DUPLICATE.labels(self.group).inc()
+            self._count(event, outcome)
             if self.after_commit is not None:
                 await self.after_commit(event)
             return True

@@ -41,6 +41,8 @@ class Workers:
     outbox_retention: timedelta = timedelta(days=7)
     inbox_retention: timedelta = timedelta(days=30)
     idempotency_ttl: timedelta = timedelta(hours=24)
+    # Events applied per transaction by the consumer (1: one transaction per event).
+    consumer_batch_size: int = 100
 
     def relay(self) -> Relay:
         return Relay(self.engine, self.tables.outbox, self.kafka, name=self.name)
@@ -64,6 +66,7 @@ class Workers:
             handlers=self.handlers,
             kafka=self.kafka,
             dead_letters=self.dead_letter_log(),
+            batch_size=self.consumer_batch_size,
         )
 
     def job_runner(self) -> JobRunner:
