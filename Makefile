@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm clean
+.PHONY: install run test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,13 +59,16 @@ broker: install ## Run the embedded Kafka-protocol broker in the foreground (POR
 token: install ## Print a development access token: make token ROLE=sales
 	@$(BIN)/platform-token --role $(ROLE)
 
-bench: bench-delivery bench-crm ## Run every benchmark; results in docs/benchmarks.md
+bench: bench-delivery bench-crm bench-erp ## Run every benchmark; results in docs/benchmarks.md
 
 bench-delivery: install ## Event delivery latency, commit to consumer commit
 	$(BIN)/python -m tests.benchmarks.delivery_latency
 
 bench-crm: install ## 1,000,000 customers: list/search pages and create throughput (PostgreSQL)
 	$(BIN)/python -m tests.benchmarks.crm_customers
+
+bench-erp: install ## Orders from a backlog of 10,000 accepted-quote events
+	$(BIN)/python -m tests.benchmarks.erp_orders
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache

@@ -28,6 +28,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         kafka=KafkaSettings(),
         handlers=handlers(settings),
         consumer_batch_size=settings.consumer_batch_size,
+        consumer_group=settings.consumer_group,
         jobs=quote_expiry.periodic_jobs(session_factory(engine), settings),
     )
 

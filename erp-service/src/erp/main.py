@@ -26,6 +26,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         kafka=KafkaSettings(),
         handlers=handlers(settings),
         consumer_batch_size=settings.consumer_batch_size,
+        consumer_group=settings.consumer_group,
     )
 
 

@@ -70,6 +70,8 @@ class ServiceSettings(BaseSettings):
     consumer_metrics_port: int = 0
     # Events the consumer applies per transaction (group commit of the inbox and effects).
     consumer_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Defaults to the service's name; its dead-letter topic is dlq.<group>.
+    consumer_group: str | None = None
     jwt_issuer: str = DEFAULT_ISSUER
     jwt_audience: str = DEFAULT_AUDIENCE
     jwks_url: str | None = None

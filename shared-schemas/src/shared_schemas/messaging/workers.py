@@ -43,24 +43,30 @@ class Workers:
     idempotency_ttl: timedelta = timedelta(hours=24)
     # Events applied per transaction by the consumer (1: one transaction per event).
     consumer_batch_size: int = 100
+    # The consumer group (and its dead-letter topic); the service's name unless set.
+    consumer_group: str | None = None
 
     def relay(self) -> Relay:
         return Relay(self.engine, self.tables.outbox, self.kafka, name=self.name)
 
+    @property
+    def group(self) -> str:
+        return self.consumer_group or self.name
+
     def applier(self) -> EventApplier:
         return EventApplier(
-            group=self.name,
+            group=self.group,
             sessions=session_factory(self.engine),
             inbox=self.tables.inbox,
             handlers=self.handlers,
         )
 
     def dead_letter_log(self) -> DeadLetterLog:
-        return DeadLetterLog(self.engine, self.tables.dead_letters, self.name)
+        return DeadLetterLog(self.engine, self.tables.dead_letters, self.group)
 
     def consumer(self) -> Consumer:
         return Consumer(
-            group=self.name,
+            group=self.group,
             sessions=session_factory(self.engine),
             inbox=self.tables.inbox,
             handlers=self.handlers,
