@@ -4,6 +4,8 @@ service's own consumer path, and shortcuts that build real records through the A
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +13,14 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from erp.adapters.orm import messaging
+from shared_schemas.events.base import CloudEvent
 from shared_schemas.events.crm.customers import CustomerCreated
+from shared_schemas.events.crm.quotes import QuoteAccepted
+from shared_schemas.events.documents import QuoteLine
+from shared_schemas.events.values import Address, CustomerSnapshot
 from shared_schemas.identity import TokenSigner
-from shared_schemas.messaging import EventApplier
+from shared_schemas.messaging import EventApplier, Outcome
+from shared_schemas.money import document_totals, line_amounts
 from tests.support.harness import ServiceHarness
 from tests.support.harness import migrate as migrate_service
 
@@ -87,3 +94,167 @@ class Erp(ServiceHarness):
             )
         )
         return customer_id
+
+    async def receive(
+        self,
+        sku: str,
+        quantity: int,
+        *,
+        warehouse: str | uuid.UUID | Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A stock receipt through the API (the default warehouse unless one is named);
+        the movement and the level after it."""
+        body = {
+            "kind": "receipt",
+            "sku": sku,
+            "warehouse_id": await self.warehouse_id(warehouse),
+            "quantity": quantity,
+        }
+        return await self.post("/stock/movements", body, role="warehouse")
+
+    async def warehouse_id(self, warehouse: str | uuid.UUID | Mapping[str, Any] | None) -> str:
+        """The id of a warehouse given as an id or as the API returned it; the default
+        warehouse for None."""
+        if isinstance(warehouse, Mapping):
+            return str(warehouse["id"])
+        if warehouse is not None:
+            return str(warehouse)
+        listed = await self.client.get("/warehouses", headers=self.headers("warehouse"))
+        default = [w for w in listed.json() if w["is_default"]]
+        assert default, "no default warehouse yet"
+        return str(default[0]["id"])
+
+    async def stock_level(
+        self, sku: str, warehouse: str | uuid.UUID | Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The level of `sku` in the warehouse as `GET /stock` shows it (None before any
+        movement)."""
+        params = {"sku": sku, "warehouse_id": await self.warehouse_id(warehouse)}
+        response = await self.client.get("/stock", params=params, headers=self.headers("admin"))
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        return dict(items[0]) if items else None
+
+    async def stock_check(self) -> dict[str, Any]:
+        """`GET /stock/check`: levels recomputed from the ledger; `drift` empty when right."""
+        response = await self.client.get("/stock/check", headers=self.headers("admin"))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def order(
+        self,
+        customer_id: uuid.UUID,
+        lines: Sequence[tuple[str, int] | Mapping[str, Any]],
+        *,
+        role: str = "sales",
+        notes: str | None = None,
+    ) -> dict[str, Any]:
+        """An order through `POST /orders`; lines as (sku, quantity) or full line bodies."""
+        body: dict[str, Any] = {
+            "customer_id": str(customer_id),
+            "lines": [
+                dict(line) if isinstance(line, Mapping) else {"sku": line[0], "quantity": line[1]}
+                for line in lines
+            ],
+        }
+        if notes is not None:
+            body["notes"] = notes
+        return await self.post("/orders", body, role=role)
+
+    async def get_order(self, order_id: str | uuid.UUID) -> dict[str, Any]:
+        """`GET /orders/{id}` as admin."""
+        response = await self.client.get(f"/orders/{order_id}", headers=self.headers("admin"))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def deliver(self, event: CloudEvent[Any]) -> Outcome:
+        """Apply one already-built event as the consumer would: delivering the same event
+        twice is a redelivery."""
+        parsed = self.applier.parse(event.model_dump_json().encode())
+        assert parsed is not None, f"the service does not consume {event.type}"
+        return await self.applier.apply(*parsed)
+
+
+def quote_accepted(
+    customer_id: uuid.UUID,
+    lines: Sequence[tuple[str, int, str] | tuple[str, int, str, str, str]],
+    *,
+    quote_id: uuid.UUID | None = None,
+    credit_limit: str | None = None,
+    customer_version: int = 1,
+    customer_name: str = "Acme GmbH",
+    currency: str = "EUR",
+) -> QuoteAccepted:
+    """`crm.quote.accepted.v1` as CRM publishes it: lines as (sku, quantity, unit_price)
+    or (sku, quantity, unit_price, discount_pct, tax_rate) (default no discount, 19 %
+    tax), totals computed as design §4 says, and the customer's snapshot."""
+    quote_lines = []
+    for sku, quantity, unit_price, *rates in lines:
+        price = Decimal(unit_price)
+        discount, tax_rate = (Decimal(rates[0]), Decimal(rates[1])) if rates else (0, 19)
+        net, tax = line_amounts(quantity, price, Decimal(discount), Decimal(tax_rate))
+        quote_lines.append(
+            QuoteLine(
+                sku=sku,
+                quantity=quantity,
+                unit_price=price,
+                discount_pct=Decimal(discount),
+                tax_rate=Decimal(tax_rate),
+                line_net=net,
+                line_tax=tax,
+            )
+        )
+    totals = document_totals(
+        (line.quantity, line.unit_price, line.line_net, line.line_tax) for line in quote_lines
+    )
+    quote_id = quote_id or uuid.uuid4()
+    return QuoteAccepted(
+        version=3,
+        quote_id=quote_id,
+        number=f"Q-2026-{quote_id.int % 1_000_000:06d}",
+        customer_id=customer_id,
+        opportunity_id=None,
+        owner_id=None,
+        currency=currency,
+        subtotal=totals.subtotal,
+        discount_total=totals.discount_total,
+        tax_total=totals.tax_total,
+        total=totals.total,
+        valid_until=date(2099, 12, 31),
+        lines=quote_lines,
+        customer=CustomerSnapshot(
+            id=customer_id,
+            version=customer_version,
+            kind="company",
+            name=customer_name,
+            email="buy@acme.example",
+            billing_address=Address(street="Hauptstr. 1", city="Berlin", country="DE"),
+            credit_limit=Decimal(credit_limit) if credit_limit is not None else None,
+            payment_terms_days=30,
+        ),
+    )
+
+
+async def ship(
+    erp: Erp,
+    order: Mapping[str, Any],
+    lines: Sequence[tuple[str, int] | Mapping[str, Any]],
+    *,
+    role: str = "warehouse",
+    headers: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> httpx.Response:
+    """`POST /orders/{id}/shipments` with lines as (sku, quantity) or full line bodies and
+    any other fields (carrier, tracking_number, shipped_at); the response as it came."""
+    body = {
+        "lines": [
+            dict(line) if isinstance(line, Mapping) else {"sku": line[0], "quantity": line[1]}
+            for line in lines
+        ],
+        **fields,
+    }
+    return await erp.client.post(
+        f"/orders/{order['id']}/shipments",
+        json=body,
+        headers={**erp.headers(role), **(headers or {})},
+    )

@@ -251,7 +251,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_shipments_number")),
     )
     with op.batch_alter_table("shipments", schema=None) as batch_op:
+        batch_op.create_index("ix_shipments_created", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_shipments_order", ["order_id", "shipped_at"], unique=False)
+        batch_op.create_index("ix_shipments_shipped", ["shipped_at", "id"], unique=False)
 
     op.create_table(
         "shipment_lines",
@@ -287,7 +289,9 @@ def downgrade() -> None:
 
     op.drop_table("shipment_lines")
     with op.batch_alter_table("shipments", schema=None) as batch_op:
+        batch_op.drop_index("ix_shipments_shipped")
         batch_op.drop_index("ix_shipments_order")
+        batch_op.drop_index("ix_shipments_created")
 
     op.drop_table("shipments")
     with op.batch_alter_table("order_lines", schema=None) as batch_op:

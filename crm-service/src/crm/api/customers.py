@@ -14,7 +14,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import customer_creation, customer_search, customers
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -231,8 +231,8 @@ async def list_customers(
         list[Literal["active", "archived"]] | None,
         Query(alias="status", description="Default: active only."),
     ] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[CustomerOut]:
     custom = {
         key[3:]: value

@@ -15,7 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import leads
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
 
@@ -237,8 +237,8 @@ async def list_leads(
     ] = None,
     status_: Annotated[list[LeadStatus] | None, Query(alias="status")] = None,
     owner_id: Annotated[list[uuid.UUID] | None, Query()] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[LeadOut]:
     filters = leads.LeadFilters(
         q=q,

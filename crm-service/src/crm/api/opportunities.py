@@ -13,7 +13,7 @@ from crm.adapters.pipeline import Opportunity
 from crm.api.deps import UnitOfWorkDep
 from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
 
@@ -183,8 +183,8 @@ async def list_opportunities(
     stage: Annotated[list[Stage] | None, Query()] = None,
     owner_id: Annotated[list[uuid.UUID] | None, Query()] = None,
     customer_id: Annotated[list[uuid.UUID] | None, Query()] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[OpportunityOut]:
     filters = opportunities.OpportunityFilters(
         q=q,

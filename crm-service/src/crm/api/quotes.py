@@ -15,7 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.domain.quotes import MAX_AMOUNT, MAX_LINES
 from crm.service import quotes
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent
 
@@ -245,8 +245,8 @@ async def list_quotes(
     customer_id: uuid.UUID | None = None,
     owner_id: Annotated[list[uuid.UUID] | None, Query()] = None,
     opportunity_id: uuid.UUID | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[QuoteOut]:
     filters = quotes.QuoteFilters(
         statuses=list(status_ or []),

@@ -99,7 +99,12 @@ class Shipment(Record, Base):
     )
 
     __mapper_args__ = {"version_id_col": Record.version}
-    __table_args__ = (Index("ix_shipments_order", "order_id", "shipped_at"),)
+    __table_args__ = (
+        Index("ix_shipments_order", "order_id", "shipped_at"),
+        # Keyset lists of all shipments, sorted by either time.
+        Index("ix_shipments_created", "created_at", "id"),
+        Index("ix_shipments_shipped", "shipped_at", "id"),
+    )
 
 
 class ShipmentLine(Base):

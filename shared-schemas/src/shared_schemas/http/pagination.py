@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic import AwareDatetime, BaseModel, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -52,6 +52,16 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at mos
 Cursor = Annotated[
     str | None,
     Query(max_length=512, description="`next_cursor` of the previous page."),
+]
+
+
+CreatedFrom = Annotated[
+    AwareDatetime | None,
+    Query(description="Only records created at or after this time (with its time zone)."),
+]
+CreatedTo = Annotated[
+    AwareDatetime | None,
+    Query(description="Only records created before this time (with its time zone)."),
 ]
 
 

@@ -1,0 +1,163 @@
+"""Reserving stock for orders: a new or released order's lines, and backordered orders
+first-come-first-served as stock arrives."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from erp.adapters.sales import Order, OrderLine
+from erp.domain.orders import (
+    BACKORDERED,
+    CONFIRMED,
+    PENDING,
+    status_after_reservation,
+    units_missing,
+)
+from erp.domain.stock import StockLine
+from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import Conflict
+from shared_schemas.events.erp.orders import OrderBackordered, OrderConfirmed, StockShortage
+
+
+def order_header(order: Order) -> dict[str, Any]:
+    """The fields every order event carries, the version after the change included."""
+    return {
+        "version": order.version,
+        "order_id": order.id,
+        "number": order.number,
+        "quote_id": order.quote_id,
+        "customer_id": order.customer_id,
+    }
+
+
+def missing(line: OrderLine) -> int:
+    return units_missing(line.quantity, line.quantity_reserved, line.quantity_shipped)
+
+
+async def flush_order(session: AsyncSession) -> None:
+    """Write the order's changes; a 409 if someone changed it since it was read."""
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        raise Conflict("The order was changed meanwhile; fetch it again.") from exc
+
+
+async def allocate(uow: UnitOfWork, order: Order, previous_status: str) -> None:
+    """Reserve what the order's lines miss in its warehouse: confirmed when every unit is
+    reserved, else backordered keeping what was; publishes the matching event.
+
+    The order is `previous_status` (pending or on_hold) in the database until the
+    reservation is made: stock levels are locked before the order's row, the order every
+    writer of both takes.
+    """
+    wanting = [line for line in order.lines if missing(line) > 0]
+    await _reserve(uow, order, wanting)
+    shortages = [
+        StockShortage(
+            sku=line.sku,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            quantity_missing=missing(line),
+        )
+        for line in order.lines
+        if missing(line) > 0
+    ]
+    order.status = status_after_reservation(PENDING, fully_reserved=not shortages)
+    order.hold_reason = None
+    if order.status == CONFIRMED:
+        order.confirmed_at = uow.now()
+    await flush_order(uow.session)
+    if shortages:
+        await uow.record(
+            OrderBackordered(
+                **order_header(order), previous_status=previous_status, shortages=shortages
+            )
+        )
+    else:
+        await uow.record(OrderConfirmed(**order_header(order), previous_status=previous_status))
+
+
+async def fill_backorders(
+    uow: UnitOfWork, warehouse_id: uuid.UUID, product_ids: Collection[uuid.UUID]
+) -> None:
+    """Stock of `product_ids` became available in the warehouse: reserve it for the
+    backordered orders waiting for it, oldest order first (created_at, id), each taking
+    all it can before the next gets any; an order whose lines are now all reserved is
+    confirmed (erp.order.confirmed.v1).
+
+    Only lines of the given products are reserved, so only their levels are locked (the
+    caller holds them already); the waiting orders are locked in FIFO order after them.
+    """
+    wanted = set(product_ids)
+    if not wanted:
+        return
+    session = uow.session
+    needing = select(OrderLine.order_id).where(
+        OrderLine.product_id.in_(wanted),
+        OrderLine.quantity_reserved + OrderLine.quantity_shipped < OrderLine.quantity,
+    )
+    waiting = await session.scalars(
+        select(Order)
+        .where(
+            Order.status == BACKORDERED,
+            Order.warehouse_id == warehouse_id,
+            Order.id.in_(needing),
+        )
+        .order_by(Order.created_at, Order.id)
+        .options(selectinload(Order.lines))
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    )
+    exhausted: set[uuid.UUID] = set()
+    for order in list(waiting):
+        lines = [
+            line
+            for line in order.lines
+            if line.product_id in wanted - exhausted and missing(line) > 0
+        ]
+        if not lines:
+            continue
+        asked = {line.id: missing(line) for line in lines}
+        await _reserve(uow, order, lines)
+        for line in lines:
+            if missing(line) > 0:
+                exhausted.add(line.product_id)
+        if all(missing(line) == asked[line.id] for line in lines):
+            continue  # nothing was left for this order
+        if any(missing(line) > 0 for line in order.lines):
+            # More is reserved but not all: a new version, so a concurrent change made on
+            # what was read before fails instead of overwriting it.
+            order.updated_at = uow.now()
+            await flush_order(session)
+        else:
+            order.status = status_after_reservation(BACKORDERED, fully_reserved=True)
+            order.confirmed_at = uow.now()
+            await flush_order(session)
+            await uow.record(OrderConfirmed(**order_header(order), previous_status=BACKORDERED))
+        if exhausted >= wanted:
+            break
+
+
+async def _reserve(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:
+    """Reserve the missing units of `lines` (as many as are available) and count them."""
+    if not lines:
+        return
+    # Imported when used: the stock module calls fill_backorders after every receipt, so
+    # it loads this module first.
+    from erp.service import stock
+
+    reserved = await stock.reserve(
+        uow,
+        order_id=order.id,
+        warehouse_id=order.warehouse_id,
+        lines=[StockLine(line.product_id, line.sku, missing(line)) for line in lines],
+    )
+    for line, units in zip(lines, reserved, strict=True):
+        line.quantity_reserved += units

@@ -1,0 +1,366 @@
+"""Use cases of sales orders: create (from the API or an accepted quote) with the credit
+check and reservation, release a credit hold, cancel, and find orders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from erp.adapters.catalog import Product
+from erp.adapters.orm import document_sequences
+from erp.adapters.replicas import CustomerReplica
+from erp.adapters.sales import Order, OrderLine
+from erp.domain.orders import (
+    ALLOCATION,
+    HOLD_CREDIT,
+    LIFECYCLE,
+    ON_HOLD,
+    PENDING,
+    CatalogueItem,
+    PricedLine,
+    over_credit_limit,
+    price_lines,
+)
+from erp.domain.stock import StockLine
+from erp.service import credit, stock
+from erp.service.backorders import allocate, fill_backorders, flush_order, order_header
+from erp.service.catalog import check_version, default_warehouse
+from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import NotFound, RuleViolation
+from shared_schemas.events.documents import OrderLine as OrderLineData
+from shared_schemas.events.erp.orders import OrderCancelled, OrderCreated, OrderOnHold
+from shared_schemas.events.values import Address, CustomerSnapshot
+from shared_schemas.http.pagination import Page
+from shared_schemas.listing import Listing, SortKey
+from shared_schemas.money import Totals
+from shared_schemas.numbering import next_number
+
+LISTING = Listing(
+    fields={
+        "created_at": SortKey(Order.created_at, datetime),
+        "number": SortKey(Order.number),
+    },
+    id_column=Order.id,
+)
+
+
+async def get_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
+    """The order with its lines."""
+    order = await session.get(Order, order_id, options=[selectinload(Order.lines)])
+    if order is None:
+        raise NotFound("order", order_id)
+    return order
+
+
+async def create_order(
+    uow: UnitOfWork,
+    *,
+    customer_id: uuid.UUID,
+    quote_id: uuid.UUID | None,
+    currency: str | None,
+    lines: Sequence[Mapping[str, Any]],
+    customer: CustomerSnapshot | None,
+    actor_note: str | None = None,
+) -> Order:
+    """A sales order `SO-<year>-<seq>` in the default warehouse, then its credit check and
+    reservation, all in one transaction.
+
+    `lines` give sku and quantity, and optionally unit_price, discount_pct and tax_rate
+    (default: the product's, and no discount). `customer` is the snapshot an accepted
+    quote carries (the replica is created or refreshed from it when older); without it
+    the customer must be in the replica and not archived. An order from a quote
+    (`quote_id`) honours products deactivated after quoting: the customer accepted it.
+    `actor_note` becomes the order's notes.
+
+    Publishes erp.order.created.v1, then erp.order.on_hold.v1 when the customer's
+    exposure plus this order exceeds their credit limit (nothing is reserved), else
+    erp.order.confirmed.v1 or erp.order.backordered.v1 as the reservation went.
+    """
+    async with uow:
+        session = uow.session
+        company_currency = uow.settings.company.currency
+        currency = currency or company_currency
+        if currency != company_currency:
+            raise RuleViolation(
+                f"Orders are made in {company_currency} only.",
+                [{"field": "currency", "message": f"must be {company_currency}"}],
+            )
+        replica, snapshot = await _customer(uow, customer_id, customer)
+        warehouse = await default_warehouse(session)
+        priced, totals = await _price(session, lines, accept_inactive=quote_id is not None)
+        year = uow.now().astimezone(uow.settings.company.zone).year
+        order = Order(
+            id=uuid.uuid4(),
+            number=await next_number(session, document_sequences, "SO", year),
+            customer_id=customer_id,
+            quote_id=quote_id,
+            status=PENDING,
+            currency=currency,
+            invoiced_total=Decimal("0.00"),
+            warehouse_id=warehouse.id,
+            customer_snapshot=snapshot.model_dump(mode="json"),
+            notes=actor_note,
+            created_by=uow.actor,
+            lines=_order_lines(priced),
+            **_amounts(totals),
+        )
+        session.add(order)
+        await session.flush()
+        await uow.record(
+            OrderCreated(
+                **order_header(order),
+                **_totals(order),
+                lines=[_line_data(line) for line in order.lines],
+            )
+        )
+        owed = await credit.exposure(session, customer_id)
+        if over_credit_limit(owed, order.total, replica.credit_limit):
+            assert replica.credit_limit is not None  # over a limit means there is one
+            order.status = ALLOCATION.next(order.status, "hold")
+            order.hold_reason = HOLD_CREDIT
+            await session.flush()
+            await uow.record(
+                OrderOnHold(
+                    **order_header(order),
+                    previous_status=PENDING,
+                    currency=order.currency,
+                    total=order.total,
+                    credit_limit=replica.credit_limit,
+                    credit_exposure=owed + order.total,
+                )
+            )
+        else:
+            await allocate(uow, order, PENDING)
+    return order
+
+
+async def release_order(
+    uow: UnitOfWork, order_id: uuid.UUID, expected_version: int | None
+) -> Order:
+    """on_hold → reserved like a new order (confirmed or backordered): finance accepts the
+    credit risk, so the limit is not checked again."""
+    async with uow:
+        order = await get_order(uow.session, order_id)
+        check_version(order.version, expected_version)
+        LIFECYCLE.next(order.status, "release")
+        await allocate(uow, order, ON_HOLD)
+    return order
+
+
+async def cancel_order(
+    uow: UnitOfWork, order_id: uuid.UUID, reason: str | None, expected_version: int | None
+) -> Order:
+    """Cancel an order before it is fully shipped (a partially shipped order's unshipped
+    rest); its reservations go back to stock and on to backordered orders waiting for
+    those products. Publishes erp.order.cancelled.v1."""
+    async with uow:
+        session = uow.session
+        order = await get_order(session, order_id)
+        check_version(order.version, expected_version)
+        previous = order.status
+        cancelled = LIFECYCLE.next(previous, "cancel")
+        held = [line for line in order.lines if line.quantity_reserved > 0]
+        if held:
+            # Before the order's row changes: stock levels are locked first (see allocate).
+            await stock.release(
+                uow,
+                order_id=order.id,
+                warehouse_id=order.warehouse_id,
+                lines=[
+                    StockLine(line.product_id, line.sku, line.quantity_reserved) for line in held
+                ],
+            )
+            for line in held:
+                line.quantity_reserved = 0
+        order.status = cancelled
+        order.cancel_reason = reason
+        order.cancelled_at = uow.now()
+        order.hold_reason = None
+        await flush_order(session)
+        await uow.record(
+            OrderCancelled(**order_header(order), previous_status=previous, reason=reason)
+        )
+        if held:
+            await fill_backorders(uow, order.warehouse_id, {line.product_id for line in held})
+    return order
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    statuses: list[str] = field(default_factory=list)
+    customer_id: uuid.UUID | None = None
+    quote_id: uuid.UUID | None = None
+    sku: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+
+
+async def list_orders(
+    session: AsyncSession, filters: OrderFilters, sort: str | None, cursor: str | None, limit: int
+) -> Page[Order]:
+    query = _filtered(select(Order).options(selectinload(Order.lines)), filters)
+    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    return LISTING.page(rows, limit, sort)
+
+
+def _filtered(query: Select[Any], filters: OrderFilters) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        conditions.append(Order.status.in_(filters.statuses))
+    if filters.customer_id:
+        conditions.append(Order.customer_id == filters.customer_id)
+    if filters.quote_id:
+        conditions.append(Order.quote_id == filters.quote_id)
+    if filters.sku:
+        having_sku = select(OrderLine.order_id).where(OrderLine.sku == filters.sku)
+        conditions.append(Order.id.in_(having_sku))
+    if filters.created_from:
+        conditions.append(Order.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(Order.created_at < filters.created_to)
+    if filters.q:
+        # Numbers are upper-case ASCII ("SO-2026-000042"): a prefix LIKE on their index.
+        prefix = filters.q.strip().upper()
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Order.number.like(f"{escaped}%", escape="\\"))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+async def _customer(
+    uow: UnitOfWork, customer_id: uuid.UUID, snapshot: CustomerSnapshot | None
+) -> tuple[CustomerReplica, CustomerSnapshot]:
+    """The customer's replica row (locked: one credit check per customer at a time) and
+    the snapshot the order keeps."""
+    session = uow.session
+    replica = await session.get(CustomerReplica, customer_id, with_for_update=True)
+    if snapshot is None:
+        if replica is None or replica.archived:
+            raise RuleViolation(
+                f"There is no active customer {customer_id}.",
+                [{"field": "customer_id", "message": "no such active customer"}],
+            )
+        return replica, _snapshot_of(replica)
+    if snapshot.id != customer_id:
+        raise RuleViolation(
+            "The customer snapshot is of another customer.",
+            [{"field": "customer.id", "message": "must equal customer_id"}],
+        )
+    if replica is None:
+        # The customer's own events have not arrived yet: the snapshot starts the replica.
+        replica = CustomerReplica(id=customer_id, archived=False, version=0)
+        session.add(replica)
+    if replica.version < snapshot.version:
+        replica.kind = snapshot.kind
+        replica.name = snapshot.name
+        replica.email = snapshot.email
+        replica.phone = snapshot.phone
+        replica.billing_address = _address(snapshot.billing_address)
+        replica.shipping_address = _address(snapshot.shipping_address)
+        replica.credit_limit = snapshot.credit_limit
+        replica.payment_terms_days = snapshot.payment_terms_days
+        replica.version = snapshot.version
+        replica.updated_at = uow.now()
+        await session.flush()
+    return replica, snapshot
+
+
+def _snapshot_of(replica: CustomerReplica) -> CustomerSnapshot:
+    return CustomerSnapshot.model_validate(
+        {
+            "id": replica.id,
+            "version": replica.version,
+            "kind": replica.kind,
+            "name": replica.name,
+            "email": replica.email,
+            "phone": replica.phone,
+            "billing_address": replica.billing_address,
+            "shipping_address": replica.shipping_address,
+            "credit_limit": replica.credit_limit,
+            "payment_terms_days": replica.payment_terms_days,
+        }
+    )
+
+
+def _address(value: Address | None) -> dict[str, Any] | None:
+    return value.model_dump(mode="json") if value is not None else None
+
+
+async def _price(
+    session: AsyncSession, lines: Sequence[Mapping[str, Any]], *, accept_inactive: bool
+) -> tuple[list[PricedLine], Totals]:
+    skus = {line["sku"] for line in lines}
+    products = await session.scalars(select(Product).where(Product.sku.in_(skus)))
+    catalogue = {
+        product.sku: CatalogueItem(
+            product_id=product.id,
+            sku=product.sku,
+            name=product.name,
+            unit_price=product.unit_price,
+            tax_rate=product.tax_rate,
+            active=product.active,
+        )
+        for product in products
+    }
+    return price_lines(lines, catalogue, accept_inactive=accept_inactive)
+
+
+def _order_lines(priced: Sequence[PricedLine]) -> list[OrderLine]:
+    return [
+        OrderLine(
+            position=position,
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_pct=line.discount_pct,
+            tax_rate=line.tax_rate,
+            line_net=line.line_net,
+            line_tax=line.line_tax,
+            quantity_reserved=0,
+            quantity_shipped=0,
+        )
+        for position, line in enumerate(priced, start=1)
+    ]
+
+
+def _amounts(totals: Totals) -> dict[str, Decimal]:
+    return {
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "tax_total": totals.tax_total,
+        "total": totals.total,
+    }
+
+
+def _totals(order: Order) -> dict[str, Any]:
+    return {
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "discount_total": order.discount_total,
+        "tax_total": order.tax_total,
+        "total": order.total,
+    }
+
+
+def _line_data(line: OrderLine) -> OrderLineData:
+    return OrderLineData(
+        sku=line.sku,
+        product_id=line.product_id,
+        name=line.name,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_pct=line.discount_pct,
+        tax_rate=line.tax_rate,
+        line_net=line.line_net,
+        line_tax=line.line_tax,
+    )
