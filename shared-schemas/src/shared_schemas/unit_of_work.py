@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_schemas.events.base import EventData
 from shared_schemas.identity.tokens import Principal
-from shared_schemas.messaging.context import EventContext
+from shared_schemas.messaging.context import EventContext, current_event_context
 from shared_schemas.messaging.outbox import Outbox
 from shared_schemas.service import ServiceSettings
 
@@ -23,7 +23,9 @@ class UnitOfWork(Generic[SettingsT]):
     """`async with uow:` opens a transaction, commits it on success, rolls back on error.
 
     Events recorded with `record` are written to the service's outbox (`outbox`, set by
-    each service's subclass) in the same transaction.
+    each service's subclass) in the same transaction: kept in the order recorded and
+    written in one INSERT when the unit of work ends without error, so a use case pays
+    one round trip for its events however many it records.
     """
 
     outbox: ClassVar[Outbox]
@@ -39,6 +41,7 @@ class UnitOfWork(Generic[SettingsT]):
         self.principal = principal
         self._session: AsyncSession | None = None
         self._joined: AsyncSession | None = None
+        self._recorded: list[tuple[EventData, str | None, EventContext]] = []
 
     @classmethod
     def joining(cls, session: AsyncSession, settings: SettingsT) -> Self:
@@ -64,14 +67,27 @@ class UnitOfWork(Generic[SettingsT]):
         return datetime.now(UTC)
 
     async def record(self, data: EventData) -> None:
-        await self.outbox.record(self.session, data, actor=self.actor)
+        """The event of a change made in this unit of work, caused by its actor, carrying
+        the current event context (correlation and causation ids)."""
+        self._check_open()
+        self._recorded.append((data, self.actor, current_event_context()))
 
     async def record_many(
         self, events: Sequence[tuple[EventData, str | None, EventContext]]
     ) -> None:
         """Events of changes made for several requests (group commit), each with its own
         actor and request context."""
-        await self.outbox.record_many(self.session, events)
+        self._check_open()
+        self._recorded.extend(events)
+
+    def _check_open(self) -> None:
+        if self._session is None:
+            raise RuntimeError("record events inside `async with` of the unit of work")
+
+    async def _write_recorded(self, session: AsyncSession) -> None:
+        recorded, self._recorded = self._recorded, []
+        if recorded:
+            await self.outbox.record_many(session, recorded)
 
     async def __aenter__(self) -> Self:
         if self._joined is not None:
@@ -90,11 +106,17 @@ class UnitOfWork(Generic[SettingsT]):
         session, self._session = self._session, None
         assert session is not None
         if self._joined is not None:
-            return  # the owner of the transaction commits or rolls back
+            # The owner of the transaction commits or rolls back.
+            if exc is None:
+                await self._write_recorded(session)
+            self._recorded = []
+            return
         try:
             if exc is None:
+                await self._write_recorded(session)
                 await session.commit()
             else:
                 await session.rollback()
         finally:
+            self._recorded = []
             await session.close()

@@ -216,12 +216,12 @@ async def create_order(
 ) -> OrderOut:
     order = await orders.create_order(
         uow,
-        customer_id=body.customer_id,
-        quote_id=None,
-        currency=body.currency,
-        lines=[line.model_dump() for line in body.lines],
-        customer=None,
-        actor_note=body.notes,
+        orders.OrderRequest(
+            customer_id=body.customer_id,
+            currency=body.currency,
+            lines=[line.model_dump() for line in body.lines],
+            notes=body.notes,
+        ),
     )
     response.headers["Location"] = f"/orders/{order.id}"
     return _respond(response, order)

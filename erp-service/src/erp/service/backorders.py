@@ -51,11 +51,12 @@ async def flush_order(session: AsyncSession) -> None:
 
 async def allocate(uow: UnitOfWork, order: Order, previous_status: str) -> None:
     """Reserve what the order's lines miss in its warehouse: confirmed when every unit is
-    reserved, else backordered keeping what was; publishes the matching event.
+    reserved, else backordered keeping what was; records the matching event.
 
     The order is `previous_status` (pending or on_hold) in the database until the
     reservation is made: stock levels are locked before the order's row, the order every
-    writer of both takes.
+    writer of both takes. Nothing is flushed here: a caller that read the order before
+    flushes it (`flush_order`) to learn whether someone changed it meanwhile.
     """
     wanting = [line for line in order.lines if missing(line) > 0]
     await _reserve(uow, order, wanting)
@@ -73,7 +74,8 @@ async def allocate(uow: UnitOfWork, order: Order, previous_status: str) -> None:
     order.hold_reason = None
     if order.status == CONFIRMED:
         order.confirmed_at = uow.now()
-    await flush_order(uow.session)
+    # The version the change gives the row, which the event carries.
+    order.version += 1
     if shortages:
         await uow.record(
             OrderBackordered(

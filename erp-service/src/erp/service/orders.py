@@ -4,7 +4,7 @@ check and reservation, release a credit hold, cancel, and find orders."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -40,8 +40,9 @@ from shared_schemas.events.erp.orders import OrderCancelled, OrderCreated, Order
 from shared_schemas.events.values import Address, CustomerSnapshot
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey
-from shared_schemas.money import Totals
-from shared_schemas.numbering import next_number
+from shared_schemas.messaging import EventContext, recorded_as
+from shared_schemas.money import ZERO, Totals
+from shared_schemas.numbering import next_numbers
 
 LISTING = Listing(
     fields={
@@ -60,86 +61,133 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     return order
 
 
-async def create_order(
-    uow: UnitOfWork,
-    *,
-    customer_id: uuid.UUID,
-    quote_id: uuid.UUID | None,
-    currency: str | None,
-    lines: Sequence[Mapping[str, Any]],
-    customer: CustomerSnapshot | None,
-    actor_note: str | None = None,
-) -> Order:
-    """A sales order `SO-<year>-<seq>` in the default warehouse, then its credit check and
-    reservation, all in one transaction.
+@dataclass(frozen=True)
+class OrderRequest:
+    """What an order is made of: `lines` give sku and quantity, and optionally
+    unit_price, discount_pct and tax_rate (default: the product's, and no discount).
+    `customer` is the snapshot an accepted quote carries; `context` the correlation and
+    causation its events carry (the current ones when None)."""
 
-    `lines` give sku and quantity, and optionally unit_price, discount_pct and tax_rate
-    (default: the product's, and no discount). `customer` is the snapshot an accepted
-    quote carries (the replica is created or refreshed from it when older); without it
-    the customer must be in the replica and not archived. An order from a quote
-    (`quote_id`) honours products deactivated after quoting: the customer accepted it.
-    `actor_note` becomes the order's notes.
+    customer_id: uuid.UUID
+    lines: Sequence[Mapping[str, Any]]
+    quote_id: uuid.UUID | None = None
+    currency: str | None = None
+    customer: CustomerSnapshot | None = None
+    notes: str | None = None
+    context: EventContext | None = None
 
-    Publishes erp.order.created.v1, then erp.order.on_hold.v1 when the customer's
-    exposure plus this order exceeds their credit limit (nothing is reserved), else
-    erp.order.confirmed.v1 or erp.order.backordered.v1 as the reservation went.
+
+async def create_order(uow: UnitOfWork, request: OrderRequest) -> Order:
+    """One order: see `create_orders`."""
+    [order] = await create_orders(uow, [request])
+    return order
+
+
+async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[Order]:
+    """Sales orders `SO-<year>-<seq>` in the default warehouse, each with its credit check
+    and reservation, in one transaction and in the order given: the outcome is what
+    making them one after another would give, at a fraction of the round trips (every
+    read, lock and write is done once for all of them). One request that cannot be
+    ordered refuses them all.
+
+    With a snapshot (`customer`) the customer's replica is created or refreshed from it
+    when older; without it the customer must be in the replica and not archived. An
+    order from a quote (`quote_id`) honours products deactivated after quoting: the
+    customer accepted it.
+
+    Each order publishes erp.order.created.v1, then erp.order.on_hold.v1 when the
+    customer's exposure plus the order exceeds their credit limit (nothing is reserved),
+    else erp.order.confirmed.v1 or erp.order.backordered.v1 as the reservation went.
     """
     async with uow:
         session = uow.session
         company_currency = uow.settings.company.currency
-        currency = currency or company_currency
-        if currency != company_currency:
-            raise RuleViolation(
-                f"Orders are made in {company_currency} only.",
-                [{"field": "currency", "message": f"must be {company_currency}"}],
-            )
-        replica, snapshot = await _customer(uow, customer_id, customer)
-        warehouse = await default_warehouse(session)
-        priced, totals = await _price(session, lines, accept_inactive=quote_id is not None)
-        year = uow.now().astimezone(uow.settings.company.zone).year
-        order = Order(
-            id=uuid.uuid4(),
-            number=await next_number(session, document_sequences, "SO", year),
-            customer_id=customer_id,
-            quote_id=quote_id,
-            status=PENDING,
-            currency=currency,
-            invoiced_total=Decimal("0.00"),
-            warehouse_id=warehouse.id,
-            customer_snapshot=snapshot.model_dump(mode="json"),
-            notes=actor_note,
-            created_by=uow.actor,
-            lines=_order_lines(priced),
-            **_amounts(totals),
-        )
-        session.add(order)
-        await session.flush()
-        await uow.record(
-            OrderCreated(
-                **order_header(order),
-                **_totals(order),
-                lines=[_line_data(line) for line in order.lines],
-            )
-        )
-        owed = await credit.exposure(session, customer_id)
-        if over_credit_limit(owed, order.total, replica.credit_limit):
-            assert replica.credit_limit is not None  # over a limit means there is one
-            order.status = ALLOCATION.next(order.status, "hold")
-            order.hold_reason = HOLD_CREDIT
-            await session.flush()
-            await uow.record(
-                OrderOnHold(
-                    **order_header(order),
-                    previous_status=PENDING,
-                    currency=order.currency,
-                    total=order.total,
-                    credit_limit=replica.credit_limit,
-                    credit_exposure=owed + order.total,
+        for request in requests:
+            if (request.currency or company_currency) != company_currency:
+                raise RuleViolation(
+                    f"Orders are made in {company_currency} only.",
+                    [{"field": "currency", "message": f"must be {company_currency}"}],
                 )
+        # Locks in the order every writer takes them: customers, the number counter, levels.
+        customers = await _customers(uow, requests)
+        warehouse = await default_warehouse(session)
+        catalogue = await _catalogue(session, {line["sku"] for r in requests for line in r.lines})
+        priced = [
+            price_lines(r.lines, catalogue, accept_inactive=r.quote_id is not None)
+            for r in requests
+        ]
+        year = uow.now().astimezone(uow.settings.company.zone).year
+        numbers = await next_numbers(session, document_sequences, "SO", year, len(requests))
+        orders = [
+            Order(
+                id=uuid.uuid4(),
+                number=number,
+                customer_id=request.customer_id,
+                quote_id=request.quote_id,
+                status=PENDING,
+                currency=company_currency,
+                invoiced_total=Decimal("0.00"),
+                warehouse_id=warehouse.id,
+                customer_snapshot=customers[request.customer_id].snapshot.model_dump(mode="json"),
+                notes=request.notes,
+                created_by=uow.actor,
+                lines=_order_lines(lines),
+                **_amounts(totals),
             )
-        else:
-            await allocate(uow, order, PENDING)
-    return order
+            for request, number, (lines, totals) in zip(requests, numbers, priced, strict=True)
+        ]
+        session.add_all(orders)
+        # Inserted now, at version 1: what follows changes them into version 2.
+        await session.flush()
+        owed = await credit.exposures(
+            session, {c for c, known in customers.items() if known.replica.credit_limit is not None}
+        )
+        await stock.hold_levels(
+            uow,
+            {
+                (line.product_id, order.warehouse_id): line.sku
+                for order in orders
+                for line in order.lines
+            },
+        )
+        for request, order in zip(requests, orders, strict=True):
+            with recorded_as(request.context):
+                await _check_credit_and_reserve(uow, order, customers[order.customer_id], owed)
+    return orders
+
+
+async def _check_credit_and_reserve(
+    uow: UnitOfWork, order: Order, customer: _Customer, owed: dict[uuid.UUID, Decimal]
+) -> None:
+    """A new order's events and its outcome: held over the credit limit, else reserved.
+    `owed` is each customer's exposure so far; a reserved order adds to it."""
+    await uow.record(
+        OrderCreated(
+            **order_header(order),
+            **_totals(order),
+            lines=[_line_data(line) for line in order.lines],
+        )
+    )
+    exposure = owed.get(order.customer_id, ZERO)
+    limit = customer.replica.credit_limit
+    if over_credit_limit(exposure, order.total, limit):
+        assert limit is not None  # over a limit means there is one
+        order.status = ALLOCATION.next(order.status, "hold")
+        order.hold_reason = HOLD_CREDIT
+        order.version += 1
+        await uow.record(
+            OrderOnHold(
+                **order_header(order),
+                previous_status=PENDING,
+                currency=order.currency,
+                total=order.total,
+                credit_limit=limit,
+                credit_exposure=exposure + order.total,
+            )
+        )
+        return
+    await allocate(uow, order, PENDING)
+    owed[order.customer_id] = exposure + order.total
 
 
 async def release_order(
@@ -152,6 +200,7 @@ async def release_order(
         check_version(order.version, expected_version)
         LIFECYCLE.next(order.status, "release")
         await allocate(uow, order, ON_HOLD)
+        await flush_order(uow.session)
     return order
 
 
@@ -235,42 +284,77 @@ def _filtered(query: Select[Any], filters: OrderFilters) -> Select[Any]:
     return query.where(and_(*conditions)) if conditions else query
 
 
-async def _customer(
-    uow: UnitOfWork, customer_id: uuid.UUID, snapshot: CustomerSnapshot | None
-) -> tuple[CustomerReplica, CustomerSnapshot]:
-    """The customer's replica row (locked: one credit check per customer at a time) and
-    the snapshot the order keeps."""
+@dataclass
+class _Customer:
+    """A customer's replica row (locked) and the snapshot their orders keep."""
+
+    replica: CustomerReplica
+    snapshot: CustomerSnapshot
+
+
+async def _customers(
+    uow: UnitOfWork, requests: Sequence[OrderRequest]
+) -> dict[uuid.UUID, _Customer]:
+    """The customers of `requests`, their replica rows locked in id order (one credit
+    check per customer at a time, and no two transactions waiting in a circle).
+
+    A request's snapshot starts the replica of a customer whose own events have not
+    arrived yet, or refreshes an older one; the orders of a customer keep the newest
+    snapshot their requests carry."""
     session = uow.session
-    replica = await session.get(CustomerReplica, customer_id, with_for_update=True)
-    if snapshot is None:
-        if replica is None or replica.archived:
+    ids = sorted({request.customer_id for request in requests})
+    rows = await session.scalars(
+        select(CustomerReplica)
+        .where(CustomerReplica.id.in_(ids))
+        .order_by(CustomerReplica.id)
+        .with_for_update()
+    )
+    replicas = {replica.id: replica for replica in rows}
+    snapshots: dict[uuid.UUID, CustomerSnapshot] = {}
+    for request in requests:
+        snapshot = request.customer
+        if snapshot is None:
+            continue
+        if snapshot.id != request.customer_id:
             raise RuleViolation(
-                f"There is no active customer {customer_id}.",
-                [{"field": "customer_id", "message": "no such active customer"}],
+                "The customer snapshot is of another customer.",
+                [{"field": "customer.id", "message": "must equal customer_id"}],
             )
-        return replica, _snapshot_of(replica)
-    if snapshot.id != customer_id:
-        raise RuleViolation(
-            "The customer snapshot is of another customer.",
-            [{"field": "customer.id", "message": "must equal customer_id"}],
-        )
-    if replica is None:
-        # The customer's own events have not arrived yet: the snapshot starts the replica.
-        replica = CustomerReplica(id=customer_id, archived=False, version=0)
-        session.add(replica)
-    if replica.version < snapshot.version:
-        replica.kind = snapshot.kind
-        replica.name = snapshot.name
-        replica.email = snapshot.email
-        replica.phone = snapshot.phone
-        replica.billing_address = _address(snapshot.billing_address)
-        replica.shipping_address = _address(snapshot.shipping_address)
-        replica.credit_limit = snapshot.credit_limit
-        replica.payment_terms_days = snapshot.payment_terms_days
-        replica.version = snapshot.version
-        replica.updated_at = uow.now()
-        await session.flush()
-    return replica, snapshot
+        newest = snapshots.get(snapshot.id)
+        if newest is None or newest.version < snapshot.version:
+            snapshots[snapshot.id] = snapshot
+    customers: dict[uuid.UUID, _Customer] = {}
+    for customer_id in ids:
+        replica = replicas.get(customer_id)
+        snapshot = snapshots.get(customer_id)
+        if snapshot is None:
+            if replica is None or replica.archived:
+                raise RuleViolation(
+                    f"There is no active customer {customer_id}.",
+                    [{"field": "customer_id", "message": "no such active customer"}],
+                )
+            customers[customer_id] = _Customer(replica, _snapshot_of(replica))
+            continue
+        if replica is None:
+            replica = CustomerReplica(id=customer_id, archived=False, version=0)
+            session.add(replica)
+        if replica.version < snapshot.version:
+            _refresh(replica, snapshot, uow.now())
+        customers[customer_id] = _Customer(replica, snapshot)
+    return customers
+
+
+def _refresh(replica: CustomerReplica, snapshot: CustomerSnapshot, now: datetime) -> None:
+    replica.kind = snapshot.kind
+    replica.name = snapshot.name
+    replica.email = snapshot.email
+    replica.phone = snapshot.phone
+    replica.billing_address = _address(snapshot.billing_address)
+    replica.shipping_address = _address(snapshot.shipping_address)
+    replica.credit_limit = snapshot.credit_limit
+    replica.payment_terms_days = snapshot.payment_terms_days
+    replica.version = snapshot.version
+    replica.updated_at = now
 
 
 def _snapshot_of(replica: CustomerReplica) -> CustomerSnapshot:
@@ -294,12 +378,9 @@ def _address(value: Address | None) -> dict[str, Any] | None:
     return value.model_dump(mode="json") if value is not None else None
 
 
-async def _price(
-    session: AsyncSession, lines: Sequence[Mapping[str, Any]], *, accept_inactive: bool
-) -> tuple[list[PricedLine], Totals]:
-    skus = {line["sku"] for line in lines}
+async def _catalogue(session: AsyncSession, skus: Collection[str]) -> dict[str, CatalogueItem]:
     products = await session.scalars(select(Product).where(Product.sku.in_(skus)))
-    catalogue = {
+    return {
         product.sku: CatalogueItem(
             product_id=product.id,
             sku=product.sku,
@@ -310,7 +391,6 @@ async def _price(
         )
         for product in products
     }
-    return price_lines(lines, catalogue, accept_inactive=accept_inactive)
 
 
 def _order_lines(priced: Sequence[PricedLine]) -> list[OrderLine]:

@@ -44,6 +44,7 @@ __all__ = [
     "Posted",
     "StockLine",
     "check_ledger",
+    "hold_levels",
     "post_movement",
     "release",
     "reserve",
@@ -52,6 +53,8 @@ __all__ = [
 
 LevelKey = tuple[uuid.UUID, uuid.UUID]
 """(product_id, warehouse_id): the order in which level rows are locked, everywhere."""
+
+_HELD = "erp_held_stock_levels"
 
 
 @dataclass(frozen=True)
@@ -231,15 +234,29 @@ async def _move(
     return movement
 
 
+async def hold_levels(uow: UnitOfWork, wanted: Mapping[LevelKey, str]) -> None:
+    """Lock the levels of `wanted` (key → sku) now, in key order, for the movements this
+    transaction makes later: work for many orders at once locks all it will touch first,
+    then each order's reservation finds its levels held and reads nothing again."""
+    await _lock_levels(uow.session, wanted)
+
+
 async def _lock_levels(
     session: AsyncSession, wanted: Mapping[LevelKey, str]
 ) -> dict[LevelKey, _Locked]:
     """The level rows of `wanted` (key → sku), locked in key order so two transactions
     never wait for each other in a circle. A missing row is created first: inserting it
-    makes a concurrent creator wait for our commit, so no change goes unseen."""
+    makes a concurrent creator wait for our commit, so no change goes unseen.
+
+    A level this transaction locked before is not read again: until the transaction ends
+    only this session can change it, so the object in hand is its state."""
+    held = _held(session)
     levels: dict[LevelKey, _Locked] = {}
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for key in sorted(wanted):
+        if key in held:
+            levels[key] = held[key]
+            continue
         level = await _locked(session, key)
         if level is None:
             product_id, warehouse_id = key
@@ -258,8 +275,19 @@ async def _lock_levels(
             )
             level = await _locked(session, key)
             assert level is not None
-        levels[key] = level
+        levels[key] = held[key] = level
     return levels
+
+
+def _held(session: AsyncSession) -> dict[LevelKey, _Locked]:
+    """The levels the session's current transaction holds locked."""
+    transaction = session.get_transaction()
+    mark = session.info.get(_HELD)
+    if mark is None or mark[0] is not transaction:
+        mark = (transaction, {})
+        session.info[_HELD] = mark
+    held: dict[LevelKey, _Locked] = mark[1]
+    return held
 
 
 async def _locked(session: AsyncSession, key: LevelKey) -> _Locked | None:

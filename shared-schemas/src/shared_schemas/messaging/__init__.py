@@ -1,8 +1,20 @@
 """The messaging runtime every service uses: outbox, relay, idempotent consumer, DLQ, jobs."""
 
-from shared_schemas.messaging.applier import EventApplier, Handler, Outcome
+from shared_schemas.messaging.applier import (
+    BatchHandler,
+    EventApplier,
+    Handler,
+    Outcome,
+    batched,
+    context_of,
+)
 from shared_schemas.messaging.consumer import Consumer, is_database_outage
-from shared_schemas.messaging.context import EventContext, current_event_context, event_context
+from shared_schemas.messaging.context import (
+    EventContext,
+    current_event_context,
+    event_context,
+    recorded_as,
+)
 from shared_schemas.messaging.dead_letters import (
     DeadLetter,
     DeadLetterLog,
@@ -24,6 +36,7 @@ from shared_schemas.messaging.workers import Workers, run_background, serve_proc
 __all__ = [
     "KEY_BUCKETS",
     "MAX_EVENT_BYTES",
+    "BatchHandler",
     "Consumer",
     "DeadLetter",
     "DeadLetterLog",
@@ -42,6 +55,8 @@ __all__ = [
     "Relay",
     "UnknownDeadLetter",
     "Workers",
+    "batched",
+    "context_of",
     "current_event_context",
     "ensure_topics",
     "event_context",
@@ -49,6 +64,7 @@ __all__ = [
     "key_bucket",
     "messaging_tables",
     "prune_published",
+    "recorded_as",
     "republish",
     "run_background",
     "serve_process_metrics",

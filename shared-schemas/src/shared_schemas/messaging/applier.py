@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_schemas.events.base import CloudEvent, EventData
-from shared_schemas.messaging.context import event_context
+from shared_schemas.messaging.context import EventContext, recorded_as
 
 
 class Outcome(StrEnum):
@@ -29,6 +29,33 @@ class Outcome(StrEnum):
 Handler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[Outcome | None]]
 """Applies an event in the given session; returns SUPERSEDED when it ignored a stale
 version, anything else (None) counts as applied. Raising rolls everything back."""
+
+ManyHandler = Callable[[AsyncSession, Sequence[CloudEvent[Any]]], Awaitable[list[Outcome | None]]]
+"""Applies a run of events of one type, in order, as one set-based step; one outcome per
+event. What it records for each event carries that event's `context_of`."""
+
+
+class BatchHandler:
+    """A handler that applies a run of its events at once (`batched(many)`): one event is
+    a run of one, so both paths are the same code."""
+
+    def __init__(self, many: ManyHandler) -> None:
+        self.many = many
+
+    async def __call__(self, session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
+        [outcome] = await self.many(session, [event])
+        return outcome
+
+
+def batched(many: ManyHandler) -> BatchHandler:
+    return BatchHandler(many)
+
+
+def context_of(event: CloudEvent[Any]) -> EventContext:
+    """What events recorded while applying `event` carry: its correlation, and it as cause."""
+    return EventContext(
+        correlation_id=event.correlationid or str(event.id), causation_id=str(event.id)
+    )
 
 
 class Unusable(Exception):
@@ -80,32 +107,51 @@ class EventApplier:
         async with self.sessions() as session, session.begin():
             if not await self._remember(session, event):
                 return Outcome.DUPLICATE
-            with event_context(
-                correlation_id=event.correlationid or str(event.id), causation_id=str(event.id)
-            ):
-                outcome = await handler(session, event)
-        return Outcome.SUPERSEDED if outcome is Outcome.SUPERSEDED else Outcome.APPLIED
+            with recorded_as(context_of(event)):
+                return _applied(await handler(session, event))
 
     async def apply_batch(self, items: Sequence[tuple[CloudEvent[Any], Handler]]) -> list[Outcome]:
         """Apply several events (of one partition, in order) in ONE transaction: one inbox
-        INSERT for all of them, then each new event's handler. If anything raises, nothing
-        of the batch is committed; the caller then applies them one by one."""
+        INSERT for all of them, then each new event's handler; consecutive new events of a
+        `BatchHandler` go to it as one run. If anything raises, nothing of the batch is
+        committed; the caller then applies them one by one."""
         async with self.sessions() as session, session.begin():
             new = await self._remember_all(session, [event for event, _ in items])
-            outcomes = []
+            outcomes: list[Outcome] = []
+            run: list[tuple[int, CloudEvent[Any]]] = []  # (position in outcomes, event)
+            runner: BatchHandler | None = None
             for event, handler in items:
                 if event.id not in new:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 new.discard(event.id)  # the same event twice in one batch: once
-                with event_context(
-                    correlation_id=event.correlationid or str(event.id),
-                    causation_id=str(event.id),
-                ):
-                    outcome = await handler(session, event)
-                superseded = outcome is Outcome.SUPERSEDED
-                outcomes.append(Outcome.SUPERSEDED if superseded else Outcome.APPLIED)
+                if run and handler is not runner:
+                    await self._apply_run(session, runner, run, outcomes)
+                    run, runner = [], None
+                if isinstance(handler, BatchHandler):
+                    run.append((len(outcomes), event))
+                    runner = handler
+                    outcomes.append(Outcome.APPLIED)  # settled when its run is applied
+                    continue
+                with recorded_as(context_of(event)):
+                    outcomes.append(_applied(await handler(session, event)))
+            if run:
+                await self._apply_run(session, runner, run, outcomes)
         return outcomes
+
+    @staticmethod
+    async def _apply_run(
+        session: AsyncSession,
+        runner: BatchHandler | None,
+        run: list[tuple[int, CloudEvent[Any]]],
+        outcomes: list[Outcome],
+    ) -> None:
+        assert runner is not None
+        results = await runner.many(session, [event for _, event in run])
+        if len(results) != len(run):
+            raise RuntimeError(f"{len(run)} events gave {len(results)} outcomes")
+        for (position, _), result in zip(run, results, strict=True):
+            outcomes[position] = _applied(result)
 
     async def _remember_all(
         self, session: AsyncSession, events: Sequence[CloudEvent[Any]]
@@ -150,6 +196,10 @@ class EventApplier:
         )
         result = await session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _applied(outcome: Outcome | None) -> Outcome:
+    return Outcome.SUPERSEDED if outcome is Outcome.SUPERSEDED else Outcome.APPLIED
 
 
 def describe(exc: BaseException) -> str:

@@ -38,3 +38,17 @@ def event_context(
         yield inner
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def recorded_as(context: EventContext | None) -> Iterator[EventContext]:
+    """Events recorded inside this block carry `context` (the current one when None): how
+    work done for several requests or events at once keeps each one's ids."""
+    if context is None:
+        yield _current.get()
+        return
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
