@@ -134,3 +134,28 @@ async def test_one_unorderable_quote_fails_the_run_and_changes_nothing(erp: Erp)
     assert level is not None
     assert level["reserved"] == 0
     assert await erp.events("erp.order.created.v1") == []
+
+
+async def test_a_newer_snapshot_in_the_run_counts_from_its_own_order_on(erp: Erp) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("WIDGET", "10.00", tax_rate="0")
+    await erp.receive("WIDGET", 100)
+    customer = uuid.uuid4()
+    generous = quote_accepted(
+        customer, [("WIDGET", 40, "10.00", "0", "0")], credit_limit="1000.00", customer_version=1
+    )
+    strict = quote_accepted(
+        customer,
+        [("WIDGET", 5, "10.00", "0", "0")],
+        credit_limit="100.00",
+        customer_version=2,
+        customer_name="Acme AG",
+    )
+    await apply_in_one_transaction(erp, as_events(generous, strict))
+
+    [first] = await erp.orders_of_quote(generous.quote_id)
+    [second] = await erp.orders_of_quote(strict.quote_id)
+    assert (first["status"], first["customer_snapshot"]["name"]) == ("confirmed", "Acme GmbH")
+    assert (second["status"], second["customer_snapshot"]["name"]) == ("on_hold", "Acme AG")
+    [held] = await erp.events("erp.order.on_hold.v1")
+    assert (held["data"]["credit_limit"], held["data"]["credit_exposure"]) == ("100.00", "450.00")

@@ -128,19 +128,26 @@ async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> li
                 currency=company_currency,
                 invoiced_total=Decimal("0.00"),
                 warehouse_id=warehouse.id,
-                customer_snapshot=customers[request.customer_id].snapshot.model_dump(mode="json"),
+                customer_snapshot=customer.snapshot.model_dump(mode="json"),
                 notes=request.notes,
                 created_by=uow.actor,
                 lines=_order_lines(lines),
                 **_amounts(totals),
             )
-            for request, number, (lines, totals) in zip(requests, numbers, priced, strict=True)
+            for request, customer, number, (lines, totals) in zip(
+                requests, customers, numbers, priced, strict=True
+            )
         ]
         session.add_all(orders)
         # Inserted now, at version 1: what follows changes them into version 2.
         await session.flush()
         owed = await credit.exposures(
-            session, {c for c, known in customers.items() if known.replica.credit_limit is not None}
+            session,
+            {
+                request.customer_id
+                for request, customer in zip(requests, customers, strict=True)
+                if customer.credit_limit is not None
+            },
         )
         await stock.hold_levels(
             uow,
@@ -150,14 +157,14 @@ async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> li
                 for line in order.lines
             },
         )
-        for request, order in zip(requests, orders, strict=True):
+        for request, customer, order in zip(requests, customers, orders, strict=True):
             with recorded_as(request.context):
-                await _check_credit_and_reserve(uow, order, customers[order.customer_id], owed)
+                await _check_credit_and_reserve(uow, order, customer.credit_limit, owed)
     return orders
 
 
 async def _check_credit_and_reserve(
-    uow: UnitOfWork, order: Order, customer: _Customer, owed: dict[uuid.UUID, Decimal]
+    uow: UnitOfWork, order: Order, limit: Decimal | None, owed: dict[uuid.UUID, Decimal]
 ) -> None:
     """A new order's events and its outcome: held over the credit limit, else reserved.
     `owed` is each customer's exposure so far; a reserved order adds to it."""
@@ -169,7 +176,6 @@ async def _check_credit_and_reserve(
         )
     )
     exposure = owed.get(order.customer_id, ZERO)
-    limit = customer.replica.credit_limit
     if over_credit_limit(exposure, order.total, limit):
         assert limit is not None  # over a limit means there is one
         order.status = ALLOCATION.next(order.status, "hold")
@@ -284,23 +290,22 @@ def _filtered(query: Select[Any], filters: OrderFilters) -> Select[Any]:
     return query.where(and_(*conditions)) if conditions else query
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Customer:
-    """A customer's replica row (locked) and the snapshot their orders keep."""
+    """The customer as one order sees it: the snapshot the order keeps and the credit
+    limit its check uses."""
 
-    replica: CustomerReplica
     snapshot: CustomerSnapshot
+    credit_limit: Decimal | None
 
 
-async def _customers(
-    uow: UnitOfWork, requests: Sequence[OrderRequest]
-) -> dict[uuid.UUID, _Customer]:
-    """The customers of `requests`, their replica rows locked in id order (one credit
-    check per customer at a time, and no two transactions waiting in a circle).
-
-    A request's snapshot starts the replica of a customer whose own events have not
-    arrived yet, or refreshes an older one; the orders of a customer keep the newest
-    snapshot their requests carry."""
+async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[_Customer]:
+    """The customer of each request, as making the orders one after another would see
+    it. Their replica rows are locked in id order (one credit check per customer at a
+    time, and no two transactions waiting in a circle). A request's snapshot starts the
+    replica of a customer whose own events have not arrived yet, or refreshes an older
+    one, for this order and those after it; without a snapshot the customer must be in
+    the replica and not archived."""
     session = uow.session
     ids = sorted({request.customer_id for request in requests})
     rows = await session.scalars(
@@ -310,38 +315,32 @@ async def _customers(
         .with_for_update()
     )
     replicas = {replica.id: replica for replica in rows}
-    snapshots: dict[uuid.UUID, CustomerSnapshot] = {}
+    seen: list[_Customer] = []
     for request in requests:
-        snapshot = request.customer
-        if snapshot is None:
-            continue
-        if snapshot.id != request.customer_id:
-            raise RuleViolation(
-                "The customer snapshot is of another customer.",
-                [{"field": "customer.id", "message": "must equal customer_id"}],
-            )
-        newest = snapshots.get(snapshot.id)
-        if newest is None or newest.version < snapshot.version:
-            snapshots[snapshot.id] = snapshot
-    customers: dict[uuid.UUID, _Customer] = {}
-    for customer_id in ids:
+        customer_id, snapshot = request.customer_id, request.customer
         replica = replicas.get(customer_id)
-        snapshot = snapshots.get(customer_id)
         if snapshot is None:
             if replica is None or replica.archived:
                 raise RuleViolation(
                     f"There is no active customer {customer_id}.",
                     [{"field": "customer_id", "message": "no such active customer"}],
                 )
-            customers[customer_id] = _Customer(replica, _snapshot_of(replica))
+            seen.append(_Customer(_snapshot_of(replica), replica.credit_limit))
             continue
+        if snapshot.id != customer_id:
+            raise RuleViolation(
+                "The customer snapshot is of another customer.",
+                [{"field": "customer.id", "message": "must equal customer_id"}],
+            )
         if replica is None:
-            replica = CustomerReplica(id=customer_id, archived=False, version=0)
+            replica = replicas[customer_id] = CustomerReplica(
+                id=customer_id, archived=False, version=0
+            )
             session.add(replica)
         if replica.version < snapshot.version:
             _refresh(replica, snapshot, uow.now())
-        customers[customer_id] = _Customer(replica, snapshot)
-    return customers
+        seen.append(_Customer(snapshot, replica.credit_limit))
+    return seen
 
 
 def _refresh(replica: CustomerReplica, snapshot: CustomerSnapshot, now: datetime) -> None:
