@@ -1,33 +1,26 @@
 """The CRM under test: a client with tokens per role, and ERP's events applied through the
-service's own consumer path (the harness CRM tests drive it with)."""
+service's own consumer path (the harness CRM tests drive it with), or put on the broker
+for its real consumer (`live_crm`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.adapters.orm import messaging
 from crm.config import Settings
 from crm.main import create_app
-from shared_schemas.events.base import (
-    CLOUDEVENTS_CONTENT_TYPE,
-    CloudEvent,
-    EventData,
-    new_event,
-)
-from shared_schemas.events.catalogue import dlq_topic
+from shared_schemas.events.base import EventData, new_event
 from shared_schemas.events.documents import InvoiceLine, OrderLine, ShipmentLine
 from shared_schemas.events.erp.employees import EmployeeHired, EmployeeTerminated
 from shared_schemas.events.erp.invoices import (
@@ -46,13 +39,13 @@ from shared_schemas.events.erp.orders import (
 )
 from shared_schemas.events.erp.products import ProductCreated
 from shared_schemas.identity import TokenSigner
-from shared_schemas.messaging import Consumer, EventApplier, KafkaSettings, Outcome, ensure_topics
+from shared_schemas.messaging import Consumer, EventApplier, KafkaSettings, Outcome
 from shared_schemas.money import Totals, document_totals, line_amounts
 from shared_schemas.roles import Role
-from tests.support.harness import ServiceHarness
+from tests.support.harness import ServiceHarness, live_consumer
 from tests.support.harness import migrate as migrate_service
 from tests.support.identity import jwks_of, new_signer
-from tests.support.kafka_tools import eventually, running
+from tests.support.kafka_tools import PeerOnTheBroker, until
 
 CRM_ROOT = Path(__file__).resolve().parents[2] / "crm-service"
 
@@ -311,32 +304,11 @@ class ErpInvoice:
         return InvoiceVoided(**self._next("void"), reason=reason)
 
 
-class ErpOnTheBroker:
-    """ERP as CRM's consumer meets it: CloudEvents on the real topics, keyed by aggregate."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self.producer = producer
-
-    async def publish(self, data: EventData) -> CloudEvent[Any]:
-        event = new_event(data, source="erp-service", actor="erp-service")
-        await self.deliver(event)
-        return event
-
-    async def deliver(self, event: CloudEvent[Any]) -> None:
-        """Put an event (new, or one already delivered: a redelivery) on its topic."""
-        await self.producer.send_and_wait(
-            event.data.topic,
-            key=event.subject.encode(),
-            value=event.model_dump_json().encode(),
-            headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
-        )
-
-
 class LiveCrm:
     """The CRM with its real consumer running against a broker, ERP's events put on the
     topics, effects read back through the HTTP API; started by `live_crm`."""
 
-    def __init__(self, crm: Crm, erp: ErpOnTheBroker, consumer: Consumer) -> None:
+    def __init__(self, crm: Crm, erp: PeerOnTheBroker, consumer: Consumer) -> None:
         self.crm = crm
         self.erp = erp
         self.consumer = consumer
@@ -449,47 +421,12 @@ class LiveCrm:
 
 @asynccontextmanager
 async def live_crm(database_url: str, kafka: KafkaSettings) -> AsyncIterator[LiveCrm]:
-    """The CRM's app on a fresh database and its real consumer (`build_workers`' handlers)
-    under a fresh consumer group, which starts from the topics' beginning; ready once the
-    group has its partitions. Fails on leaving if anything was dead-lettered."""
+    """The CRM's app on a fresh database and its real consumer against the broker (see
+    `live_consumer`), ERP's events put on the topics."""
     signer = new_signer("crm-live-test-key")
     settings = Settings(database_url=database_url, jwks=json.dumps(jwks_of(signer)))
     await migrate(database_url)
     app = create_app(settings)
-    workers = replace(app.state.workers, name=f"crm-it-{uuid.uuid4().hex[:8]}", kafka=kafka)
-    await ensure_topics(kafka, [(dlq_topic(workers.name), 1)])
-    consumer = workers.consumer()
-    producer = kafka.producer("erp-under-test")
-    await producer.start()
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with (
-            httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
-            running(consumer),
-        ):
-            await asyncio.wait_for(consumer.assigned.wait(), 60)
-            crm = Crm(client, workers.applier(), signer, app.state.engine)
-            yield LiveCrm(crm, ErpOnTheBroker(producer), consumer)
-            letters = await workers.dead_letter_log().page(limit=10, after_id=None, status=None)
-            assert letters == [], f"the consumer dead-lettered events: {letters}"
-    finally:
-        await producer.stop()
-        await app.state.engine.dispose()
-
-
-async def until(
-    read: Callable[[], Awaitable[Any]], condition: Callable[[Any], bool], what: str
-) -> Any:
-    """Read until `condition` holds on what was read; return that. Fails after 30 s with
-    the last thing read."""
-    seen: list[Any] = []
-
-    async def check() -> bool:
-        seen.append(await read())
-        return condition(seen[-1])
-
-    try:
-        await eventually(check, timeout=30, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last seen: {seen[-1] if seen else None}") from None
-    return seen[-1]
+    async with live_consumer(app, kafka, peer="erp-service") as live:
+        crm = Crm(live.client, live.workers.applier(), signer, app.state.engine)
+        yield LiveCrm(crm, live.peer, live.consumer)

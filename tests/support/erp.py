@@ -1,28 +1,36 @@
 """The ERP under test: a client with tokens per role, CRM's events applied through the
-service's own consumer path, and shortcuts that build real records through the API."""
+service's own consumer path or put on the broker for its real consumer (`live_erp`), and
+shortcuts that build real records through the API."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from erp.adapters.orm import messaging
+from erp.config import Settings
+from erp.main import create_app
 from shared_schemas.events.base import CloudEvent
 from shared_schemas.events.crm.customers import CustomerCreated
 from shared_schemas.events.crm.quotes import QuoteAccepted
 from shared_schemas.events.documents import QuoteLine
 from shared_schemas.events.values import Address, CustomerSnapshot
 from shared_schemas.identity import TokenSigner
-from shared_schemas.messaging import EventApplier, Outcome
+from shared_schemas.messaging import Consumer, EventApplier, KafkaSettings, Outcome
 from shared_schemas.money import document_totals, line_amounts
-from tests.support.harness import ServiceHarness
+from tests.support.harness import ServiceHarness, live_consumer
 from tests.support.harness import migrate as migrate_service
+from tests.support.identity import jwks_of, new_signer
+from tests.support.kafka_tools import PeerOnTheBroker, until
 
 
 async def migrate(database_url: str) -> None:
@@ -167,12 +175,58 @@ class Erp(ServiceHarness):
         assert response.status_code == 200, response.text
         return dict(response.json())
 
+    async def orders_of_quote(self, quote_id: uuid.UUID) -> list[dict[str, Any]]:
+        """`GET /orders?quote_id=...` as admin: the orders made from that quote."""
+        response = await self.client.get(
+            "/orders", params={"quote_id": str(quote_id)}, headers=self.headers("admin")
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
+
     async def deliver(self, event: CloudEvent[Any]) -> Outcome:
         """Apply one already-built event as the consumer would: delivering the same event
         twice is a redelivery."""
         parsed = self.applier.parse(event.model_dump_json().encode())
         assert parsed is not None, f"the service does not consume {event.type}"
         return await self.applier.apply(*parsed)
+
+
+class LiveErp:
+    """The ERP with its real consumer running against a broker, CRM's events put on the
+    topics, effects read back through the HTTP API; started by `live_erp`."""
+
+    def __init__(self, erp: Erp, crm: PeerOnTheBroker, consumer: Consumer) -> None:
+        self.erp = erp
+        self.crm = crm
+        self.consumer = consumer
+        self.client = erp.client
+
+    async def consumed(self, event: CloudEvent[Any]) -> None:
+        """Wait until the consumer has taken `event` (applied or superseded: its id is in
+        the inbox), and so every event before it on its partition."""
+        inbox = messaging.inbox
+        query = select(inbox.c.event_id).where(
+            inbox.c.consumer_group == self.consumer.group, inbox.c.event_id == event.id
+        )
+
+        async def recorded() -> Any:
+            async with self.erp.engine.connect() as connection:
+                return await connection.scalar(query)
+
+        await until(recorded, lambda found: found is not None, f"{event.type} {event.id} taken")
+
+
+@asynccontextmanager
+async def live_erp(database_url: str, kafka: KafkaSettings) -> AsyncIterator[LiveErp]:
+    """The ERP's app on a fresh database and its real consumer against the broker (see
+    `live_consumer`), CRM's events put on the topics."""
+    signer = new_signer("erp-live-test-key")
+    settings = Settings(database_url=database_url, jwks=json.dumps(jwks_of(signer)))
+    await migrate(database_url)
+    app = create_app(settings)
+    async with live_consumer(app, kafka, peer="crm-service") as live:
+        erp = Erp(live.client, live.workers.applier(), signer, app.state.engine)
+        yield LiveErp(erp, live.peer, live.consumer)
 
 
 def quote_accepted(

@@ -1,9 +1,11 @@
-"""Pytest fixtures: one embedded broker per session, a database per test on both backends."""
+"""Pytest fixtures: one embedded broker per session, a database per test (or per module)
+on both backends."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -57,8 +59,26 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database: a SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    async with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """An empty database per backend for a whole module, for what lives that long (a live
+    consumer)."""
+    async with empty_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@asynccontextmanager
+async def empty_database(backend: str, directory: Path) -> AsyncIterator[str]:
+    """A SQLite file in `directory`, or a fresh PostgreSQL database (skipped without a server,
+    failed when one is required)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{directory / 'test.db'}"
         return
     admin_url = postgres_admin_url()
     if admin_url is None:

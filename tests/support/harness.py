@@ -1,23 +1,37 @@
 """What every service under test offers a test: its client, tokens per role, the events
-of the other service applied through its own consumer path, and its outbox."""
+of the other service applied through its own consumer path, and its outbox; or the
+service with its real consumer against the broker."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 from alembic import command
 from alembic.config import Config
+from fastapi import FastAPI
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import EventData, new_event
+from shared_schemas.events.catalogue import dlq_topic
 from shared_schemas.identity import TokenSigner
-from shared_schemas.messaging import EventApplier, Outcome
+from shared_schemas.messaging import (
+    Consumer,
+    EventApplier,
+    KafkaSettings,
+    Outcome,
+    Workers,
+    ensure_topics,
+)
+from tests.support.kafka_tools import PeerOnTheBroker, running, start_at_end
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +81,46 @@ class ServiceHarness:
             query = query.where(self.outbox.c.event_type == event_type)
         async with self.engine.connect() as connection:
             return [json.loads(row.payload) for row in await connection.execute(query)]
+
+
+@dataclass(frozen=True)
+class LiveWorkers:
+    """A service app's client, its workers under the test's consumer group, their running
+    consumer, and the peer service putting events on the topics."""
+
+    client: httpx.AsyncClient
+    workers: Workers
+    consumer: Consumer
+    peer: PeerOnTheBroker
+
+
+@asynccontextmanager
+async def live_consumer(
+    app: FastAPI, kafka: KafkaSettings, *, peer: str
+) -> AsyncIterator[LiveWorkers]:
+    """`app` (on a migrated database) with its real consumer, `build_workers`' handlers,
+    under a fresh consumer group that starts at the topics' current end: events other
+    tests left there name records this database never had. Ready once the group has its
+    partitions. Fails on leaving if anything was dead-lettered; disposes the app's engine.
+    """
+    service: Workers = app.state.workers
+    group = f"{service.name}-it-{uuid.uuid4().hex[:8]}"
+    workers = replace(service, name=group, consumer_group=None, kafka=kafka)
+    consumer = workers.consumer()
+    await ensure_topics(kafka, [(dlq_topic(group), 1)])
+    await start_at_end(kafka, group, consumer.topics)
+    producer = kafka.producer(f"{peer}-under-test")
+    await producer.start()
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url=f"http://{service.name}") as client,
+            running(consumer),
+        ):
+            await asyncio.wait_for(consumer.assigned.wait(), 60)
+            yield LiveWorkers(client, workers, consumer, PeerOnTheBroker(producer, peer))
+            letters = await workers.dead_letter_log().page(limit=10, after_id=None, status=None)
+            assert letters == [], f"the consumer dead-lettered events: {letters}"
+    finally:
+        await producer.stop()
+        await app.state.engine.dispose()

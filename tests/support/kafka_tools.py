@@ -1,15 +1,17 @@
-"""Waiting for asynchronous outcomes, reading topics and running workers inside a test."""
+"""Waiting for asynchronous outcomes, reading and writing topics and running workers inside
+a test."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, EventData, new_event
 from shared_schemas.messaging.kafka import KafkaSettings
 
 
@@ -24,6 +26,24 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+async def until(
+    read: Callable[[], Awaitable[Any]], condition: Callable[[Any], bool], what: str
+) -> Any:
+    """Read until `condition` holds on what was read; return that. Fails after 30 s with
+    the last thing read."""
+    seen: list[Any] = []
+
+    async def check() -> bool:
+        seen.append(await read())
+        return condition(seen[-1])
+
+    try:
+        await eventually(check, timeout=30, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last seen: {seen[-1] if seen else None}") from None
+    return seen[-1]
+
+
 async def read_topic(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord]:
     """Every record currently on `topic`, read without a consumer group."""
     consumer = AIOKafkaConsumer(
@@ -31,12 +51,7 @@ async def read_topic(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord]:
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
+        partitions = await _partitions(consumer, [topic])
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -48,6 +63,32 @@ async def read_topic(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord]:
         return records
     finally:
         await consumer.stop()
+
+
+async def start_at_end(kafka: KafkaSettings, group: str, topics: Sequence[str]) -> None:
+    """Commit offsets for a new consumer `group` at the current end of `topics`, so it reads
+    only what is produced from now on (a new group otherwise starts at the beginning)."""
+    consumer = kafka.consumer(group)
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topics)
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    def known() -> list[TopicPartition]:
+        return [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+
+    if len({tp.topic for tp in known()}) < len(set(topics)):
+        await consumer.force_metadata_update()
+    return known()
 
 
 async def _behind(
@@ -70,6 +111,29 @@ async def produce_raw(
             await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
+
+
+class PeerOnTheBroker:
+    """The other service as a consumer meets it: its CloudEvents on the real topics, keyed
+    by aggregate, from `source` (`crm-service` or `erp-service`)."""
+
+    def __init__(self, producer: AIOKafkaProducer, source: str) -> None:
+        self.producer = producer
+        self.source = source
+
+    async def publish(self, data: EventData) -> CloudEvent[Any]:
+        event = new_event(data, source=self.source, actor=self.source)
+        await self.deliver(event)
+        return event
+
+    async def deliver(self, event: CloudEvent[Any]) -> None:
+        """Put an event (new, or one already delivered: a redelivery) on its topic."""
+        await self.producer.send_and_wait(
+            event.data.topic,
+            key=event.subject.encode(),
+            value=event.model_dump_json().encode(),
+            headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
+        )
 
 
 class Worker(Protocol):

@@ -17,27 +17,10 @@ from shared_schemas.broker import EmbeddedBroker
 from shared_schemas.events.erp.employees import EmployeeTerminated
 from shared_schemas.events.erp.products import ProductUpdated
 from shared_schemas.messaging import KafkaSettings
-from tests.support.crm import ErpInvoice, ErpOrder, LiveCrm, live_crm, order_line, until
-from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
+from tests.support.crm import ErpInvoice, ErpOrder, LiveCrm, live_crm, order_line
+from tests.support.kafka_tools import until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def module_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """One database per backend for the whole module, as the consumer lives that long."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('crm') / 'crm.db'}"
-        return
-    admin_url = postgres_admin_url()
-    if admin_url is None:
-        if postgres_required():
-            pytest.fail("TEST_POSTGRES_URL is set but PostgreSQL does not answer")
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    async with fresh_postgres_database(admin_url) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

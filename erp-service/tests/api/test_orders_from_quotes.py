@@ -25,12 +25,6 @@ async def setup(erp: Erp, widgets: int = 10) -> dict[str, Any]:
     return product
 
 
-async def orders_of_quote(erp: Erp, quote_id: uuid.UUID) -> list[dict[str, Any]]:
-    response = await erp.client.get(f"/orders?quote_id={quote_id}", headers=erp.headers("admin"))
-    assert response.status_code == 200, response.text
-    return list(response.json()["items"])
-
-
 async def test_an_accepted_quote_becomes_one_confirmed_order_at_the_quoted_prices(
     erp: Erp,
 ) -> None:
@@ -38,7 +32,7 @@ async def test_an_accepted_quote_becomes_one_confirmed_order_at_the_quoted_price
     customer_id = await erp.customer()
     quote = quote_accepted(customer_id, [("WIDGET", 2, "199.99", "5", "19")])
     assert await erp.publish(quote) is Outcome.APPLIED
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     assert order["status"] == "confirmed"
     assert order["quote_id"] == str(quote.quote_id)
     assert order["created_by"] == "erp-service"
@@ -70,7 +64,7 @@ async def test_a_quote_delivered_twice_or_resent_under_a_new_id_makes_one_order(
     assert await erp.deliver(event) is Outcome.APPLIED
     assert await erp.deliver(event) is Outcome.DUPLICATE
     assert await erp.publish(quote) is Outcome.SUPERSEDED
-    assert len(await orders_of_quote(erp, quote.quote_id)) == 1
+    assert len(await erp.orders_of_quote(quote.quote_id)) == 1
     assert len(await erp.events("erp.order.created.v1")) == 1
     level = await erp.stock_level("WIDGET")
     assert level is not None
@@ -87,7 +81,7 @@ async def test_the_snapshot_alone_is_enough_and_starts_the_customer_replica(erp:
     customer_id = uuid.uuid4()  # CRM's customer events have not arrived
     quote = quote_accepted(customer_id, [("WIDGET", 1, "250.00")], customer_name="New Co")
     assert await erp.publish(quote) is Outcome.APPLIED
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     assert order["status"] == "confirmed"
     assert order["customer_id"] == str(customer_id)
     # Later orders see the customer the snapshot brought.
@@ -105,7 +99,7 @@ async def test_a_newer_snapshot_refreshes_the_replica_and_its_credit_limit_count
         customer_id, [("WIDGET", 1, "250.00")], credit_limit="100.00", customer_version=2
     )
     await erp.publish(quote)
-    [held] = await orders_of_quote(erp, quote.quote_id)
+    [held] = await erp.orders_of_quote(quote.quote_id)
     assert held["status"] == "on_hold"
     [on_hold] = await erp.events("erp.order.on_hold.v1")
     assert on_hold["data"]["credit_limit"] == "100.00"
@@ -122,7 +116,7 @@ async def test_an_older_snapshot_leaves_the_newer_replica_alone(erp: Erp) -> Non
         customer_id, [("WIDGET", 1, "250.00")], credit_limit="1.00", customer_version=2
     )
     await erp.publish(quote)
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     # The replica (version 5, no limit) is newer than the snapshot: its limit counts.
     assert order["status"] == "confirmed"
     assert order["customer_snapshot"]["version"] == 2
@@ -136,7 +130,7 @@ async def test_a_quote_short_of_stock_is_backordered(erp: Erp) -> None:
     customer_id = await erp.customer()
     quote = quote_accepted(customer_id, [("WIDGET", 3, "250.00")])
     await erp.publish(quote)
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     assert order["status"] == "backordered"
     [backordered] = await erp.events("erp.order.backordered.v1")
     assert backordered["data"]["quote_id"] == str(quote.quote_id)
@@ -154,11 +148,11 @@ async def test_a_quote_for_an_unknown_sku_fails_whole_until_the_product_exists(
     with pytest.raises(RuleViolation) as refused:
         await erp.deliver(event)
     assert refused.value.errors == [{"field": "lines.1.sku", "message": "no product 'LATER'"}]
-    assert await orders_of_quote(erp, quote.quote_id) == []
+    assert await erp.orders_of_quote(quote.quote_id) == []
     assert await erp.events("erp.order.created.v1") == []
     await erp.product("LATER", "10.00")
     assert await erp.deliver(event) is Outcome.APPLIED
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     assert order["status"] == "backordered"  # nothing of LATER is in stock yet
 
 
@@ -171,7 +165,7 @@ async def test_a_product_deactivated_after_quoting_is_still_ordered(erp: Erp) ->
     customer_id = await erp.customer()
     quote = quote_accepted(customer_id, [("WIDGET", 1, "250.00")])
     assert await erp.publish(quote) is Outcome.APPLIED
-    [order] = await orders_of_quote(erp, quote.quote_id)
+    [order] = await erp.orders_of_quote(quote.quote_id)
     assert order["status"] == "confirmed"
 
 
@@ -181,4 +175,4 @@ async def test_a_quote_in_another_currency_is_refused(erp: Erp) -> None:
     quote = quote_accepted(customer_id, [("WIDGET", 1, "250.00")], currency="USD")
     with pytest.raises(RuleViolation):
         await erp.publish(quote)
-    assert await orders_of_quote(erp, quote.quote_id) == []
+    assert await erp.orders_of_quote(quote.quote_id) == []
