@@ -127,8 +127,10 @@ class Erp(ServiceHarness):
             return str(warehouse["id"])
         if warehouse is not None:
             return str(warehouse)
-        listed = await self.client.get("/warehouses", headers=self.headers("warehouse"))
-        default = [w for w in listed.json() if w["is_default"]]
+        listed = await self.client.get(
+            "/warehouses", params={"is_default": "true"}, headers=self.headers("warehouse")
+        )
+        default = listed.json()["items"]
         assert default, "no default warehouse yet"
         return str(default[0]["id"])
 

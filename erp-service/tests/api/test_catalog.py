@@ -109,14 +109,31 @@ async def test_the_first_warehouse_is_the_default_and_there_is_only_one(erp: Erp
     )
     assert switched.json()["is_default"] is True
     listed = (await erp.client.get("/warehouses", headers=erp.headers("sales"))).json()
-    assert [(w["code"], w["is_default"]) for w in listed] == [("HAM", True), ("BER", False)]
+    assert [(w["code"], w["is_default"]) for w in listed["items"]] == [
+        ("BER", False),
+        ("HAM", True),
+    ]
+    assert listed["next_cursor"] is None
     deactivate = await erp.client.patch(
         f"/warehouses/{second['id']}", json={"active": False}, headers=erp.headers("warehouse")
     )
     assert deactivate.status_code == 409
     third = await erp.warehouse("MUC", default=True)
-    listed = (await erp.client.get("/warehouses", headers=erp.headers("admin"))).json()
-    assert [w["code"] for w in listed if w["is_default"]] == [third["code"]]
+    only_default = await erp.client.get(
+        "/warehouses", params={"is_default": "true"}, headers=erp.headers("admin")
+    )
+    assert [w["code"] for w in only_default.json()["items"]] == [third["code"]]
+    first_page = await erp.client.get(
+        "/warehouses", params={"limit": 2, "sort": "-code"}, headers=erp.headers("warehouse")
+    )
+    assert [w["code"] for w in first_page.json()["items"]] == ["MUC", "HAM"]
+    rest = await erp.client.get(
+        "/warehouses",
+        params={"limit": 2, "sort": "-code", "cursor": first_page.json()["next_cursor"]},
+        headers=erp.headers("warehouse"),
+    )
+    assert [w["code"] for w in rest.json()["items"]] == ["BER"]
+    assert rest.json()["next_cursor"] is None
     assert (await erp.client.get("/warehouses", headers=erp.headers("finance"))).status_code == 403
 
 

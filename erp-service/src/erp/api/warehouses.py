@@ -6,22 +6,33 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Warehouse
 from erp.api.deps import UnitOfWorkDep
 from erp.service import catalog
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
+from shared_schemas.listing import Listing, SortKey
 
 router = APIRouter(prefix="/warehouses", tags=["warehouses"])
 
 ReadAccess = Annotated[Access, Depends(Authorize("erp", "warehouses", "read"))]
 CreateAccess = Annotated[Access, Depends(Authorize("erp", "warehouses", "create"))]
 UpdateAccess = Annotated[Access, Depends(Authorize("erp", "warehouses", "update"))]
+
+LISTING = Listing(
+    fields={
+        "code": SortKey(Warehouse.code),
+        "created_at": SortKey(Warehouse.created_at, datetime),
+    },
+    id_column=Warehouse.id,
+    default="code",
+)
 
 EXAMPLE: dict[str, JsonValue] = {
     "code": "BER",
@@ -86,13 +97,32 @@ async def create_warehouse(
     return WarehouseOut.model_validate(warehouse)
 
 
-@router.get("", summary="All warehouses, the default first")
-async def list_warehouses(_access: ReadAccess, uow: UnitOfWorkDep) -> list[WarehouseOut]:
+@router.get("", summary="List warehouses")
+async def list_warehouses(
+    _access: ReadAccess,
+    uow: UnitOfWorkDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    sort: Annotated[
+        str | None, Query(description="`code` (the default) or `created_at`; `-` descends.")
+    ] = None,
+    is_default: Annotated[
+        bool | None, Query(description="`true`: only the warehouse orders reserve in.")
+    ] = None,
+    active: bool | None = None,
+) -> Page[WarehouseOut]:
+    conditions = []
+    if is_default is not None:
+        conditions.append(Warehouse.is_default.is_(is_default))
+    if active is not None:
+        conditions.append(Warehouse.active.is_(active))
+    query = select(Warehouse).where(and_(*conditions)) if conditions else select(Warehouse)
     async with uow:
-        rows = await uow.session.scalars(
-            select(Warehouse).order_by(Warehouse.is_default.desc(), Warehouse.code)
-        )
-        return [WarehouseOut.model_validate(row) for row in rows]
+        rows = list(await uow.session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    page = LISTING.page(rows, limit, sort)
+    return Page[WarehouseOut](
+        items=[WarehouseOut.model_validate(w) for w in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/{warehouse_id}", summary="One warehouse")
