@@ -74,6 +74,11 @@ class OrderLine(Base):
     line_tax: Mapped[Decimal] = mapped_column(MONEY)
     quantity_reserved: Mapped[int] = mapped_column(Integer, default=0)
     quantity_shipped: Mapped[int] = mapped_column(Integer, default=0)
+    # What of the line non-void invoices bill so far: the last invoice of a line takes
+    # what remains of line_net and line_tax, so an order's invoices add up to it.
+    quantity_invoiced: Mapped[int] = mapped_column(Integer, default=0)
+    net_invoiced: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    tax_invoiced: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.catalog import Product, Warehouse
+from erp.service import valuation
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation, StaleVersion
 from shared_schemas.events.erp.products import ProductCreated, ProductUpdated
@@ -49,9 +50,21 @@ async def update_product(
     uow: UnitOfWork, product_id: uuid.UUID, changes: Mapping[str, Any], expected: int | None
 ) -> Product:
     async with uow:
-        product = await get_product(uow.session, product_id)
+        session = uow.session
+        product = await get_product(session, product_id)
         check_version(product.version, expected)
         _require_company_currency(uow, changes.get("currency"))
+        new_cost = changes.get("cost")
+        if new_cost is not None and new_cost != product.cost:
+            # A cost change revalues the units on hand: lock them, then the product, and
+            # read both again as committed now.
+            await valuation.lock_product_levels(uow, product.id)
+            product = (
+                await session.get(Product, product_id, with_for_update=True, populate_existing=True)
+                or product
+            )
+            check_version(product.version, expected)
+        old_cost = product.cost
         before = product_state(product)
         for field, value in changes.items():
             if value is not None:
@@ -59,7 +72,9 @@ async def update_product(
         product.name_key = normalise(product.name) or ""
         if product_state(product) == before:
             return product
-        await uow.session.flush()
+        await session.flush()
+        if product.cost != old_cost:
+            await valuation.post_revaluation(uow, product, old_cost, product.cost)
         await uow.record(ProductUpdated(**product_state(product)))
     return product
 

@@ -17,7 +17,7 @@ from erp.adapters.orm import document_sequences
 from erp.adapters.sales import Order, OrderLine, Shipment, ShipmentLine
 from erp.domain import orders as order_rules
 from erp.domain.stock import StockLine
-from erp.service import stock
+from erp.service import stock, valuation
 from erp.service.backorders import flush_order, order_header
 from erp.service.catalog import check_version
 from erp.service.orders import get_order
@@ -195,6 +195,16 @@ async def ship_order(
             shipment_id=shipment.id,
             warehouse_id=order.warehouse_id,
             lines=_stock_lines(planned),
+        )
+        shipped: dict[uuid.UUID, int] = {}
+        for plan in planned:
+            shipped[plan.line.product_id] = shipped.get(plan.line.product_id, 0) + plan.quantity
+        await valuation.post_shipment_cost(
+            uow,
+            shipment.id,
+            shipment.number,
+            shipped,
+            when.astimezone(uow.settings.company.zone).date(),
         )
         for plan in planned:
             # quantity_reserved counts units reserved and not shipped yet.

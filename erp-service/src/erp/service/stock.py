@@ -33,6 +33,7 @@ from erp.domain.stock import (
     fell_below_reorder_point,
     require_order_reserved,
 )
+from erp.service import valuation
 from erp.service.backorders import fill_backorders
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import RuleViolation
@@ -93,8 +94,10 @@ async def post_movement(uow: UnitOfWork, request: MovementRequest) -> Posted:
         quantity, reason = request.quantity, (request.reason or "").strip() or None
         if request.kind == RECEIPT:
             movements = [await _move(uow, levels[keys[0]], RECEIPT, quantity, 0, reason=reason)]
+            await valuation.post_receipt(uow, movements[0].id, product.id, product.sku, quantity)
         elif request.kind == ADJUSTMENT:
             movements = [await _adjust(uow, levels[keys[0]], quantity, reason or "")]
+            await valuation.post_adjustment(uow, movements[0].id, product.id, product.sku, quantity)
         else:
             transfer_id = uuid.uuid4()
             movements = [

@@ -1,0 +1,248 @@
+"""The ledger: the seeded chart of accounts, balanced manual entries, reversals instead of
+edits, and stock valued at standard cost by the postings of receipts, adjustments, cost
+changes and shipments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support.erp import Erp, ship
+
+pytestmark = pytest.mark.api
+
+SYSTEM_ACCOUNTS = {
+    "cash": "asset",
+    "bank": "asset",
+    "receivables": "asset",
+    "inventory": "asset",
+    "payables": "liability",
+    "tax_payable": "liability",
+    "equity": "equity",
+    "revenue": "revenue",
+    "cogs": "expense",
+    "inventory_adjustment": "expense",
+    "inventory_revaluation": "expense",
+    "salaries_expense": "expense",
+}
+
+
+async def accounts(erp: Erp) -> dict[str, dict[str, Any]]:
+    """The chart by system key (or code for accounts without one)."""
+    response = await erp.client.get(
+        "/ledger/accounts", params={"limit": 200}, headers=erp.headers("finance")
+    )
+    assert response.status_code == 200, response.text
+    return {a["system_key"] or a["code"]: a for a in response.json()["items"]}
+
+
+async def entries(erp: Erp, **filters: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 200, "sort": "created_at", **filters}
+        if cursor:
+            params["cursor"] = cursor
+        response = await erp.client.get(
+            "/ledger/journal-entries", params=params, headers=erp.headers("finance")
+        )
+        assert response.status_code == 200, response.text
+        found.extend(response.json()["items"])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return found
+
+
+async def balance(erp: Erp, key: str) -> Decimal:
+    """Debits minus credits of an account over every entry."""
+    account = (await accounts(erp))[key]
+    total = Decimal(0)
+    for entry in await entries(erp, account_id=account["id"]):
+        for line in entry["lines"]:
+            if line["account_id"] == account["id"]:
+                total += Decimal(line["debit"]) - Decimal(line["credit"])
+    return total
+
+
+async def inventory_at_cost(erp: Erp) -> Decimal:
+    """Units on hand times their product's standard cost, from the stock and product APIs."""
+    products = (await erp.client.get("/products?limit=200", headers=erp.headers("admin"))).json()
+    cost = {p["id"]: Decimal(p["cost"]) for p in products["items"]}
+    levels = (await erp.client.get("/stock?limit=200", headers=erp.headers("admin"))).json()
+    return sum(
+        (level["on_hand"] * cost[level["product_id"]] for level in levels["items"]), Decimal(0)
+    )
+
+
+def manual(lines: list[tuple[str, str, str]], **fields: Any) -> dict[str, Any]:
+    """A manual entry body from (account id, debit, credit) triples."""
+    return {
+        "entry_date": "2026-11-30",
+        "memo": "test",
+        "lines": [
+            {"account_id": account, "debit": debit, "credit": credit}
+            for account, debit, credit in lines
+        ],
+        **fields,
+    }
+
+
+async def test_the_chart_of_accounts_is_seeded_and_grows(erp: Erp) -> None:
+    chart = await accounts(erp)
+    assert {key: chart[key]["type"] for key in SYSTEM_ACCOUNTS} == SYSTEM_ACCOUNTS
+    rent = await erp.post(
+        "/ledger/accounts", {"code": "6100", "name": "Rent", "type": "expense"}, "finance"
+    )
+    assert (rent["code"], rent["type"], rent["system_key"]) == ("6100", "expense", None)
+    again = await erp.client.post(
+        "/ledger/accounts",
+        json={"code": "6100", "name": "Rent again", "type": "expense"},
+        headers=erp.headers("finance"),
+    )
+    assert again.status_code == 409
+    assert again.json()["existing_id"] == rent["id"]
+    bad_type = await erp.client.post(
+        "/ledger/accounts",
+        json={"code": "6200", "name": "Odd", "type": "income"},
+        headers=erp.headers("finance"),
+    )
+    assert bad_type.status_code == 422
+    for role in ("sales", "warehouse", "hr", "support"):
+        response = await erp.client.get("/ledger/accounts", headers=erp.headers(role))
+        assert response.status_code == 403, role
+    assert "6200" not in await accounts(erp)
+
+
+async def test_a_manual_entry_must_balance_and_is_refused_whole_otherwise(erp: Erp) -> None:
+    chart = await accounts(erp)
+    cash, equity = chart["cash"]["id"], chart["equity"]["id"]
+    posted = await erp.post(
+        "/ledger/journal-entries",
+        manual([(cash, "1000.00", "0"), (equity, "0", "1000.00")], reference="CAP-1"),
+        "finance",
+    )
+    assert posted["number"].startswith("JE-2026-")
+    assert (posted["source_type"], posted["reference"]) == ("manual", "CAP-1")
+    assert [(line["debit"], line["credit"]) for line in posted["lines"]] == [
+        ("1000.00", "0.00"),
+        ("0.00", "1000.00"),
+    ]
+    refused = {
+        "unbalanced": manual([(cash, "10.00", "0"), (equity, "0", "9.99")]),
+        "both sides": manual([(cash, "10.00", "10.00"), (equity, "0", "0")]),
+        "one line": {
+            **manual([(cash, "10.00", "0")]),
+            "lines": manual([(cash, "10.00", "0")])["lines"],
+        },
+        "fractions of a cent": manual([(cash, "10.005", "0"), (equity, "0", "10.005")]),
+        "unknown account": manual(
+            [(cash, "10.00", "0"), ("00000000-0000-4000-8000-000000000000", "0", "10.00")]
+        ),
+        "negative": manual([(cash, "-10.00", "0"), (equity, "0", "-10.00")]),
+    }
+    for what, body in refused.items():
+        response = await erp.client.post(
+            "/ledger/journal-entries", json=body, headers=erp.headers("finance")
+        )
+        assert response.status_code == 422, what
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"], what
+    assert len(await entries(erp)) == 1
+    assert await balance(erp, "cash") == Decimal("1000.00")
+    for role in ("sales", "warehouse", "sales_manager"):
+        response = await erp.client.post(
+            "/ledger/journal-entries",
+            json=manual([(cash, "1.00", "0"), (equity, "0", "1.00")]),
+            headers=erp.headers(role),
+        )
+        assert response.status_code == 403, role
+
+
+async def test_a_posted_entry_is_corrected_only_by_one_reversal(erp: Erp) -> None:
+    chart = await accounts(erp)
+    cash, equity = chart["cash"]["id"], chart["equity"]["id"]
+    posted = await erp.post(
+        "/ledger/journal-entries",
+        manual([(cash, "250.00", "0"), (equity, "0", "250.00")]),
+        "finance",
+    )
+    for method in ("PATCH", "PUT", "DELETE"):
+        response = await erp.client.request(
+            method, f"/ledger/journal-entries/{posted['id']}", json={}, headers=erp.headers("admin")
+        )
+        assert response.status_code == 405, method
+    reversal = await erp.post(f"/ledger/journal-entries/{posted['id']}/reverse", {}, "finance")
+    assert reversal["reverses_id"] == posted["id"]
+    assert reversal["reference"] == posted["number"]
+    assert [(line["account_id"], line["debit"], line["credit"]) for line in reversal["lines"]] == [
+        (cash, "0.00", "250.00"),
+        (equity, "250.00", "0.00"),
+    ]
+    twice = await erp.client.post(
+        f"/ledger/journal-entries/{posted['id']}/reverse", headers=erp.headers("finance")
+    )
+    assert twice.status_code == 409
+    assert twice.json()["existing_id"] == reversal["id"]
+    of_reversal = await erp.client.post(
+        f"/ledger/journal-entries/{reversal['id']}/reverse", headers=erp.headers("finance")
+    )
+    assert of_reversal.status_code == 409
+    assert await balance(erp, "cash") == Decimal("0.00")
+
+
+async def test_stock_is_valued_at_standard_cost_through_every_movement(erp: Erp) -> None:
+    main = await erp.warehouse("MAIN")
+    other = await erp.warehouse("SIDE")
+    await erp.product("CHAIR", "100.00", cost="40.00")
+    await erp.product("TABLE", "300.00", cost="120.50")
+    await erp.receive("CHAIR", 10)
+    await erp.receive("TABLE", 4)
+    assert await balance(erp, "inventory") == Decimal("882.00")
+    assert await balance(erp, "payables") == Decimal("-882.00")
+
+    # Found two chairs, lost one table.
+    for sku, quantity in (("CHAIR", 2), ("TABLE", -1)):
+        await erp.post(
+            "/stock/movements",
+            {
+                "kind": "adjustment",
+                "sku": sku,
+                "warehouse_id": main["id"],
+                "quantity": quantity,
+                "reason": "count",
+            },
+            "warehouse",
+        )
+    assert await balance(erp, "inventory_adjustment") == Decimal("40.50")  # 120.50 - 80.00
+    # A transfer moves value between warehouses, not out of inventory.
+    await erp.post(
+        "/stock/movements",
+        {
+            "kind": "transfer",
+            "sku": "CHAIR",
+            "from_warehouse_id": main["id"],
+            "to_warehouse_id": other["id"],
+            "quantity": 5,
+        },
+        "warehouse",
+    )
+    chair = (await erp.client.get("/products?sku=CHAIR", headers=erp.headers("admin"))).json()[
+        "items"
+    ][0]
+    repriced = await erp.client.patch(
+        f"/products/{chair['id']}", json={"cost": "42.50"}, headers=erp.headers("warehouse")
+    )
+    assert repriced.status_code == 200, repriced.text
+    assert await balance(erp, "inventory_revaluation") == Decimal("-30.00")  # 12 chairs x 2.50
+
+    customer = await erp.customer()
+    order = await erp.order(customer, [("CHAIR", 3), ("TABLE", 2)])
+    assert (await ship(erp, order, [("CHAIR", 3), ("TABLE", 1)])).status_code == 201
+    assert await balance(erp, "cogs") == Decimal("248.00")  # 3 x 42.50 + 120.50
+    [shipment_entry] = await entries(erp, source_type="shipment")
+    assert shipment_entry["reference"].startswith("SH-")
+
+    assert await balance(erp, "inventory") == await inventory_at_cost(erp)
+    assert await balance(erp, "inventory") == Decimal("623.50")  # 9 x 42.50 + 2 x 120.50
