@@ -86,6 +86,7 @@ class Erp(ServiceHarness):
         version: int = 1,
         customer_id: uuid.UUID | None = None,
         name: str = "Acme GmbH",
+        payment_terms_days: int = 30,
     ) -> uuid.UUID:
         """A customer known to ERP's replica, as CRM would announce it."""
         customer_id = customer_id or uuid.uuid4()
@@ -98,7 +99,7 @@ class Erp(ServiceHarness):
                 email="buy@acme.example",
                 owner_id=None,
                 credit_limit=Decimal(credit_limit) if credit_limit is not None else None,
-                payment_terms_days=30,
+                payment_terms_days=payment_terms_days,
             )
         )
         return customer_id
@@ -191,6 +192,27 @@ class Erp(ServiceHarness):
         parsed = self.applier.parse(event.model_dump_json().encode())
         assert parsed is not None, f"the service does not consume {event.type}"
         return await self.applier.apply(*parsed)
+
+    async def invoice_shipments(self) -> list[dict[str, Any]]:
+        """Deliver every `erp.order.shipped.v1` the ERP recorded to its own consumer path
+        (as the consumer would; ones delivered before are duplicates), then return all
+        invoices as `GET /invoices` shows them, oldest number first."""
+        query = select(self.outbox.c.payload).where(
+            self.outbox.c.event_type == "erp.order.shipped.v1"
+        )
+        async with self.engine.connect() as connection:
+            payloads = [
+                row.payload for row in await connection.execute(query.order_by(self.outbox.c.id))
+            ]
+        for payload in payloads:
+            parsed = self.applier.parse(payload)
+            assert parsed is not None, "the ERP does not invoice its shipments"
+            await self.applier.apply(*parsed)
+        response = await self.client.get(
+            "/invoices", params={"limit": 200, "sort": "number"}, headers=self.headers("finance")
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
 
 
 class LiveErp:

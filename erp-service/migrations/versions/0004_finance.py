@@ -38,8 +38,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "journal_entries",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("number", sa.String(length=40), nullable=False),
         sa.Column("entry_date", sa.Date(), nullable=False),
         sa.Column("memo", sa.String(length=500), nullable=True),
         sa.Column("source_type", sa.String(length=40), nullable=False),
@@ -53,8 +58,8 @@ def upgrade() -> None:
             ["journal_entries.id"],
             name=op.f("fk_journal_entries_reverses_id_journal_entries"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_entries")),
-        sa.UniqueConstraint("number", name=op.f("uq_journal_entries_number")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_journal_entries")),
+        sa.UniqueConstraint("id", name=op.f("uq_journal_entries_id")),
         sa.UniqueConstraint("reverses_id", name=op.f("uq_journal_entries_reverses_id")),
     )
     with op.batch_alter_table("journal_entries", schema=None) as batch_op:

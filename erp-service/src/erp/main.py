@@ -13,7 +13,8 @@ from erp.adapters.orm import messaging
 from erp.api import routers
 from erp.config import SERVICE_NAME, Settings
 from erp.integration import handlers
-from shared_schemas.database import create_engine
+from erp.service import invoices
+from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
@@ -25,6 +26,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         tables=messaging,
         kafka=KafkaSettings(),
         handlers=handlers(settings),
+        jobs=invoices.periodic_jobs(session_factory(engine), settings),
         consumer_batch_size=settings.consumer_batch_size,
         consumer_group=settings.consumer_group,
     )

@@ -43,12 +43,15 @@ class Account(Record, Base):
 
 
 class JournalEntry(Base):
-    """A posted entry: never updated or deleted; corrected by a reversing entry."""
+    """A posted entry: never updated or deleted; corrected by a reversing entry.
+
+    Numbered by the database (`seq`, shown as `JE-000042`): entries are posted by most
+    business transactions, and a counter row would make them all queue on it."""
 
     __tablename__ = "journal_entries"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    number: Mapped[str] = mapped_column(String(40), unique=True)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     entry_date: Mapped[date] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(String(500))
     # What caused it: manual, stock_movement, cost_change, shipment, invoice,
@@ -66,6 +69,10 @@ class JournalEntry(Base):
     lines: Mapped[list[JournalLine]] = relationship(
         back_populates="entry", order_by="JournalLine.seq", lazy="raise"
     )
+
+    @property
+    def number(self) -> str:
+        return f"JE-{self.seq:06d}"
 
     __table_args__ = (
         Index("ix_journal_entries_date", "entry_date", "id"),

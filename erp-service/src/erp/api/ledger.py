@@ -129,7 +129,7 @@ class JournalEntryOut(BaseModel):
                 {
                     **ENTRY_EXAMPLE,
                     "id": "0b4a4f0e-3c2d-4d7b-9a57-2f4f0f6f1c04",
-                    "number": "JE-2026-000042",
+                    "number": "JE-000042",
                     "source_type": "manual",
                     "source_id": None,
                     "reverses_id": None,

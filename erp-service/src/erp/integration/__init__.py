@@ -1,5 +1,6 @@
-"""What CRM publishes, applied to the ERP: the customer replica and orders from accepted
-quotes. Each module of this package offers `handlers(settings)`."""
+"""Events the ERP applies: what CRM publishes (the customer replica, orders from accepted
+quotes) and its own shipments, which it invoices. Each module of this package offers
+`handlers(settings)`."""
 
 from __future__ import annotations
 

@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from erp.adapters.finance import Invoice
 from erp.adapters.sales import Order
+from erp.domain.invoicing import UNPAID
 from erp.domain.orders import OPEN_STATUSES
 from shared_schemas.money import cents
 
@@ -17,17 +19,20 @@ from shared_schemas.money import cents
 async def exposures(
     session: AsyncSession, customer_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Decimal]:
-    """Per customer, the uninvoiced part of their open orders plus their unpaid invoices;
-    customers owing nothing are left out.
-
-    Invoices arrive with ERP part 2; until then only orders count.
-    """
+    """Per customer, the uninvoiced part of their open orders plus what their unpaid
+    invoices still ask; customers owing nothing are left out."""
     if not customer_ids:
         return {}
+    uninvoiced = select(
+        Order.customer_id.label("customer_id"), (Order.total - Order.invoiced_total).label("owed")
+    ).where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))
+    unpaid = select(
+        Invoice.customer_id.label("customer_id"),
+        (Invoice.total - Invoice.amount_paid).label("owed"),
+    ).where(Invoice.customer_id.in_(customer_ids), Invoice.status.in_(UNPAID))
+    both = union_all(uninvoiced, unpaid).subquery("owing")
     rows = await session.execute(
-        select(Order.customer_id, func.sum(Order.total - Order.invoiced_total))
-        .where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))
-        .group_by(Order.customer_id)
+        select(both.c.customer_id, func.sum(both.c.owed)).group_by(both.c.customer_id)
     )
     # SQLite sums decimals as floating point: back to exact cents.
     return {customer_id: cents(Decimal(str(owed))) for customer_id, owed in rows if owed}

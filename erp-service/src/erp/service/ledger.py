@@ -14,13 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from erp.adapters.finance import Account, JournalEntry, JournalLine
-from erp.adapters.orm import document_sequences
 from erp.domain.ledger import ACCOUNT_TYPES, Posting, check_balanced, reversal_of
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey
-from shared_schemas.numbering import next_number
 
 MANUAL = "manual"
 REVERSAL = "reversal"
@@ -70,7 +68,6 @@ async def post_entry(
     when = entry_date or today(uow)
     entry = JournalEntry(
         id=uuid.uuid4(),
-        number=await next_number(session, document_sequences, "JE", when.year),
         entry_date=when,
         memo=memo,
         source_type=source_type,
@@ -166,8 +163,11 @@ async def reverse_in(
 ) -> JournalEntry:
     """Reverse an entry inside the caller's open unit of work."""
     session = uow.session
-    entry = await session.get(
-        JournalEntry, entry_id, options=[selectinload(JournalEntry.lines)], with_for_update=True
+    entry = await session.scalar(
+        select(JournalEntry)
+        .where(JournalEntry.id == entry_id)
+        .options(selectinload(JournalEntry.lines))
+        .with_for_update()
     )
     if entry is None:
         raise NotFound("journal entry", entry_id)
@@ -193,8 +193,23 @@ async def reverse_in(
     )
 
 
+async def posted_entry(
+    session: AsyncSession, source_type: str, source_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The entry a document posted (each document posts at most one of each kind)."""
+    return await session.scalar(
+        select(JournalEntry.id).where(
+            JournalEntry.source_type == source_type, JournalEntry.source_id == source_id
+        )
+    )
+
+
 async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> JournalEntry:
-    entry = await session.get(JournalEntry, entry_id, options=[selectinload(JournalEntry.lines)])
+    entry = await session.scalar(
+        select(JournalEntry)
+        .where(JournalEntry.id == entry_id)
+        .options(selectinload(JournalEntry.lines))
+    )
     if entry is None:
         raise NotFound("journal entry", entry_id)
     return entry

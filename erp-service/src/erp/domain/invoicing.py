@@ -1,0 +1,86 @@
+"""Invoices: what a shipment bills (each order line's part, the last part taking what
+remains so an order's invoices add up to it), the life cycle, and what a payment may be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from shared_schemas.domain import RuleViolation, StateMachine
+from shared_schemas.money import ZERO, line_amounts
+
+ISSUED = "issued"
+PARTIALLY_PAID = "partially_paid"
+PAID = "paid"
+VOID = "void"
+STATUSES = (ISSUED, PARTIALLY_PAID, PAID, VOID)
+UNPAID = (ISSUED, PARTIALLY_PAID)
+"""Invoices with an amount due: they count against the customer's credit limit."""
+
+LIFECYCLE = StateMachine(
+    "invoice",
+    {
+        ISSUED: {"pay": PARTIALLY_PAID, "void": VOID},
+        PARTIALLY_PAID: {"pay": PARTIALLY_PAID},
+    },
+)
+"""What users do: pay (partially_paid, or paid once nothing is due) and void (only while
+nothing is paid)."""
+
+PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit")
+CASH_METHODS = frozenset({"cash"})
+
+
+@dataclass(frozen=True)
+class OrderLinePart:
+    """An order line as invoicing sees it: what it is worth and what was billed so far."""
+
+    quantity: int
+    unit_price: Decimal
+    discount_pct: Decimal
+    tax_rate: Decimal
+    line_net: Decimal
+    line_tax: Decimal
+    quantity_invoiced: int
+    net_invoiced: Decimal
+    tax_invoiced: Decimal
+
+
+def billed_amounts(line: OrderLinePart, quantity: int) -> tuple[Decimal, Decimal]:
+    """(line_net, line_tax) of `quantity` more units of the line: rounded as design §4
+    says, except the part that completes the line, which takes what remains of the line's
+    own line_net and line_tax."""
+    if quantity < 1 or line.quantity_invoiced + quantity > line.quantity:
+        raise ValueError(f"{quantity} units cannot be billed of {line}")
+    if line.quantity_invoiced + quantity == line.quantity:
+        return line.line_net - line.net_invoiced, line.line_tax - line.tax_invoiced
+    return line_amounts(quantity, line.unit_price, line.discount_pct, line.tax_rate)
+
+
+def due_date(issued_on: date, payment_terms_days: int) -> date:
+    return issued_on + timedelta(days=payment_terms_days)
+
+
+def status_after_payment(current: str, amount_due_after: Decimal) -> str:
+    """partially_paid, or paid when nothing is due; IllegalTransition if the invoice may
+    not be paid in its status."""
+    partial = LIFECYCLE.next(current, "pay")
+    return PAID if amount_due_after == ZERO else partial
+
+
+def check_payment(amount: Decimal, amount_due: Decimal) -> None:
+    """A payment is a positive amount no larger than what is due (422 otherwise)."""
+    if amount <= ZERO:
+        raise RuleViolation(
+            "A payment is a positive amount.", [{"field": "amount", "message": "must be > 0"}]
+        )
+    if amount > amount_due:
+        raise RuleViolation(
+            f"The payment of {amount:.2f} exceeds the {amount_due:.2f} due on the invoice.",
+            [{"field": "amount", "message": f"at most {amount_due:.2f} is due"}],
+        )
+
+
+def days_overdue(due: date, today: date) -> int:
+    return max((today - due).days, 0)

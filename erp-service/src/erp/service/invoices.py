@@ -1,0 +1,408 @@
+"""Use cases of invoices: one issued for each shipment (exactly once), voided while
+unpaid, found and listed; and the daily sweep announcing overdue ones."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, not_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from erp.adapters.finance import Invoice, InvoiceLine
+from erp.adapters.orm import document_sequences
+from erp.adapters.replicas import CustomerReplica
+from erp.adapters.sales import Order, OrderLine, Shipment
+from erp.config import Settings
+from erp.domain.invoicing import (
+    ISSUED,
+    LIFECYCLE,
+    UNPAID,
+    OrderLinePart,
+    billed_amounts,
+    days_overdue,
+    due_date,
+)
+from erp.domain.ledger import RECEIVABLES, REVENUE_ACCOUNT, TAX_PAYABLE, Posting, without_zero_lines
+from erp.service import ledger
+from erp.service.catalog import check_version
+from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import NotFound
+from shared_schemas.events.documents import InvoiceLine as InvoiceLineData
+from shared_schemas.events.erp.invoices import InvoiceIssued, InvoiceOverdue, InvoiceVoided
+from shared_schemas.http.pagination import Page
+from shared_schemas.listing import Listing, SortKey
+from shared_schemas.messaging import PeriodicJob
+from shared_schemas.money import ZERO, document_totals
+from shared_schemas.numbering import next_number
+
+INVOICE = "invoice"
+INVOICE_VOID = "invoice_void"
+
+LISTING = Listing(
+    fields={
+        "created_at": SortKey(Invoice.created_at, datetime),
+        "issued_on": SortKey(Invoice.issued_on, date),
+        "due_date": SortKey(Invoice.due_date, date),
+        "number": SortKey(Invoice.number),
+    },
+    id_column=Invoice.id,
+)
+
+OVERDUE_SWEEP_INTERVAL = timedelta(hours=1)
+SWEEP_BATCH = 200
+
+
+def amount_due(invoice: Invoice) -> Decimal:
+    return ZERO if invoice.status not in UNPAID else invoice.total - invoice.amount_paid
+
+
+def invoice_header(invoice: Invoice) -> dict[str, Any]:
+    """What every invoice and payment event carries: the invoice and its balance after."""
+    return {
+        "version": invoice.version,
+        "invoice_id": invoice.id,
+        "number": invoice.number,
+        "order_id": invoice.order_id,
+        "quote_id": invoice.quote_id,
+        "customer_id": invoice.customer_id,
+        "status": invoice.status,
+        "currency": invoice.currency,
+        "total": invoice.total,
+        "amount_paid": invoice.amount_paid,
+        "amount_due": amount_due(invoice),
+    }
+
+
+async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice | None:
+    """The invoice of a shipment, `INV-<year>-<seq>` without gaps: the shipped units of
+    each order line, billed as `billed_amounts` says; dated the day the goods left, due
+    after the customer's payment terms. Posts Dr receivables (total) / Cr revenue (net) /
+    Cr tax payable (tax) and publishes erp.invoice.issued.v1.
+
+    None when the shipment is invoiced already: a shipment gets one invoice, however
+    often its event arrives (the unique shipment_id is the last line of defence)."""
+    async with uow:
+        session = uow.session
+        if await session.scalar(select(Invoice.id).where(Invoice.shipment_id == shipment_id)):
+            return None
+        shipment = await session.get(Shipment, shipment_id, options=[selectinload(Shipment.lines)])
+        if shipment is None:
+            raise NotFound("shipment", shipment_id)
+        # The order's row before its lines: the order shipments take them in.
+        order = await session.get(
+            Order, shipment.order_id, with_for_update=True, populate_existing=True
+        )
+        assert order is not None  # a shipment's order is never deleted
+        order_lines = {
+            line.id: line
+            for line in await session.scalars(
+                select(OrderLine)
+                .where(OrderLine.order_id == order.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        lines = []
+        for position, shipped in enumerate(shipment.lines, start=1):
+            line = order_lines[shipped.order_line_id]
+            net, tax = billed_amounts(_part(line), shipped.quantity)
+            line.quantity_invoiced += shipped.quantity
+            line.net_invoiced += net
+            line.tax_invoiced += tax
+            lines.append(
+                InvoiceLine(
+                    position=position,
+                    order_line_id=line.id,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=shipped.quantity,
+                    unit_price=line.unit_price,
+                    discount_pct=line.discount_pct,
+                    tax_rate=line.tax_rate,
+                    line_net=net,
+                    line_tax=tax,
+                )
+            )
+        totals = document_totals((i.quantity, i.unit_price, i.line_net, i.line_tax) for i in lines)
+        issued_on = shipment.shipped_at.astimezone(uow.settings.company.zone).date()
+        terms = await _payment_terms(session, order)
+        invoice = Invoice(
+            id=uuid.uuid4(),
+            number=await next_number(session, document_sequences, "INV", issued_on.year),
+            order_id=order.id,
+            shipment_id=shipment.id,
+            quote_id=order.quote_id,
+            customer_id=order.customer_id,
+            customer_name=str(order.customer_snapshot.get("name") or ""),
+            status=ISSUED,
+            currency=order.currency,
+            subtotal=totals.subtotal,
+            discount_total=totals.discount_total,
+            tax_total=totals.tax_total,
+            total=totals.total,
+            amount_paid=ZERO,
+            issued_on=issued_on,
+            due_date=due_date(issued_on, terms),
+            created_by=uow.actor,
+            lines=lines,
+        )
+        session.add(invoice)
+        # Core UPDATE: invoicing is no change of the order its version should count.
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(invoiced_total=Order.invoiced_total + totals.total)
+            .execution_options(synchronize_session=False)
+        )
+        if totals.total:
+            await _post_invoice(uow, invoice, shipment.number)
+        await session.flush()
+        await uow.record(
+            InvoiceIssued(
+                **invoice_header(invoice),
+                subtotal=invoice.subtotal,
+                discount_total=invoice.discount_total,
+                tax_total=invoice.tax_total,
+                shipment_id=shipment.id,
+                issued_on=invoice.issued_on,
+                due_date=invoice.due_date,
+                lines=[_line_data(line) for line in lines],
+            )
+        )
+    return invoice
+
+
+async def void_invoice(
+    uow: UnitOfWork, invoice_id: uuid.UUID, reason: str | None, expected_version: int | None
+) -> Invoice:
+    """Void an invoice nothing was paid on: its entry is reversed (never the cost of the
+    goods, which did leave), its lines count as not invoiced again, and
+    erp.invoice.voided.v1 is published. 409 naming what the invoice may do otherwise."""
+    async with uow:
+        session = uow.session
+        invoice = await _locked(session, invoice_id)
+        check_version(invoice.version, expected_version)
+        invoice.status = LIFECYCLE.next(invoice.status, "void")
+        invoice.void_reason = reason
+        invoice.voided_at = uow.now()
+        # The order's row before its lines: the order shipments take them in.
+        await session.execute(
+            select(Order.id).where(Order.id == invoice.order_id).with_for_update()
+        )
+        order_lines = {
+            line.id: line
+            for line in await session.scalars(
+                select(OrderLine)
+                .where(OrderLine.order_id == invoice.order_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        for billed in invoice.lines:
+            line = order_lines[billed.order_line_id]
+            line.quantity_invoiced -= billed.quantity
+            line.net_invoiced -= billed.line_net
+            line.tax_invoiced -= billed.line_tax
+        await session.execute(
+            update(Order)
+            .where(Order.id == invoice.order_id)
+            .values(invoiced_total=Order.invoiced_total - invoice.total)
+            .execution_options(synchronize_session=False)
+        )
+        posted = await ledger.posted_entry(session, INVOICE, invoice.id)
+        if posted is not None:
+            await ledger.reverse_in(uow, posted, source_type=INVOICE_VOID, source_id=invoice.id)
+        await session.flush()
+        await uow.record(InvoiceVoided(**invoice_header(invoice), reason=reason))
+    return invoice
+
+
+async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    invoice = await session.get(Invoice, invoice_id, options=[selectinload(Invoice.lines)])
+    if invoice is None:
+        raise NotFound("invoice", invoice_id)
+    return invoice
+
+
+async def _locked(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    invoice = await session.get(
+        Invoice,
+        invoice_id,
+        options=[selectinload(Invoice.lines)],
+        with_for_update=True,
+        populate_existing=True,
+    )
+    if invoice is None:
+        raise NotFound("invoice", invoice_id)
+    return invoice
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    statuses: list[str]
+    customer_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    quote_id: uuid.UUID | None = None
+    # With `today`: only invoices overdue (True) or not overdue (False) that day.
+    overdue: bool | None = None
+    today: date | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+
+
+async def list_invoices(
+    session: AsyncSession, filters: InvoiceFilters, sort: str | None, cursor: str | None, limit: int
+) -> Page[Invoice]:
+    query = _filtered(select(Invoice).options(selectinload(Invoice.lines)), filters)
+    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    return LISTING.page(rows, limit, sort)
+
+
+def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        conditions.append(Invoice.status.in_(filters.statuses))
+    if filters.customer_id:
+        conditions.append(Invoice.customer_id == filters.customer_id)
+    if filters.order_id:
+        conditions.append(Invoice.order_id == filters.order_id)
+    if filters.quote_id:
+        conditions.append(Invoice.quote_id == filters.quote_id)
+    if filters.overdue is not None and filters.today is not None:
+        overdue = and_(Invoice.status.in_(UNPAID), Invoice.due_date < filters.today)
+        conditions.append(overdue if filters.overdue else not_(overdue))
+    if filters.created_from:
+        conditions.append(Invoice.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(Invoice.created_at < filters.created_to)
+    if filters.q:
+        prefix = filters.q.strip().upper()
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Invoice.number.like(f"{escaped}%", escape="\\"))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+async def announce_overdue(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, *, today: date | None = None
+) -> int:
+    """Publish erp.invoice.overdue.v1 once for each unpaid invoice past its due date (in
+    the company's time zone), in short transactions; return how many were announced.
+    Rows a payment holds locked are skipped on PostgreSQL: the next run sees them."""
+    day = today or datetime.now(UTC).astimezone(settings.company.zone).date()
+    pending = (
+        Invoice.status.in_(UNPAID),
+        Invoice.due_date < day,
+        Invoice.overdue_notified_on.is_(None),
+    )
+    announced = 0
+    while True:
+        uow = UnitOfWork(sessions, settings)
+        async with uow:
+            invoices = list(
+                await uow.session.scalars(
+                    select(Invoice)
+                    .where(*pending)
+                    .order_by(Invoice.due_date, Invoice.id)
+                    .limit(SWEEP_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for invoice in invoices:
+                # Not a change of the invoice (no new version): a fact about the calendar.
+                await uow.session.execute(
+                    update(Invoice)
+                    .where(Invoice.id == invoice.id)
+                    .values(overdue_notified_on=day)
+                    .execution_options(synchronize_session=False)
+                )
+                await uow.record(
+                    InvoiceOverdue(
+                        **invoice_header(invoice),
+                        due_date=invoice.due_date,
+                        days_overdue=days_overdue(invoice.due_date, day),
+                    )
+                )
+            announced += len(invoices)
+        if len(invoices) < SWEEP_BATCH:
+            return announced
+
+
+def periodic_jobs(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[PeriodicJob]:
+    """The invoice jobs of the service's job runner. Hourly, so a day's overdue invoices
+    are announced within the hour after midnight in the company's time zone; each once."""
+    return [
+        PeriodicJob(
+            "announce-overdue-invoices",
+            OVERDUE_SWEEP_INTERVAL,
+            partial(announce_overdue, sessions, settings),
+        )
+    ]
+
+
+async def _post_invoice(uow: UnitOfWork, invoice: Invoice, shipment_number: str) -> None:
+    """Dr receivables (total) / Cr revenue (net) / Cr tax payable (tax), dated the day of
+    issue."""
+    await ledger.post_entry(
+        uow,
+        without_zero_lines(
+            [
+                Posting.dr(RECEIVABLES, invoice.total),
+                Posting.cr(REVENUE_ACCOUNT, invoice.total - invoice.tax_total),
+                Posting.cr(TAX_PAYABLE, invoice.tax_total),
+            ]
+        ),
+        source_type=INVOICE,
+        source_id=invoice.id,
+        reference=invoice.number,
+        memo=f"Invoice {invoice.number} for shipment {shipment_number}",
+        entry_date=invoice.issued_on,
+    )
+
+
+async def _payment_terms(session: AsyncSession, order: Order) -> int:
+    """The customer's payment terms as ERP knows them now: the replica, else the order's
+    snapshot."""
+    terms = await session.scalar(
+        select(CustomerReplica.payment_terms_days).where(CustomerReplica.id == order.customer_id)
+    )
+    if terms is None:
+        terms = order.customer_snapshot.get("payment_terms_days")
+    return int(terms) if terms is not None else 0
+
+
+def _part(line: OrderLine) -> OrderLinePart:
+    return OrderLinePart(
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_pct=line.discount_pct,
+        tax_rate=line.tax_rate,
+        line_net=line.line_net,
+        line_tax=line.line_tax,
+        quantity_invoiced=line.quantity_invoiced,
+        net_invoiced=line.net_invoiced,
+        tax_invoiced=line.tax_invoiced,
+    )
+
+
+def _line_data(line: InvoiceLine) -> InvoiceLineData:
+    return InvoiceLineData(
+        sku=line.sku,
+        product_id=line.product_id,
+        name=line.name,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_pct=line.discount_pct,
+        tax_rate=line.tax_rate,
+        line_net=line.line_net,
+        line_tax=line.line_tax,
+    )

@@ -1,0 +1,323 @@
+"""Invoices: one per shipment however often its event arrives, lines that add up exactly
+to the order over several shipments, the posting and its reversal on void, payments up to
+what is due (once per Idempotency-Key), the overdue announcement once per invoice, and
+unpaid invoices in the customer's credit exposure."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from erp.config import Settings
+from erp.service.invoices import announce_overdue
+from shared_schemas.database import session_factory
+from shared_schemas.events.base import new_event
+from shared_schemas.events.erp.orders import OrderShipped
+from shared_schemas.messaging import Outcome
+from tests.support.erp import Erp, ship
+
+pytestmark = pytest.mark.api
+
+
+async def entries_of(erp: Erp, **filters: Any) -> list[dict[str, Any]]:
+    response = await erp.client.get(
+        "/ledger/journal-entries",
+        params={"limit": 200, "sort": "created_at", **filters},
+        headers=erp.headers("finance"),
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def balance(erp: Erp, key: str) -> Decimal:
+    chart = await erp.client.get(
+        "/ledger/accounts", params={"limit": 200}, headers=erp.headers("finance")
+    )
+    [account] = [a for a in chart.json()["items"] if a["system_key"] == key]
+    total = Decimal(0)
+    for entry in await entries_of(erp, account_id=account["id"]):
+        for line in entry["lines"]:
+            if line["account_id"] == account["id"]:
+                total += Decimal(line["debit"]) - Decimal(line["credit"])
+    return total
+
+
+async def shipped_order(erp: Erp, **customer: Any) -> tuple[uuid.UUID, dict[str, Any]]:
+    """A confirmed order of 3 chairs (19.99, 10 % off, 19 % tax) and a table (300.00, 7 %
+    tax), all in stock."""
+    customer_id = await erp.customer(**customer)
+    order = await erp.order(
+        customer_id,
+        [
+            {
+                "sku": "CHAIR",
+                "quantity": 3,
+                "unit_price": "19.99",
+                "discount_pct": "10",
+                "tax_rate": "19",
+            },
+            {"sku": "TABLE", "quantity": 1, "unit_price": "300.00", "tax_rate": "7"},
+        ],
+    )
+    assert order["status"] == "confirmed"
+    return customer_id, order
+
+
+async def stocked(erp: Erp) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("CHAIR", "19.99", cost="8.00")
+    await erp.product("TABLE", "300.00", cost="120.00", tax_rate="7")
+    await erp.receive("CHAIR", 50)
+    await erp.receive("TABLE", 10)
+
+
+async def pay(
+    erp: Erp,
+    invoice: dict[str, Any],
+    amount: str,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Any:
+    return await erp.client.post(
+        "/payments",
+        json={"invoice_id": invoice["id"], "amount": amount, "method": "bank_transfer", **fields},
+        headers={**erp.headers("finance"), **(headers or {})},
+    )
+
+
+async def test_each_shipment_is_invoiced_once_and_the_invoices_add_up_to_the_order(
+    erp: Erp,
+) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    assert (await ship(erp, order, [("CHAIR", 1)])).status_code == 201
+    [first] = await erp.invoice_shipments()
+    assert (await ship(erp, order, [("CHAIR", 2), ("TABLE", 1)])).status_code == 201
+    invoices = await erp.invoice_shipments()
+    assert [i["number"] for i in invoices] == [
+        f"INV-{datetime.now(UTC).year}-000001",
+        f"INV-{datetime.now(UTC).year}-000002",
+    ]
+    assert invoices[0] == first
+    # 1 chair rounds on its own; the last 2 take what remains of the line (35.98 / 6.83,
+    # not the 35.98 / 6.84 rounding them alone would give).
+    assert [(x["sku"], x["quantity"], x["line_net"], x["line_tax"]) for x in first["lines"]] == [
+        ("CHAIR", 1, "17.99", "3.42")
+    ]
+    second = invoices[1]
+    assert [(x["sku"], x["quantity"], x["line_net"], x["line_tax"]) for x in second["lines"]] == [
+        ("CHAIR", 2, "35.98", "6.83"),
+        ("TABLE", 1, "300.00", "21.00"),
+    ]
+    for field in ("subtotal", "discount_total", "tax_total", "total"):
+        assert sum(Decimal(i[field]) for i in invoices) == Decimal(order[field]), field
+    assert (first["total"], first["amount_due"], first["status"]) == ("21.41", "21.41", "issued")
+    assert first["order_id"] == order["id"]
+    assert first["due_date"] > first["issued_on"]
+
+    # Delivered again, or re-sent under a new event id: still two invoices.
+    assert len(await erp.invoice_shipments()) == 2
+    [shipped_event, _] = await erp.events("erp.order.shipped.v1")
+    resent = new_event(
+        OrderShipped.model_validate(shipped_event["data"]),
+        source="erp-service",
+        actor="erp-service",
+    )
+    assert await erp.deliver(resent) is Outcome.SUPERSEDED
+    assert len(await erp.invoice_shipments()) == 2
+    issued = await erp.events("erp.invoice.issued.v1")
+    assert [e["data"]["number"] for e in issued] == [i["number"] for i in invoices]
+    assert issued[0]["data"]["amount_due"] == "21.41"
+
+    # Dr receivables / Cr revenue (net) / Cr tax payable (tax), per invoice.
+    [entry] = await entries_of(erp, source_type="invoice", source_id=first["id"])
+    assert sorted((x["debit"], x["credit"]) for x in entry["lines"]) == [
+        ("0.00", "17.99"),
+        ("0.00", "3.42"),
+        ("21.41", "0.00"),
+    ]
+    assert await balance(erp, "receivables") == Decimal(order["total"])
+    assert await balance(erp, "revenue") == -(Decimal(order["total"]) - Decimal(order["tax_total"]))
+    listed = await erp.client.get(
+        "/invoices",
+        params={"order_id": order["id"], "status": "issued"},
+        headers=erp.headers("sales"),
+    )
+    assert [i["id"] for i in listed.json()["items"]] == [first["id"], second["id"]][::-1]
+
+
+async def test_voiding_reverses_the_invoice_but_never_the_cost_of_goods(erp: Erp) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    await ship(erp, order, [("CHAIR", 3), ("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    cogs = await balance(erp, "cogs")
+    assert cogs == Decimal("144.00")
+
+    for role in ("sales", "warehouse"):
+        response = await erp.client.post(
+            f"/invoices/{invoice['id']}/void", headers=erp.headers(role)
+        )
+        assert response.status_code == 403, role
+    stale = await erp.client.post(
+        f"/invoices/{invoice['id']}/void", headers={**erp.headers("finance"), "If-Match": '"7"'}
+    )
+    assert stale.status_code == 412
+    voided = await erp.post(
+        f"/invoices/{invoice['id']}/void", {"reason": "wrong entity"}, "finance"
+    )
+    assert (voided["status"], voided["amount_due"], voided["void_reason"]) == (
+        "void",
+        "0.00",
+        "wrong entity",
+    )
+    [reversal] = await entries_of(erp, source_type="invoice_void", source_id=invoice["id"])
+    [original] = await entries_of(erp, source_type="invoice", source_id=invoice["id"])
+    assert reversal["reverses_id"] == original["id"]
+    assert await balance(erp, "receivables") == Decimal("0.00")
+    assert await balance(erp, "revenue") == Decimal("0.00")
+    assert await balance(erp, "tax_payable") == Decimal("0.00")
+    assert await balance(erp, "cogs") == cogs
+    [event] = await erp.events("erp.invoice.voided.v1")
+    assert (event["data"]["status"], event["data"]["amount_due"]) == ("void", "0.00")
+
+    again = await erp.client.post(f"/invoices/{invoice['id']}/void", headers=erp.headers("finance"))
+    assert again.status_code == 409
+    assert again.json()["allowed"] == []
+    paying_void = await pay(erp, invoice, "1.00")
+    assert paying_void.status_code == 409
+
+
+async def test_payments_settle_an_invoice_and_never_exceed_what_is_due(erp: Erp) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    await ship(erp, order, [("CHAIR", 3), ("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    total = Decimal(invoice["total"])
+    assert total == Decimal("385.22")
+
+    over = await pay(erp, invoice, "385.23")
+    assert over.status_code == 422
+    assert over.json()["errors"][0]["field"] == "amount"
+    future = await pay(
+        erp, invoice, "1.00", received_on=(datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    )
+    assert future.status_code == 422
+    assert (await pay(erp, invoice, "1.00", method="crypto")).status_code == 422
+    assert (
+        await erp.client.post(
+            "/payments",
+            json={"invoice_id": invoice["id"], "amount": "1.00", "method": "cash"},
+            headers=erp.headers("sales"),
+        )
+    ).status_code == 403
+    assert await erp.events("erp.payment.received.v1") == []
+
+    key = {"Idempotency-Key": "psp-callback-7781"}
+    first = await pay(erp, invoice, "100.00", method="cash", reference="till-1", headers=key)
+    assert first.status_code == 201, first.text
+    retried = await pay(erp, invoice, "100.00", method="cash", reference="till-1", headers=key)
+    assert retried.status_code == 201
+    assert retried.json() == first.json()
+    other_body = await pay(erp, invoice, "99.00", method="cash", headers=key)
+    assert other_body.status_code == 422
+    assert first.json()["invoice"]["status"] == "partially_paid"
+    assert first.json()["invoice"]["amount_due"] == "285.22"
+
+    rest = await pay(erp, invoice, "285.22", reference="SEPA-1")
+    assert rest.status_code == 201
+    assert (rest.json()["invoice"]["status"], rest.json()["invoice"]["amount_due"]) == (
+        "paid",
+        "0.00",
+    )
+    assert (await pay(erp, invoice, "0.01")).status_code == 409
+
+    listed = await erp.client.get(
+        "/payments", params={"invoice_id": invoice["id"]}, headers=erp.headers("finance")
+    )
+    assert sorted(p["amount"] for p in listed.json()["items"]) == ["100.00", "285.22"]
+    received = await erp.events("erp.payment.received.v1")
+    assert [
+        (e["data"]["amount"], e["data"]["status"], e["data"]["amount_due"]) for e in received
+    ] == [
+        ("100.00", "partially_paid", "285.22"),
+        ("285.22", "paid", "0.00"),
+    ]
+    [paid] = await erp.events("erp.invoice.paid.v1")
+    assert paid["data"]["payment_id"] == rest.json()["id"]
+    assert await balance(erp, "cash") == Decimal("100.00")
+    assert await balance(erp, "bank") == Decimal("285.22")
+    assert await balance(erp, "receivables") == Decimal("0.00")
+    voiding_paid = await erp.client.post(
+        f"/invoices/{invoice['id']}/void", headers=erp.headers("finance")
+    )
+    assert voiding_paid.status_code == 409
+
+
+async def test_an_overdue_invoice_is_announced_once(erp: Erp, erp_settings: Settings) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp, payment_terms_days=0)
+    await ship(erp, order, [("CHAIR", 1)])
+    [invoice] = await erp.invoice_shipments()
+    assert invoice["due_date"] == invoice["issued_on"]
+    sessions = session_factory(erp.engine)
+    due = datetime.fromisoformat(invoice["due_date"]).date()
+    assert await announce_overdue(sessions, erp_settings, today=due) == 0
+    assert await announce_overdue(sessions, erp_settings, today=due + timedelta(days=3)) == 1
+    assert await announce_overdue(sessions, erp_settings, today=due + timedelta(days=4)) == 0
+    [event] = await erp.events("erp.invoice.overdue.v1")
+    assert (event["data"]["days_overdue"], event["data"]["amount_due"]) == (3, invoice["total"])
+    assert event["subject"] == invoice["id"]
+    not_overdue = await erp.client.get(
+        "/invoices", params={"overdue": "false"}, headers=erp.headers("finance")
+    )
+    assert [i["id"] for i in not_overdue.json()["items"]] == [invoice["id"]]
+
+
+async def test_unpaid_invoices_count_against_the_credit_limit_until_paid(erp: Erp) -> None:
+    await stocked(erp)
+    customer_id = await erp.customer(credit_limit="500.00")
+    first = await erp.order(customer_id, [("TABLE", 1)])  # 321.00
+    assert first["status"] == "confirmed"
+    await ship(erp, first, [("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    # Invoiced, the 321.00 is owed on the invoice instead of the order: still counted.
+    held = await erp.order(customer_id, [("TABLE", 1)])
+    assert held["status"] == "on_hold"
+    [on_hold] = await erp.events("erp.order.on_hold.v1")
+    assert on_hold["data"]["credit_exposure"] == "642.00"
+    assert (await pay(erp, invoice, "321.00")).status_code == 201
+    assert (await erp.order(customer_id, [("TABLE", 1)]))["status"] == "confirmed"
+
+
+async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    await ship(erp, order, [("CHAIR", 1)])
+    [invoice] = await erp.invoice_shipments()
+    for role, expected in (
+        ("finance", 200),
+        ("sales", 200),
+        ("sales_manager", 200),
+        ("admin", 200),
+        ("warehouse", 403),
+        ("support", 403),
+        ("hr", 403),
+    ):
+        response = await erp.client.get(f"/invoices/{invoice['id']}", headers=erp.headers(role))
+        assert response.status_code == expected, role
+    for role, expected in (("finance", 200), ("sales", 403), ("warehouse", 403)):
+        response = await erp.client.get("/payments", headers=erp.headers(role))
+        assert response.status_code == expected, role
+    assert (
+        await erp.client.get(f"/invoices/{uuid.uuid4()}", headers=erp.headers("finance"))
+    ).status_code == 404
+    body = json.loads(
+        (await erp.client.get(f"/invoices/{invoice['id']}", headers=erp.headers("finance"))).text
+    )
+    assert body["customer_name"] == "Acme GmbH"
