@@ -1,0 +1,117 @@
+"""Use cases of budgets: the amount planned for an account in a month, set (created or
+replaced), listed and removed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from erp.adapters.finance import Account, Budget
+from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.domain import NotFound, RuleViolation
+from shared_schemas.http.pagination import Page
+from shared_schemas.listing import Listing, SortKey
+
+LISTING = Listing(fields={"month": SortKey(Budget.month)}, id_column=Budget.id, default="month")
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_month(month: str) -> None:
+    """`YYYY-MM` and nothing else (a quarter or a year is a period, not a month)."""
+    if _MONTH.match(month) is None:
+        raise RuleViolation(
+            f"{month!r} is not a month.", [{"field": "month", "message": "a month: 2026-11"}]
+        )
+
+
+@dataclass(frozen=True)
+class BudgetSet:
+    budget: Budget
+    created: bool
+
+
+async def set_budget(
+    uow: UnitOfWork, account_id: uuid.UUID, month: str, amount: Decimal
+) -> BudgetSet:
+    """Create the month's budget of the account, or replace its amount. Concurrent first
+    settings of the same month meet on the unique (account, month) index: one inserts, the
+    other replaces."""
+    check_month(month)
+    async with uow:
+        session = uow.session
+        account = await session.get(Account, account_id)
+        if account is None or not account.active:
+            message = "unknown account" if account is None else "inactive account"
+            raise RuleViolation(
+                "Budgets are set for active accounts of the chart.",
+                [{"field": "account_id", "message": message}],
+            )
+        now = uow.now()
+        insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        inserted = await session.scalar(
+            insert(Budget)
+            .values(
+                id=uuid.uuid4(),
+                account_id=account_id,
+                month=month,
+                amount=amount,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["account_id", "month"])
+            .returning(Budget.id)
+        )
+        budget = await session.scalar(
+            select(Budget)
+            .where(Budget.account_id == account_id, Budget.month == month)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert budget is not None
+        if inserted is None and budget.amount != amount:
+            budget.amount = amount
+            await session.flush()
+    return BudgetSet(budget, created=inserted is not None)
+
+
+async def remove_budget(uow: UnitOfWork, account_id: uuid.UUID, month: str) -> None:
+    check_month(month)
+    async with uow:
+        session = uow.session
+        budget = await session.scalar(
+            select(Budget).where(Budget.account_id == account_id, Budget.month == month)
+        )
+        if budget is None:
+            raise NotFound("budget", f"of account {account_id} for {month}")
+        await session.delete(budget)
+
+
+async def list_budgets(
+    session: AsyncSession,
+    month: str | None,
+    account_id: uuid.UUID | None,
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Budget]:
+    conditions = []
+    if month is not None:
+        check_month(month)
+        conditions.append(Budget.month == month)
+    if account_id is not None:
+        conditions.append(Budget.account_id == account_id)
+    query = select(Budget).where(and_(*conditions)) if conditions else select(Budget)
+    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    return LISTING.page(rows, limit, sort)
