@@ -2,10 +2,10 @@
 receipts, adjustments, transfers, cost changes, orders, shipments, invoices, payments,
 voids, cancels, releases and manual entries, in any order, refused or not.
 
-After the run: the trial balance's debits equal its credits, assets equal liabilities
-plus equity, the inventory account equals the units on hand times their standard cost,
-receivables equal what the unpaid invoices ask, every invoice adds up to its lines and
-every order's invoices stay within it.
+After the run: every entry balances, the trial balance's debits equal its credits,
+assets equal liabilities plus equity, the inventory account equals the units on hand
+times their standard cost, receivables equal what the unpaid invoices ask, every invoice
+adds up to its lines and every order's invoices stay within it.
 
 One seeded run of a few thousand operations per database (the volume the issue asks
 for) and a short hypothesis search whose failures shrink to the steps that cause them.
@@ -275,6 +275,23 @@ class Books:
         assets = Decimal(sheet["assets"]["total"])
         assert assets == Decimal(sheet["liabilities"]["total"]) + Decimal(sheet["equity"]["total"])
         assert sheet["balanced"] is True
+
+        # Every entry balances on its own, not only all of them together.
+        cursor = None
+        while True:
+            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            page = (
+                await erp.client.get(
+                    "/ledger/journal-entries", params=params, headers=erp.headers("finance")
+                )
+            ).json()
+            for entry in page["items"]:
+                debits = sum(Decimal(line["debit"]) for line in entry["lines"])
+                credits = sum(Decimal(line["credit"]) for line in entry["lines"])
+                assert debits == credits > 0, entry
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
 
         balances = {
             row["code"]: Decimal(row["debit_total"]) - Decimal(row["credit_total"])

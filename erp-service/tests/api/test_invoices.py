@@ -5,6 +5,7 @@ unpaid invoices in the customer's credit exposure."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 
 from erp.config import Settings
-from erp.service.invoices import announce_overdue
+from erp.service.invoices import announce_overdue, issue_for_shipment
+from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.orders import OrderShipped
@@ -321,3 +323,46 @@ async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> Non
         (await erp.client.get(f"/invoices/{invoice['id']}", headers=erp.headers("finance"))).text
     )
     assert body["customer_name"] == "Acme GmbH"
+
+
+class Rollback(Exception):
+    pass
+
+
+async def test_invoice_numbers_have_no_gaps_under_concurrency_or_rollback(
+    erp: Erp, erp_settings: Settings
+) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    for _ in range(3):
+        assert (await ship(erp, order, [("CHAIR", 1)])).status_code == 201
+    assert (await ship(erp, order, [("TABLE", 1)])).status_code == 201
+    shipments = [
+        uuid.UUID(event["data"]["shipment_id"])
+        for event in await erp.events("erp.order.shipped.v1")
+    ]
+    sessions = session_factory(erp.engine)
+
+    # An invoice whose transaction rolls back gives its number back.
+    async def issue_then_fail() -> None:
+        async with sessions() as session, session.begin():
+            invoice = await issue_for_shipment(
+                UnitOfWork.joining(session, erp_settings), shipments[0]
+            )
+            assert invoice is not None
+            assert invoice.number.endswith("-000001")
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        await issue_then_fail()
+    assert await erp.events("erp.invoice.issued.v1") == []
+
+    async def issue(shipment_id: uuid.UUID) -> None:
+        await issue_for_shipment(UnitOfWork(sessions, erp_settings), shipment_id)
+
+    await asyncio.gather(*(issue(shipment_id) for shipment_id in shipments))
+    invoices = await erp.invoice_shipments()
+    year = invoices[0]["issued_on"][:4]
+    assert sorted(i["number"] for i in invoices) == [f"INV-{year}-{n:06d}" for n in range(1, 5)]
+    assert sorted(i["shipment_id"] for i in invoices) == sorted(str(s) for s in shipments)
+    assert sum(Decimal(i["total"]) for i in invoices) == Decimal(order["total"])
