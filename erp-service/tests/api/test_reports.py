@@ -4,11 +4,12 @@ actual; who may read them; what input is refused."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support.erp import Erp
+from tests.support.erp import Erp, ship
 
 pytestmark = pytest.mark.api
 
@@ -435,3 +436,121 @@ async def test_bad_dates_ranges_and_periods_are_422(erp: Erp) -> None:
     assert backwards.json()["errors"] == [
         {"field": "date_to", "message": "must be on or after date_from"}
     ]
+
+
+async def invoiced(erp: Erp, lamps_by_customer: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """For each (customer name, payment terms in days, lamps) an order of that many lamps
+    (100.00 each, 19 % tax: 119.00 a lamp) shipped in full and invoiced; the invoices by
+    customer name (several orders of one name are one customer)."""
+    customers: dict[str, Any] = {}
+    for name, terms, _ in lamps_by_customer:
+        if name not in customers:
+            customers[name] = await erp.customer(name=name, payment_terms_days=terms)
+    for name, _, lamps in lamps_by_customer:
+        order = await erp.order(customers[name], [("LAMP", lamps)])
+        assert (await ship(erp, order, [("LAMP", lamps)])).status_code == 201
+    invoices = await erp.invoice_shipments()
+    assert len(invoices) == len(lamps_by_customer)
+    return {"customers": customers, "invoices": invoices}
+
+
+async def test_receivables_age_by_days_past_due_per_customer(erp: Erp) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("LAMP", "100.00", cost="40.00", tax_rate="19")
+    await erp.receive("LAMP", 100)
+    made = await invoiced(
+        erp,
+        [
+            ("Acme GmbH", 30, 2),  # 238.00, of which 38.00 paid
+            ("Acme GmbH", 30, 1),  # 119.00, paid in full
+            ("Beta AG", 0, 1),  # 119.00, due the day it is issued
+            ("Beta AG", 0, 1),  # 119.00, voided
+            ("Gamma KG", 90, 3),  # 357.00
+            ("Delta Ltd", 120, 1),  # 119.00
+            ("Epsilon SE", 60, 1),  # 119.00
+        ],
+    )
+    invoices, customers = made["invoices"], made["customers"]
+    [issued] = {invoice["issued_on"] for invoice in invoices}
+    day = date.fromisoformat(issued)
+    by_order = sorted(invoices, key=lambda invoice: invoice["number"])
+    assert [invoice["total"] for invoice in by_order] == [
+        "238.00",
+        "119.00",
+        "119.00",
+        "119.00",
+        "357.00",
+        "119.00",
+        "119.00",
+    ]
+    acme_part, acme_paid, _, beta_void = by_order[:4]
+    for invoice, amount in ((acme_part, "38.00"), (acme_paid, "119.00")):
+        paid = await erp.client.post(
+            "/payments",
+            json={"invoice_id": invoice["id"], "amount": amount, "method": "bank_transfer"},
+            headers=erp.headers("finance"),
+        )
+        assert paid.status_code == 201, paid.text
+    voided = await erp.client.post(
+        f"/invoices/{beta_void['id']}/void", json={}, headers=erp.headers("finance")
+    )
+    assert voided.status_code == 200, voided.text
+
+    def aging(body: dict[str, Any]) -> list[tuple[str, ...]]:
+        return [
+            (
+                row["customer_name"],
+                row["current"],
+                row["days_1_30"],
+                row["days_31_60"],
+                row["days_61_90"],
+                row["days_over_90"],
+                row["total"],
+            )
+            for row in body["customers"]
+        ]
+
+    # A hundred days on: Acme's invoice is 70 days past due, Beta's 100, Gamma's 10,
+    # Epsilon's 40, and Delta's is due in 20 days.
+    later = await report(erp, "/reports/ar-aging", as_of=str(day + timedelta(days=100)))
+    assert aging(later) == [
+        ("Acme GmbH", "0.00", "0.00", "0.00", "200.00", "0.00", "200.00"),
+        ("Beta AG", "0.00", "0.00", "0.00", "0.00", "119.00", "119.00"),
+        ("Delta Ltd", "119.00", "0.00", "0.00", "0.00", "0.00", "119.00"),
+        ("Epsilon SE", "0.00", "0.00", "119.00", "0.00", "0.00", "119.00"),
+        ("Gamma KG", "0.00", "357.00", "0.00", "0.00", "0.00", "357.00"),
+    ]
+    assert later["totals"] == {
+        "current": "119.00",
+        "days_1_30": "357.00",
+        "days_31_60": "119.00",
+        "days_61_90": "200.00",
+        "days_over_90": "119.00",
+        "total": "914.00",
+    }
+    assert [row["customer_id"] for row in later["customers"]] == [
+        str(customers[name])
+        for name in ("Acme GmbH", "Beta AG", "Delta Ltd", "Epsilon SE", "Gamma KG")
+    ]
+
+    # On its due date an invoice is still current; the day after, 1 day past due.
+    month_on = await report(erp, "/reports/ar-aging", as_of=str(day + timedelta(days=30)))
+    assert [(row[0], row[1], row[2], row[3]) for row in aging(month_on)][:2] == [
+        ("Acme GmbH", "200.00", "0.00", "0.00"),
+        ("Beta AG", "0.00", "119.00", "0.00"),  # 30 days past due
+    ]
+    day_after = await report(erp, "/reports/ar-aging", as_of=str(day + timedelta(days=31)))
+    assert aging(day_after) == [
+        ("Acme GmbH", "0.00", "200.00", "0.00", "0.00", "0.00", "200.00"),
+        ("Beta AG", "0.00", "0.00", "119.00", "0.00", "0.00", "119.00"),
+        ("Delta Ltd", "119.00", "0.00", "0.00", "0.00", "0.00", "119.00"),
+        ("Epsilon SE", "119.00", "0.00", "0.00", "0.00", "0.00", "119.00"),
+        ("Gamma KG", "357.00", "0.00", "0.00", "0.00", "0.00", "357.00"),
+    ]
+
+    # Issued on as_of counts; the day before, none of them had been issued.
+    same_day = await report(erp, "/reports/ar-aging", as_of=issued)
+    assert same_day["totals"]["current"] == same_day["totals"]["total"] == "914.00"
+    before = await report(erp, "/reports/ar-aging", as_of=str(day - timedelta(days=1)))
+    assert before["customers"] == []
+    assert before["totals"]["total"] == "0.00"
