@@ -1,5 +1,7 @@
-"""The gateway's settings, read from `GATEWAY_*` environment variables."""
+"""The gateway's settings, read from `GATEWAY_*` environment variables (shared
+infrastructure such as `KAFKA_BOOTSTRAP_SERVERS` has no prefix)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared_schemas.service import ServiceSettings
@@ -12,5 +14,52 @@ class Settings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///.data/gateway.db"
     port: int = 8000
+    relay_metrics_port: int = 9301
+    consumer_metrics_port: int = 9302
+
+    # Upstreams and how the gateway talks to them.
     crm_url: str = "http://127.0.0.1:8001"
     erp_url: str = "http://127.0.0.1:8002"
+    upstream_connect_timeout: float = Field(default=2.0, gt=0)
+    upstream_read_timeout: float = Field(default=30.0, gt=0)
+    upstream_pool_size: int = Field(default=100, ge=1)
+    # The circuit breaker per upstream: open after this many failures in a row, probe
+    # again (half-open) after the cool-down.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=15.0, gt=0)
+
+    # Tokens the gateway issues (design §7). Without a signing key in development the
+    # development key signs; production refuses to start without its own.
+    signing_key_pem: str | None = None
+    signing_key_id: str | None = None
+    # Public keys of retired signing keys, still served at /.well-known/jwks.json until
+    # the tokens they signed have expired (a JWKS document as JSON).
+    retired_jwks: str | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=7 * 86_400, ge=300)
+    # Failed sign-ins allowed per user and per IP within the window before 429.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    # An external OIDC issuer whose tokens are exchanged for the gateway's own.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_roles_claim: str = "roles"
+
+    # Limits at the edge.
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    rate_limit_per_user: int = Field(default=600, ge=1, description="Requests per minute.")
+    rate_limit_per_ip: int = Field(default=1_200, ge=1, description="Requests per minute.")
+    # Shared rate limits across gateway replicas; in memory when unset.
+    redis_url: str | None = None
+
+    # The event history the live stream resumes from and webhooks replay from.
+    event_history_days: int = Field(default=30, ge=1)
+    # Webhook deliveries: retried with exponential backoff and jitter for this long.
+    webhook_retry_hours: int = Field(default=25, ge=24)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Consecutive permanent failures (4xx but 408/429) that disable a subscription.
+    webhook_disable_after: int = Field(default=10, ge=1)
+    # Hosts webhook targets may resolve to even when private (tests: ["127.0.0.1"]).
+    webhook_allowed_private_hosts: list[str] = Field(default_factory=list)

@@ -1,8 +1,6 @@
-"""Entry point of the gateway, the one door frontend apps and other systems use.
-
-This first version answers health, readiness and metrics and verifies tokens like every
-service; authentication, routing, aggregation, the event stream and webhooks build on it.
-"""
+"""Entry point of the gateway, the one door frontend apps and other systems use:
+authentication, roles, routing to the services, aggregated views, the live event stream
+and webhooks."""
 
 from __future__ import annotations
 
@@ -10,7 +8,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.orm import messaging
+from gateway.api import public_routers, routers
 from gateway.config import SERVICE_NAME, Settings
+from gateway.integration import handlers
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
@@ -22,6 +22,9 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         engine=engine,
         tables=messaging,
         kafka=KafkaSettings(),
+        handlers=handlers(settings),
+        consumer_batch_size=settings.consumer_batch_size,
+        consumer_group=settings.consumer_group,
     )
 
 
@@ -35,9 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         workers=build_workers(engine, settings),
-        routers=[],
+        routers=routers(),
+        public_routers=public_routers(),
     )
 
 
 entry_points = EntryPoints("gateway", Settings, create_app, build_workers)
 api = entry_points.api
+relay = entry_points.relay
+consumer = entry_points.consumer

@@ -20,9 +20,10 @@ def _modules(package: ModuleType) -> list[ModuleType]:
     return [importlib.import_module(f"{package.__name__}.{name}") for name in names]
 
 
-def routers(package: ModuleType) -> list[APIRouter]:
-    """Every module-level `router` of the package's modules, in module name order."""
-    found = [getattr(module, "router", None) for module in _modules(package)]
+def routers(package: ModuleType, attribute: str = "router") -> list[APIRouter]:
+    """Every module-level `router` (or `attribute`) of the package's modules, in module
+    name order."""
+    found = [getattr(module, attribute, None) for module in _modules(package)]
     return [router for router in found if isinstance(router, APIRouter)]
 
 

@@ -1,0 +1,8 @@
+"""The gateway database schema complete: importing this loads every table onto the
+MetaData (Alembic and tests compare against it)."""
+
+from gateway.adapters.orm import Base
+
+metadata = Base.metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,1 @@
+"""The gateway's rules: no FastAPI, no database session."""
