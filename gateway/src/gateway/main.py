@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.orm import messaging
 from gateway.api import public_routers, routers
+from gateway.api.documents import OWN_DOCUMENT
 from gateway.config import SERVICE_NAME, Settings
 from gateway.integration import handlers
 from shared_schemas.database import create_engine
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers=build_workers(engine, settings),
         routers=routers(),
         public_routers=public_routers(),
+        # /openapi.json and /docs merge the services' documents (api/documents.py).
+        openapi_url=OWN_DOCUMENT,
+        docs_url=None,
     )
 
 

@@ -104,12 +104,16 @@ def create_service_app(
     workers: Workers,
     routers: Sequence[APIRouter],
     public_routers: Sequence[APIRouter] = (),
+    openapi_url: str | None = "/openapi.json",
+    docs_url: str | None = "/docs",
 ) -> FastAPI:
     """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
 
     `service` is the service's name in the permission table (`crm`, `erp`, `gateway`).
     Every route of `routers` requires a valid access token; `public_routers` (and the
-    probes) do not. The dead-letter admin routes are added to every service.
+    probes) do not. The dead-letter admin routes are added to every service. A service
+    that serves its API documents itself (the gateway merges the services' into its own)
+    moves FastAPI's with `openapi_url` and `docs_url`.
     """
 
     @contextlib.asynccontextmanager
@@ -125,7 +129,14 @@ def create_service_app(
                 await background.stop()
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=openapi_url,
+        docs_url=docs_url,
+    )
     app.state.settings = settings
     app.state.workers = workers
     app.state.engine = engine
