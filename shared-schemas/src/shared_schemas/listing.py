@@ -39,9 +39,19 @@ def normalise(text: str | None) -> str | None:
 
 def prefix_match(column: Column, q: str) -> ColumnElement[bool]:
     """`column` (normalised) starts with normalised `q`, using the column's index."""
-    prefix = normalise(q) or ""
+    return _starts_with(column, normalise(q) or "")
+
+
+def number_prefix_match(column: Any, q: str) -> ColumnElement[bool]:
+    """A document number (upper-case ASCII, `SO-2026-000042`) starts with `q`, using the
+    number's index."""
+    return _starts_with(column, q.strip().upper())
+
+
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"{escaped}%", escape="\\")
+    like: ColumnElement[bool] = column.like(f"{escaped}%", escape="\\")
+    return like
 
 
 def _parse_value(kind: type) -> Callable[[Any], Any]:

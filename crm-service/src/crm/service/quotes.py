@@ -41,7 +41,7 @@ from shared_schemas.events.crm.quotes import QuoteAccepted, QuoteRejected, Quote
 from shared_schemas.events.documents import QuoteLine as QuoteLineData
 from shared_schemas.http.pagination import Page
 from shared_schemas.identity import Access
-from shared_schemas.listing import Listing, SortKey
+from shared_schemas.listing import Listing, SortKey, number_prefix_match
 from shared_schemas.money import Totals
 from shared_schemas.numbering import next_number
 
@@ -260,11 +260,7 @@ def _filtered(query: Select[Any], filters: QuoteFilters) -> Select[Any]:
     if filters.created_to:
         conditions.append(Quote.created_at < filters.created_to)
     if filters.q:
-        # Numbers are upper-case ASCII ("Q-2026-000123"): a plain prefix LIKE on the
-        # unique number index, with LIKE's wildcards taken literally.
-        prefix = filters.q.strip().upper()
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Quote.number.like(f"{escaped}%", escape="\\"))
+        conditions.append(number_prefix_match(Quote.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
 
 

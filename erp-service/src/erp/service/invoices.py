@@ -36,7 +36,7 @@ from shared_schemas.domain import NotFound
 from shared_schemas.events.documents import InvoiceLine as InvoiceLineData
 from shared_schemas.events.erp.invoices import InvoiceIssued, InvoiceOverdue, InvoiceVoided
 from shared_schemas.http.pagination import Page
-from shared_schemas.listing import Listing, SortKey
+from shared_schemas.listing import Listing, SortKey, number_prefix_match
 from shared_schemas.messaging import PeriodicJob
 from shared_schemas.money import ZERO, document_totals
 from shared_schemas.numbering import next_number
@@ -284,9 +284,7 @@ def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
     if filters.created_to:
         conditions.append(Invoice.created_at < filters.created_to)
     if filters.q:
-        prefix = filters.q.strip().upper()
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Invoice.number.like(f"{escaped}%", escape="\\"))
+        conditions.append(number_prefix_match(Invoice.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
 
 

@@ -39,7 +39,7 @@ from shared_schemas.events.documents import OrderLine as OrderLineData
 from shared_schemas.events.erp.orders import OrderCancelled, OrderCreated, OrderOnHold
 from shared_schemas.events.values import Address, CustomerSnapshot
 from shared_schemas.http.pagination import Page
-from shared_schemas.listing import Listing, SortKey
+from shared_schemas.listing import Listing, SortKey, number_prefix_match
 from shared_schemas.messaging import EventContext, recorded_as
 from shared_schemas.money import ZERO, Totals
 from shared_schemas.numbering import next_numbers
@@ -283,10 +283,7 @@ def _filtered(query: Select[Any], filters: OrderFilters) -> Select[Any]:
     if filters.created_to:
         conditions.append(Order.created_at < filters.created_to)
     if filters.q:
-        # Numbers are upper-case ASCII ("SO-2026-000042"): a prefix LIKE on their index.
-        prefix = filters.q.strip().upper()
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Order.number.like(f"{escaped}%", escape="\\"))
+        conditions.append(number_prefix_match(Order.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
 
 
