@@ -151,6 +151,14 @@ async def test_each_shipment_is_invoiced_once_and_the_invoices_add_up_to_the_ord
         headers=erp.headers("sales"),
     )
     assert [i["id"] for i in listed.json()["items"]] == [first["id"], second["id"]][::-1]
+    by_number = await erp.client.get(
+        "/invoices", params={"q": second["number"].lower()}, headers=erp.headers("finance")
+    )
+    assert [i["id"] for i in by_number.json()["items"]] == [second["id"]]
+    wildcard = await erp.client.get(
+        "/invoices", params={"q": "INV_%"}, headers=erp.headers("finance")
+    )
+    assert wildcard.json()["items"] == []
 
 
 async def test_voiding_reverses_the_invoice_but_never_the_cost_of_goods(erp: Erp) -> None:
