@@ -11,6 +11,7 @@ from gateway.adapters.orm import messaging
 from gateway.api import public_routers, routers
 from gateway.api.documents import OWN_DOCUMENT
 from gateway.config import SERVICE_NAME, Settings
+from gateway.identity import install_identity
 from gateway.integration import handlers
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
@@ -32,7 +33,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
-    return create_service_app(
+    app = create_service_app(
         service="gateway",
         title="CRM + ERP gateway",
         description=__doc__ or "",
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=OWN_DOCUMENT,
         docs_url=None,
     )
+    # The gateway verifies with its own keys and refuses disabled users' tokens.
+    install_identity(app, settings)
+    return app
 
 
 entry_points = EntryPoints("gateway", Settings, create_app, build_workers)

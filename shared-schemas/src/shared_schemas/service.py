@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -106,6 +106,7 @@ def create_service_app(
     public_routers: Sequence[APIRouter] = (),
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
+    refresh_metrics: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
 
@@ -113,7 +114,9 @@ def create_service_app(
     Every route of `routers` requires a valid access token; `public_routers` (and the
     probes) do not. The dead-letter admin routes are added to every service. A service
     that serves its API documents itself (the gateway merges the services' into its own)
-    moves FastAPI's with `openapi_url` and `docs_url`.
+    moves FastAPI's with `openapi_url` and `docs_url`. `refresh_metrics` read the
+    service's own gauges from its database at each scrape of `/metrics`, beside the
+    outbox's.
     """
 
     @contextlib.asynccontextmanager
@@ -152,9 +155,13 @@ def create_service_app(
     )
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox
-    app.include_router(
-        probes_router(engine, refresh_metrics=lambda: refresh_outbox_gauges(engine, outbox))
-    )
+
+    async def refresh_gauges() -> None:
+        await refresh_outbox_gauges(engine, outbox)
+        for refresh in refresh_metrics:
+            await refresh()
+
+    app.include_router(probes_router(engine, refresh_metrics=refresh_gauges))
     for router in public_routers:
         app.include_router(router)
     for router in [*routers, dead_letters_router(service, workers)]:
