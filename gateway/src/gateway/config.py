@@ -1,9 +1,18 @@
 """The gateway's settings, read from `GATEWAY_*` environment variables (shared
 infrastructure such as `KAFKA_BOOTSTRAP_SERVERS` has no prefix)."""
 
-from pydantic import Field
+from dataclasses import replace
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from gateway.service.signing import (
+    check_external_issuer,
+    refuse_development_signing_key,
+    trusted_jwks,
+)
+from shared_schemas.identity import IdentityConfig, assert_production_safe
 from shared_schemas.service import ServiceSettings
 
 SERVICE_NAME = "gateway"
@@ -63,3 +72,17 @@ class Settings(ServiceSettings):
     webhook_disable_after: int = Field(default=10, ge=1)
     # Hosts webhook targets may resolve to even when private (tests: ["127.0.0.1"]).
     webhook_allowed_private_hosts: list[str] = Field(default_factory=list)
+
+    # Replaces the services' check: the gateway trusts the key it signs with, so it needs
+    # no JWKS setting, but production needs a signing key of its own (service/signing.py).
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> Self:
+        check_external_issuer(self)
+        if self.environment == "production":
+            refuse_development_signing_key(self)
+            assert_production_safe(self.identity())
+        return self
+
+    def identity(self) -> IdentityConfig:
+        """Whom the gateway trusts: its own keys, current and retired, and `jwks`."""
+        return replace(super().identity(), jwks=trusted_jwks(self))

@@ -50,6 +50,9 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # rotated | reused | disabled | password-changed
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    # A session begun with an external token may hold fewer roles than its user: its
+    # refreshed tokens never carry more than these. Null: the user's roles of the moment.
+    roles_limit: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class SignInFailure(Base):

@@ -1,0 +1,265 @@
+"""Signing in: a password (throttled when it keeps failing), a refresh token (used once),
+or an external issuer's token exchanged for the gateway's own; each ends in a token pair."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.adapters.external_keys import ExternalKeys
+from gateway.adapters.users import RefreshToken, SignInFailure, User
+from gateway.config import Settings
+from gateway.domain.identity import carried_roles, retry_after, retry_after_seconds, username_key
+from gateway.service.passwords import Passwords
+from gateway.service.users import revoke_refresh_tokens
+from shared_schemas.database import utcnow
+from shared_schemas.identity import InvalidToken, TokenSigner, TokenVerifier
+from shared_schemas.identity.config import CLOCK_SKEW
+
+
+class BadCredentials(Exception):
+    """Unknown user, wrong password or disabled user: one answer for all three."""
+
+
+class InvalidGrant(Exception):
+    """A refresh token or external token that cannot start a session (reason for logs)."""
+
+
+class Throttled(Exception):
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"throttled for {wait}")
+        self.retry_after = retry_after_seconds(wait)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    """The OIDC issuer whose tokens are exchanged, and where its keys are."""
+
+    issuer: str
+    audience: str
+    keys: ExternalKeys
+    roles_claim: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExternalIssuer | None:
+        if not (settings.oidc_issuer and settings.oidc_jwks_url and settings.oidc_audience):
+            return None
+        return cls(
+            settings.oidc_issuer,
+            settings.oidc_audience,
+            ExternalKeys(settings.oidc_jwks_url),
+            settings.oidc_roles_claim,
+        )
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token this issuer signed for this audience; InvalidToken else
+        (KeysUnavailable when its keys cannot be fetched)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"unreadable header: {exc}") from exc
+        key_id = header.get("kid")
+        if not isinstance(key_id, str) or not key_id:
+            raise InvalidToken("no key id")
+        pinned = await self.keys.key_for(key_id)
+        if pinned is None:
+            raise InvalidToken(f"unknown external key id {key_id!r}")
+        if header.get("alg") != pinned.algorithm:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not the key's")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                pinned.key.key,
+                algorithms=[pinned.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=CLOCK_SKEW,
+                options={"require": ["iss", "aud", "sub", "exp", "iat"]},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise InvalidToken("no subject")
+        return claims
+
+
+class SignIn:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        signer: TokenSigner,
+        verifier: TokenVerifier,
+        passwords: Passwords,
+        external: ExternalIssuer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.signer = signer
+        self.verifier = verifier
+        self.passwords = passwords
+        self.external = external
+        self.access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+        self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
+        self.window = timedelta(seconds=settings.login_window_seconds)
+
+    async def with_password(self, username: str, password: str, client: str) -> TokenPair:
+        """A token pair for the right password of an enabled user. Throttled (even for the
+        right password) while the username or the client address has too many recent
+        failures; success clears the username's."""
+        now = utcnow()
+        name_key = username_key(username)
+        user_key = f"user:{name_key}"
+        keys = [user_key, f"ip:{client}"]
+        async with self.sessions() as session, session.begin():
+            wait = await self._wait(session, keys, now)
+            user = await session.scalar(select(User).where(User.username_key == name_key))
+        if wait is not None:
+            raise Throttled(wait)
+        # Unknown users are checked against a dummy hash: every refusal costs the same.
+        matches = await self.passwords.verify(user.password_hash if user else None, password)
+        if user is None or not matches or user.disabled:
+            async with self.sessions() as session, session.begin():
+                await self._fail(session, keys, now)
+            raise BadCredentials()
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
+            if self.passwords.needs_rehash(user.password_hash):
+                fresh = await session.get(User, user.id)
+                if fresh is not None:
+                    fresh.password_hash = await self.passwords.hash(password)
+            return await self._issue(session, user, now)
+
+    async def with_refresh_token(self, token: str) -> TokenPair:
+        """A new pair for a refresh token used for the first time; that token is spent.
+        A spent one used again means it was stolen or leaked: every session of its user
+        ends."""
+        try:
+            principal = await self.verifier.verify(token, token_type="refresh")  # noqa: S106
+            user_id = uuid.UUID(principal.user_id)
+        except (InvalidToken, ValueError) as exc:
+            raise InvalidGrant(str(exc)) from exc
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            issued = await session.get(RefreshToken, principal.token_id, with_for_update=True)
+            if issued is None or issued.user_id != user_id:
+                raise InvalidGrant("unknown refresh token")
+            reused = issued.revoked_reason == "rotated"
+            if issued.revoked_at is None and issued.expires_at > now:
+                user = await session.get(User, user_id)
+                if user is None or user.disabled:
+                    raise InvalidGrant("the user is disabled")
+                issued.revoked_at, issued.revoked_reason = now, "rotated"
+                return await self._issue(session, user, now, issued.roles_limit)
+        if reused:
+            async with self.sessions() as session, session.begin():
+                await revoke_refresh_tokens(session, user_id, "reused", now)
+        raise InvalidGrant("the refresh token was revoked or has expired")
+
+    async def with_external_token(self, token: str) -> TokenPair:
+        """A pair for the gateway user linked (by `oidc_subject`) to the external token's
+        subject; the roles claim, when present, can only narrow the user's roles."""
+        if self.external is None:
+            raise InvalidGrant("no external issuer is configured")
+        try:
+            claims = await self.external.verify(token)
+        except InvalidToken as exc:
+            raise InvalidGrant(str(exc)) from exc
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            user = await session.scalar(select(User).where(User.oidc_subject == claims["sub"]))
+            if user is None or user.disabled:
+                raise InvalidGrant("no enabled user is linked to this subject")
+            roles = carried_roles(user.roles, claims.get(self.external.roles_claim))
+            return await self._issue(session, user, now, roles)
+
+    async def _issue(
+        self, session: AsyncSession, user: User, now: datetime, roles_limit: list[str] | None = None
+    ) -> TokenPair:
+        roles = user.roles if roles_limit is None else carried_roles(user.roles, roles_limit)
+        access = self.signer.issue(
+            subject=str(user.id),
+            roles=roles,
+            employee_id=user.employee_id,
+            lifetime=self.access_ttl,
+            now=now,
+        )
+        jti = str(uuid.uuid4())
+        refresh = self.signer.issue(
+            subject=str(user.id),
+            roles=roles,
+            employee_id=user.employee_id,
+            token_type="refresh",  # noqa: S106 - a token kind
+            lifetime=self.refresh_ttl,
+            now=now,
+            extra={"jti": jti},
+        )
+        # Expired refresh tokens of the user are of no use any more.
+        await session.execute(
+            delete(RefreshToken).where(
+                RefreshToken.user_id == user.id, RefreshToken.expires_at < now
+            )
+        )
+        session.add(
+            RefreshToken(
+                jti=jti,
+                user_id=user.id,
+                issued_at=now,
+                expires_at=now + self.refresh_ttl,
+                roles_limit=roles_limit,
+            )
+        )
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=int(self.access_ttl.total_seconds()),
+            refresh_expires_in=int(self.refresh_ttl.total_seconds()),
+        )
+
+    async def _wait(
+        self, session: AsyncSession, keys: list[str], now: datetime
+    ) -> timedelta | None:
+        rows = await session.execute(
+            select(SignInFailure.key, SignInFailure.failed_at).where(
+                SignInFailure.key.in_(keys), SignInFailure.failed_at > now - self.window
+            )
+        )
+        failures: dict[str, list[datetime]] = defaultdict(list)
+        for key, failed_at in rows:
+            failures[key].append(failed_at)
+        waits = [
+            wait
+            for times in failures.values()
+            if (
+                wait := retry_after(
+                    times,
+                    now=now,
+                    max_failures=self.settings.login_max_failures,
+                    window=self.window,
+                )
+            )
+            is not None
+        ]
+        return max(waits, default=None)
+
+    async def _fail(self, session: AsyncSession, keys: list[str], now: datetime) -> None:
+        # Failures older than the window count for nothing: pruned as new ones arrive.
+        await session.execute(
+            delete(SignInFailure).where(SignInFailure.failed_at <= now - self.window)
+        )
+        session.add_all([SignInFailure(key=key, failed_at=now) for key in keys])
