@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 import jwt
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
 from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
@@ -24,10 +27,21 @@ from gateway.config import Settings
 from gateway.main import create_app
 from shared_schemas.broker import free_port
 from tests.support.databases import fresh_postgres_database, postgres_admin_url
-from tests.support.gateway import Gateway
+from tests.support.gateway import SIGNER, Gateway
 from tests.support.harness import migrate
+from tests.support.identity import jwks_of
 
 PASSWORD = "correct horse battery staple"
+
+
+def new_pem() -> str:
+    """A fresh Ed25519 private key, PEM (PKCS#8): a gateway signing key of a test's own."""
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -76,6 +90,11 @@ def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://gateway")
 
 
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Gateway settings trusting the test key (as the `gateway` fixture's), and more."""
+    return Settings(database_url=database_url, jwks=json.dumps(jwks_of(SIGNER)), **overrides)
+
+
 @asynccontextmanager
 async def gateway_app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The gateway with `settings`, on its migrated database (no lifespan run)."""
@@ -85,6 +104,30 @@ async def gateway_app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
     finally:
         await app.state.engine.dispose()
+
+
+@dataclass
+class GatewayApp(Gateway):
+    """The `Gateway` harness with its app at hand (clients from other addresses, the
+    consumer's applier, the lifespan)."""
+
+    app: FastAPI
+
+    def client_from(self, address: str) -> httpx.AsyncClient:
+        return client_from(self.app, address)
+
+
+@asynccontextmanager
+async def gateway_of(settings: Settings, address: str = "127.0.0.1") -> AsyncIterator[GatewayApp]:
+    """`gateway_app` as the `Gateway` harness (admin tokens of the test key)."""
+    async with gateway_app(settings) as app, client_from(app, address) as client:
+        yield GatewayApp(client, settings, SIGNER, app)
+
+
+async def run_lifespan(app: FastAPI) -> None:
+    """Start and stop `app` as a server would (what it does at start runs)."""
+    async with app.router.lifespan_context(app):
+        pass
 
 
 @asynccontextmanager

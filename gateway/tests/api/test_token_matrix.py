@@ -1,0 +1,199 @@
+"""RFC 8725 at the edge and behind it: every kind of bad token is the same 401 problem
+document, leaking nothing, at a gateway route (`GET /auth/users` as admin) and at an ERP
+route called directly (the ERP trusting the gateway's published keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+
+from erp.config import Settings as ErpSettings
+from erp.main import create_app as create_erp_app
+from shared_schemas.identity import TokenSigner
+from tests.support.gateway_identity import (
+    PASSWORD,
+    another_database,
+    b64url,
+    bearer,
+    create_user,
+    gateway_of,
+    new_pem,
+    settings_for,
+    token_pair,
+    unsigned_token,
+)
+from tests.support.harness import migrate
+from tests.support.identity import AUDIENCE, ISSUER, new_signer
+
+pytestmark = [pytest.mark.api, pytest.mark.security]
+
+KEY_ID = "gateway-matrix-1"
+PEM = new_pem()
+GATEWAY_KEY = TokenSigner(PEM, KEY_ID, issuer=ISSUER, audience=AUDIENCE)
+
+
+@dataclass
+class Stack:
+    gateway: httpx.AsyncClient
+    erp: httpx.AsyncClient
+    pair: dict[str, Any]
+    user_id: str
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    module_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    settings = settings_for(module_database, signing_key_pem=PEM, signing_key_id=KEY_ID)
+    async with (
+        gateway_of(settings) as gateway,
+        another_database(module_database, tmp_path_factory.mktemp("erp")) as erp_database,
+    ):
+        user = await create_user(gateway, "matrix.admin", roles=["admin"])
+        pair = await token_pair(gateway.client, "matrix.admin", PASSWORD)
+        jwks = (await gateway.client.get("/.well-known/jwks.json")).json()
+        await migrate("erp-service", erp_database)
+        erp = create_erp_app(ErpSettings(database_url=erp_database, jwks=json.dumps(jwks)))
+        transport = httpx.ASGITransport(app=erp)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
+                yield Stack(gateway.client, client, pair, user["id"])
+        finally:
+            await erp.state.engine.dispose()
+
+
+def claims(user_id: str, **changes: Any) -> dict[str, Any]:
+    now = int(datetime.now(UTC).timestamp())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": "matrix",
+        "typ": "access",
+        "roles": ["admin"],
+        "employee_id": None,
+        **changes,
+    }
+
+
+def public_pem() -> bytes:
+    private = serialization.load_pem_private_key(PEM.encode(), password=None)
+    return private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def hs256_with_the_public_key(stack: Stack) -> str:
+    """Algorithm confusion: HMAC keyed with the gateway's public key, as if it were a secret."""
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KEY_ID}).encode())
+    payload = b64url(json.dumps(claims(stack.user_id)).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = hmac.new(public_pem(), signing_input, hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(signature)}"
+
+
+def rs256_from_an_unknown_key(stack: Stack) -> str:
+    key = generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(claims(stack.user_id), key, algorithm="RS256", headers={"kid": KEY_ID})
+
+
+def gateway_signed(stack: Stack, *, now: datetime | None = None, **options: str) -> str:
+    signer = TokenSigner(
+        PEM,
+        options.get("kid", KEY_ID),
+        issuer=options.get("issuer", ISSUER),
+        audience=options.get("audience", AUDIENCE),
+    )
+    return signer.issue(
+        subject=stack.user_id,
+        roles=["admin"],
+        employee_id=None,
+        lifetime=timedelta(minutes=5),
+        now=now,
+    )
+
+
+def another_keys_signature_under_the_gateways_kid(stack: Stack) -> str:
+    forger = new_signer(KEY_ID)
+    return forger.issue(subject=stack.user_id, roles=["admin"], employee_id=None)
+
+
+HOUR = timedelta(hours=1)
+CASES: dict[str, Callable[[Stack], dict[str, str]]] = {
+    "alg none": lambda s: bearer(unsigned_token({"alg": "none", "kid": KEY_ID}, claims(s.user_id))),
+    "alg none without kid": lambda s: bearer(unsigned_token({"alg": "none"}, claims(s.user_id))),
+    "HS256 keyed with the public key": lambda s: bearer(hs256_with_the_public_key(s)),
+    "RS256 from an unknown key": lambda s: bearer(rs256_from_an_unknown_key(s)),
+    "forged EdDSA signature": lambda s: bearer(another_keys_signature_under_the_gateways_kid(s)),
+    "expired": lambda s: bearer(gateway_signed(s, now=datetime.now(UTC) - HOUR)),
+    "not yet valid": lambda s: bearer(gateway_signed(s, now=datetime.now(UTC) + HOUR)),
+    "wrong audience": lambda s: bearer(gateway_signed(s, audience="another-api")),
+    "wrong issuer": lambda s: bearer(gateway_signed(s, issuer="someone-else")),
+    "unknown kid": lambda s: bearer(gateway_signed(s, kid="retired-long-ago")),
+    "refresh token used as access token": lambda s: bearer(s.pair["refresh_token"]),
+    "garbage": lambda s: bearer("garbage"),
+    "three dots of garbage": lambda s: bearer("a.b.c"),
+    "missing Bearer scheme": lambda s: {"Authorization": s.pair["access_token"]},
+    "Basic instead of Bearer": lambda s: {"Authorization": "Basic YWRtaW46ZGV2LWFkbWlu"},
+    "no Authorization header": lambda s: {},
+}
+
+ROUTES = {"gateway": "/auth/users", "erp": "/products"}
+
+
+def client_of(stack: Stack, target: str) -> httpx.AsyncClient:
+    return stack.gateway if target == "gateway" else stack.erp
+
+
+@pytest.mark.parametrize("target", ROUTES)
+async def test_a_valid_access_token_passes(stack: Stack, target: str) -> None:
+    response = await client_of(stack, target).get(
+        ROUTES[target], headers=bearer(stack.pair["access_token"])
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("target", ROUTES)
+@pytest.mark.parametrize("case", CASES)
+async def test_a_bad_token_is_the_one_401_that_says_nothing(
+    stack: Stack, target: str, case: str
+) -> None:
+    client = client_of(stack, target)
+    headers = CASES[case](stack)
+    response = await client.get(ROUTES[target], headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.json()
+    assert {name: value for name, value in body.items() if name != "instance"} == {
+        "type": "https://errors.crm-erp.dev/unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "A valid access token is required.",
+    }
+    text = response.text.lower()
+    for leak in ("traceback", "exception", "expired", "audience", "issuer", "signature"):
+        assert leak not in text, leak
+    for secret in (GATEWAY_KEY.public_jwk()["x"], PEM.splitlines()[1], stack.user_id):
+        assert secret.lower() not in text
+
+
+async def test_the_signing_key_itself_is_never_served(stack: Stack) -> None:
+    jwks = (await stack.gateway.get("/.well-known/jwks.json")).json()
+    assert [key["kid"] for key in jwks["keys"]] == [KEY_ID]
+    assert all("d" not in key for key in jwks["keys"])
+    assert PEM.splitlines()[1] not in json.dumps(jwks)
