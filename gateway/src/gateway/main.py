@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.adapters.orm import messaging
 from gateway.api import public_routers, routers
 from gateway.api.documents import OWN_DOCUMENT
+from gateway.api.edge import install_edge
 from gateway.config import SERVICE_NAME, Settings
 from gateway.identity import install_identity
 from gateway.integration import handlers
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The gateway verifies with its own keys and refuses disabled users' tokens.
     install_identity(app, settings)
+    # Limits, CORS and the routes to the services, in front of the app (api/edge.py).
+    install_edge(app, settings)
     return app
 
 

@@ -1,0 +1,320 @@
+"""The gateway's edge, in front of everything it answers: CORS, rate limits per IP and per
+user, the body size limit, and routing `/api/crm/...` and `/api/erp/...` to the services.
+
+Proxied requests never enter the FastAPI app: the edge checks the token (401), the role
+against the permission table (403), the page size (422) and hands the request to
+api.proxy. Everything else goes on to the app with the same limits applied. The probes
+are never rate limited (orchestrators and scrapers call them all the time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from fastapi import FastAPI
+from starlette.datastructures import State
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.adapters.metrics import RATE_LIMIT_ERRORS, RATE_LIMITED
+from gateway.adapters.rate_limits import RateLimits, rate_limits
+from gateway.adapters.upstream import Timeouts, Upstream
+from gateway.api.proxy import answer_problem, forward, read_headers, request_id_or_new, too_large
+from gateway.config import Settings
+from gateway.domain.breaker import CircuitBreaker
+from gateway.domain.rate_limits import Quota
+from gateway.domain.routes import classify
+from shared_schemas.http.middleware import REQUEST_LATENCY
+from shared_schemas.http.pagination import MAX_LIMIT
+from shared_schemas.http.problems import Problem
+from shared_schemas.identity import InvalidToken, KeysUnavailable, Principal, unauthorized
+
+log = logging.getLogger(__name__)
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+API_PREFIX = "/api/"
+# Headers a browser app may send and read across origins.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Request-ID",
+    "traceparent",
+    "tracestate",
+)
+CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed")
+
+
+class Edge:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: State,
+        settings: Settings,
+        upstreams: Mapping[str, Upstream],
+        limits: RateLimits,
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.upstreams = dict(upstreams)
+        self.limits = limits
+        self.max_body = settings.max_body_bytes
+        self.per_ip = settings.rate_limit_per_ip
+        self.per_user = settings.rate_limit_per_user
+        self._latency: dict[tuple[str, str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(API_PREFIX):
+            upstream = self.upstreams.get(path[5:8])
+            if upstream is not None and path[8:9] == "/":
+                await self._proxy(scope, receive, send, upstream)
+                return
+        if path in PROBES:
+            if path == "/healthz" and scope["method"] == "GET":
+                await self._health(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        await self._pass_on(scope, receive, send)
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        prefix = len(upstream.name) + 5  # "/api/erp"
+        template = f"/api/{upstream.name}/{{path}}"
+        status = 500
+        incoming = read_headers(scope)
+        try:
+            principal = await self._principal(incoming.authorization)
+            problem = await self._limit(scope, principal)
+            if problem is None and principal is None:
+                problem = unauthorized()
+            route = classify(upstream.name, method, scope["path"][prefix:])
+            if problem is None:
+                if route is None:
+                    problem = Problem(404, "No such resource.", kind="not-found")
+                elif not route.allowed_for(principal.roles):  # type: ignore[union-attr]
+                    problem = Problem(
+                        403,
+                        f"Your role may not {route.action} {route.resource}.",
+                        kind="forbidden",
+                    )
+            if problem is None:
+                problem = _page_size_problem(scope["query_string"])
+            if problem is not None:
+                status = await answer_problem(scope, receive, send, problem, incoming.request_id)
+                return
+            if incoming.content_length is not None and not (
+                0 <= incoming.content_length <= self.max_body
+            ):
+                status = await too_large(scope, receive, send, incoming, self.max_body)
+                return
+            status = await forward(
+                scope,
+                receive,
+                send,
+                upstream=upstream,
+                target=_target(scope, prefix),
+                incoming=incoming,
+                max_body_bytes=self.max_body,
+            )
+            if route is not None and status not in (404, 405):
+                template = route.template
+        except Problem as problem:
+            status = await answer_problem(scope, receive, send, problem, incoming.request_id)
+        finally:
+            self._observe(method, template, status, time.perf_counter() - started)
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request for the gateway's own routes: limits here, the rest in the app."""
+        authorization = content_length = request_id = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
+        try:
+            principal = await self._principal(authorization)
+            problem = await self._limit(scope, principal)
+        except Problem as unavailable:
+            problem = unavailable
+        too_long = content_length is not None and not _fits(content_length, self.max_body)
+        if problem is None and too_long:
+            problem = _body_problem(self.max_body)
+        if problem is not None:
+            await answer_problem(scope, receive, send, problem, request_id_or_new(request_id))
+            return
+        await self.app(scope, _counted(receive, self.max_body), send)
+
+    async def _principal(self, authorization: str | None) -> Principal | None:
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            principal: Principal = await self.state.token_verifier.verify(token.strip())
+        except InvalidToken:
+            return None
+        except KeysUnavailable as exc:
+            raise Problem(
+                503,
+                "Tokens cannot be verified right now.",
+                kind="dependency-unavailable",
+                headers={"Retry-After": "5"},
+            ) from exc
+        return principal
+
+    async def _limit(self, scope: Scope, principal: Principal | None) -> Problem | None:
+        client = scope.get("client")
+        quotas = [Quota(f"ip:{client[0] if client else 'unknown'}", self.per_ip)]
+        if principal is not None:
+            quotas.append(Quota(f"user:{principal.user_id}", self.per_user))
+        refusal = await self.limits.check(quotas)
+        if refusal is None:
+            return None
+        scope_name = refusal.key.partition(":")[0]
+        RATE_LIMITED.labels(scope_name).inc()
+        who = "this address" if scope_name == "ip" else "you"
+        return Problem(
+            429,
+            f"Too many requests from {who}; try again in {refusal.retry_after_header} s.",
+            kind="rate-limited",
+            headers={"Retry-After": refusal.retry_after_header},
+        )
+
+    async def _health(self, send: Send) -> None:
+        upstreams = {
+            name: {"circuit": upstream.breaker_state.label}
+            for name, upstream in self.upstreams.items()
+        }
+        body = json.dumps({"status": "ok", "upstreams": upstreams}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, status)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = REQUEST_LATENCY.labels(method, template, str(status))
+        child.observe(seconds)
+
+
+def _target(scope: Scope, prefix: int) -> str:
+    """The service's path and query, as the client encoded them."""
+    raw: bytes | None = scope.get("raw_path")
+    path: str = scope["path"]
+    if raw is not None and raw.decode("latin-1").lower().startswith(path[:prefix]):
+        target = raw[prefix:].decode("latin-1")
+    else:
+        target = quote(path[prefix:])
+    query: bytes = scope["query_string"]
+    return f"{target}?{query.decode('latin-1')}" if query else target
+
+
+def _page_size_problem(query: bytes) -> Problem | None:
+    """Design §4: a page has at most 200 items; more is a 422 before any service is asked."""
+    if b"limit=" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1")):
+        if name == "limit" and value.strip().isdigit() and int(value) > MAX_LIMIT:
+            return Problem(
+                422,
+                "The request is not valid.",
+                kind="validation-error",
+                title="Validation error",
+                errors=[{"field": "query.limit", "message": f"at most {MAX_LIMIT}"}],
+            )
+    return None
+
+
+def _fits(content_length: bytes, limit: int) -> bool:
+    return content_length.isdigit() and int(content_length) <= limit
+
+
+def _body_problem(limit: int) -> Problem:
+    return Problem(
+        413,
+        f"The request body is larger than {limit} bytes.",
+        kind="payload-too-large",
+        headers={"Connection": "close"},
+    )
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive` that stops a body growing past `limit`, whatever Content-Length said (the
+    app renders the Problem as its 413)."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _body_problem(limit)
+        return message
+
+    return counted
+
+
+def install_edge(app: FastAPI, settings: Settings) -> None:
+    """Put the edge in front of `app`: its upstream clients open and close with the app's
+    lifespan (and open on first use when an app is driven without one)."""
+    timeouts = Timeouts(settings.upstream_connect_timeout, settings.upstream_read_timeout)
+    upstreams = {
+        name: Upstream(
+            name,
+            url,
+            timeouts=timeouts,
+            pool_size=settings.upstream_pool_size,
+            breaker=CircuitBreaker(
+                failures=settings.breaker_failures, cooldown=settings.breaker_cooldown_seconds
+            ),
+        )
+        for name, url in (("crm", settings.crm_url), ("erp", settings.erp_url))
+    }
+    limits = rate_limits(settings.redis_url, on_error=RATE_LIMIT_ERRORS.inc)
+    app.state.upstreams = upstreams
+    app.state.rate_limits = limits
+    app.add_middleware(Edge, state=app.state, settings=settings, upstreams=upstreams, limits=limits)
+    if settings.cors_origins:
+        # Outermost, so that refusals (401, 429, ...) carry CORS headers a browser reads.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"),
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        for upstream in upstreams.values():
+            await upstream.start()
+        try:
+            async with inner(application) as state:
+                yield state
+        finally:
+            for upstream in upstreams.values():
+                await upstream.close()
+            await limits.close()
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,309 @@
+"""Forwarding one request to its service and its answer back, as plain ASGI: the hot path
+of the gateway, so no framework in between (docs/decisions.md, "Gateway").
+
+Bodies stream both ways; a small body travels as one piece. Hop-by-hop headers (RFC 9110
+§7.6.1) stop here in both directions; Authorization, Idempotency-Key, If-Match and the
+rest pass through. The service receives the request id and a child `traceparent`, and
+`X-Forwarded-For/-Proto/-Host`; a `Location` it answers is rewritten to the gateway's
+path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.adapters.upstream import Body, RequestBodyAborted, Upstream, UpstreamFailure
+from gateway.domain.breaker import CircuitOpen
+from gateway.domain.trace_context import child_traceparent
+from shared_schemas.http.problems import Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Set by the gateway itself, whatever the client sent.
+_REPLACED = frozenset(
+    {b"host", b"x-request-id", b"traceparent", b"expect", b"x-forwarded-proto", b"x-forwarded-host"}
+)
+# Answer headers uvicorn writes itself, and the request id the gateway sets.
+_OWN_RESPONSE_HEADERS = frozenset({b"date", b"server", b"x-request-id"})
+# A body up to this size is read whole and sent in one piece; larger ones stream.
+WHOLE_BODY_BYTES = 65_536
+REQUEST_ID = b"x-request-id"
+
+
+def dropped_by_hop(name: bytes) -> bool:
+    return name in HOP_BY_HOP or name.startswith(b"proxy-")
+
+
+@dataclass
+class Incoming:
+    """What the gateway needs to know of a request's headers, read in one pass."""
+
+    request_id: str
+    authorization: str | None = None
+    content_length: int | None = None
+    chunked: bool = False
+    idempotency_key: bool = False
+    traceparent: str | None = None
+    host: str | None = None
+    forwarded_for: str | None = None
+    connection_tokens: frozenset[bytes] = frozenset()
+    # The headers that pass through to the service as they came.
+    passed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or bool(self.content_length)
+
+
+# As the shell's request-id middleware: ids travel into logs and event headers.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
+
+
+def request_id_or_new(candidate: str | None) -> str:
+    if candidate is not None and _VALID_REQUEST_ID.match(candidate):
+        return candidate
+    return str(uuid.uuid4())
+
+
+def read_headers(scope: Scope) -> Incoming:
+    incoming = Incoming(request_id="")
+    passed = incoming.passed
+    for name, value in scope["headers"]:
+        if dropped_by_hop(name):
+            if name == b"connection":
+                incoming.connection_tokens = frozenset(
+                    token.strip().lower() for token in value.split(b",")
+                )
+            elif name == b"transfer-encoding":
+                incoming.chunked = True
+            continue
+        if name in _REPLACED:
+            if name == REQUEST_ID:
+                candidate = value.decode("latin-1")
+                if _VALID_REQUEST_ID.match(candidate):
+                    incoming.request_id = candidate
+            elif name == b"traceparent":
+                incoming.traceparent = value.decode("latin-1")
+            elif name == b"host":
+                incoming.host = value.decode("latin-1")
+            continue
+        text = value.decode("latin-1")
+        if name == b"authorization":
+            incoming.authorization = text
+        elif name == b"content-length":
+            incoming.content_length = int(text) if text.isdigit() else -1
+        elif name == b"idempotency-key":
+            incoming.idempotency_key = True
+        elif name == b"x-forwarded-for":
+            incoming.forwarded_for = text
+            continue
+        passed.append((name.decode("latin-1"), text))
+    if incoming.connection_tokens:
+        tokens = {token.decode("latin-1") for token in incoming.connection_tokens}
+        incoming.passed = [(n, v) for n, v in passed if n not in tokens]
+    if not incoming.request_id:
+        incoming.request_id = str(uuid.uuid4())
+    return incoming
+
+
+class BodyTooLarge(RequestBodyAborted):
+    pass
+
+
+class ClientGone(RequestBodyAborted):
+    pass
+
+
+async def forward(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    upstream: Upstream,
+    target: str,
+    incoming: Incoming,
+    max_body_bytes: int,
+) -> int:
+    """Send the request to `upstream` at `target` (path and query) and its answer back;
+    the status answered (499 when the client went away first)."""
+    method: str = scope["method"]
+    body: Body = None
+    if incoming.has_body:
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            return 499
+        chunk: bytes = first.get("body", b"")
+        if len(chunk) > max_body_bytes:
+            return await too_large(scope, receive, send, incoming, max_body_bytes)
+        body = _stream(chunk, receive, max_body_bytes) if first.get("more_body") else chunk
+    headers = _outgoing_headers(scope, incoming)
+    replayable = method in _REPLAYABLE or incoming.idempotency_key
+    try:
+        response = await upstream.send(method, target, headers, body, replayable=replayable)
+    except CircuitOpen as exc:
+        problem = Problem(
+            503,
+            f"The {upstream.name} service is unavailable; try again later.",
+            kind="upstream-unavailable",
+            headers={"Retry-After": exc.retry_after_header},
+        )
+        return await answer_problem(scope, receive, send, problem, incoming.request_id)
+    except UpstreamFailure as exc:
+        kind = "upstream-timeout" if exc.status == 504 else "bad-gateway"
+        problem = Problem(exc.status, exc.detail, kind=kind)
+        return await answer_problem(scope, receive, send, problem, incoming.request_id)
+    except BodyTooLarge:
+        return await too_large(scope, receive, send, incoming, max_body_bytes)
+    except ClientGone:
+        return 499
+    try:
+        return await _relay_answer(scope, send, response, upstream, incoming.request_id)
+    finally:
+        response.release()
+
+
+_REPLAYABLE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]:
+    headers = incoming.passed
+    client = scope.get("client")
+    address = client[0] if client else None
+    if address:
+        prior = incoming.forwarded_for
+        headers.append(("x-forwarded-for", f"{prior}, {address}" if prior else address))
+    elif incoming.forwarded_for:
+        headers.append(("x-forwarded-for", incoming.forwarded_for))
+    headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
+    if incoming.host:
+        headers.append(("x-forwarded-host", incoming.host))
+    headers.append(("x-request-id", incoming.request_id))
+    headers.append(("traceparent", child_traceparent(incoming.traceparent)))
+    return headers
+
+
+async def _stream(first: bytes, receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, counted: more than `limit` bytes in all stops it,
+    whatever Content-Length said."""
+    seen = len(first)
+    if first:
+        yield first
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone("the client went away while sending its body")
+        chunk: bytes = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge(f"request body over {limit} bytes")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _relay_answer(
+    scope: Scope, send: Send, response: aiohttp.ClientResponse, upstream: Upstream, rid: str
+) -> int:
+    headers = _answer_headers(response, upstream, scope["root_path"])
+    headers.append((REQUEST_ID, rid.encode()))
+    status = response.status
+    length = response.content_length
+    whole = (
+        scope["method"] == "HEAD"
+        or status in (204, 304)
+        or (length is not None and length <= WHOLE_BODY_BYTES)
+    )
+    if whole:
+        try:
+            content = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("%s answered %s but its body failed: %r", upstream.name, status, exc)
+            problem = Problem(502, f"The {upstream.name} service's answer broke off.")
+            return await answer_problem(scope, _no_receive, send, problem, rid)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+        return status
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    try:
+        async for chunk in response.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # Too late for an error answer: cut the connection, the client sees a broken body.
+        log.warning("%s broke off a streamed answer: %r", upstream.name, exc)
+        raise
+    await send({"type": "http.response.body", "body": b""})
+    return status
+
+
+def _answer_headers(
+    response: aiohttp.ClientResponse, upstream: Upstream, root_path: str
+) -> list[tuple[bytes, bytes]]:
+    connection_tokens: frozenset[bytes] = frozenset()
+    headers = []
+    for name, value in response.raw_headers:
+        lower = name.lower()
+        if dropped_by_hop(lower):
+            if lower == b"connection":
+                connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
+            continue
+        if lower in _OWN_RESPONSE_HEADERS:
+            continue
+        if lower == b"location":
+            value = _gateway_location(value, upstream, root_path)
+        headers.append((lower, value))
+    if connection_tokens:
+        headers = [(name, value) for name, value in headers if name not in connection_tokens]
+    return headers
+
+
+def _gateway_location(value: bytes, upstream: Upstream, root_path: str) -> bytes:
+    """`/quotes/1` from the CRM is `/api/crm/quotes/1` at the gateway."""
+    location = value.decode("latin-1")
+    if location.startswith(upstream.base_url + "/"):
+        location = location[len(upstream.base_url) :]
+    if location.startswith("/") and not location.startswith("//"):
+        return f"{root_path}/api/{upstream.name}{location}".encode("latin-1")
+    return value
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def answer_problem(
+    scope: Scope, receive: Receive, send: Send, problem: Problem, request_id: str
+) -> int:
+    problem.headers["X-Request-ID"] = request_id
+    await problem_response(problem, scope.get("path"))(scope, receive, send)
+    return problem.status
+
+
+async def too_large(
+    scope: Scope, receive: Receive, send: Send, incoming: Incoming, limit: int
+) -> int:
+    problem = Problem(
+        413,
+        f"The request body is larger than {limit} bytes.",
+        kind="payload-too-large",
+        headers={"Connection": "close"},
+    )
+    return await answer_problem(scope, receive, send, problem, incoming.request_id)
