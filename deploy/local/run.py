@@ -144,6 +144,9 @@ async def main() -> int:
             "  crm-service  http://127.0.0.1:8001   (docs: http://127.0.0.1:8001/docs)\n"
             "  erp-service  http://127.0.0.1:8002   (docs: http://127.0.0.1:8002/docs)\n"
             f"  broker       127.0.0.1:{BROKER_PORT}\n"
+            "  sign in at the gateway: POST /auth/token, username = role, password\n"
+            "    dev-<role> (admin/dev-admin, sales/dev-sales, sales_manager, support,\n"
+            "    warehouse, finance, hr)\n"
             "  a development token for the services: make token ROLE=<role>\n"
             "  logs in .data/logs/; Ctrl-C stops everything.\n",
             flush=True,
