@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from gateway.config import Settings
 from gateway.main import create_app
@@ -19,10 +21,20 @@ from tests.support.identity import jwks_of
 JWKS = json.dumps(jwks_of(SIGNER))
 
 
+@dataclass
+class EdgeGateway(Gateway):
+    app: FastAPI
+
+    def client_from(self, address: str) -> httpx.AsyncClient:
+        """Another client of the same gateway, its requests coming from `address`."""
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40_000))
+        return httpx.AsyncClient(transport=transport, base_url="http://gateway")
+
+
 @asynccontextmanager
 async def edge_gateway(
     database_url: str, *, address: str = "127.0.0.1", migrated: bool = False, **settings: Any
-) -> AsyncIterator[Gateway]:
+) -> AsyncIterator[EdgeGateway]:
     """The gateway on `database_url` (migrated first unless `migrated`), trusting the
     test key, its requests coming from `address`."""
     if not migrated:
@@ -31,7 +43,7 @@ async def edge_gateway(
     transport = httpx.ASGITransport(app=app, client=(address, 40_000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield Gateway(client, app.state.settings, SIGNER)
+            yield EdgeGateway(client, app.state.settings, SIGNER, app)
     finally:
         for upstream in app.state.upstreams.values():
             await upstream.close()

@@ -147,13 +147,17 @@ async def forward(
     method: str = scope["method"]
     body: Body = None
     if incoming.has_body:
-        first = await receive()
-        if first["type"] == "http.disconnect":
-            return 499
-        chunk: bytes = first.get("body", b"")
-        if len(chunk) > max_body_bytes:
-            return await too_large(scope, receive, send, incoming, max_body_bytes)
-        body = _stream(chunk, receive, max_body_bytes) if first.get("more_body") else chunk
+        length = incoming.content_length
+        if length is not None and length <= WHOLE_BODY_BYTES:
+            # Small and announced: read whole, sent in one piece, and replayable.
+            try:
+                body = await _whole(receive, max_body_bytes)
+            except BodyTooLarge:
+                return await too_large(scope, receive, send, incoming, max_body_bytes)
+            except ClientGone:
+                return 499
+        else:
+            body = _stream(receive, max_body_bytes)
     headers = _outgoing_headers(scope, incoming)
     replayable = method in _REPLAYABLE or incoming.idempotency_key
     try:
@@ -200,12 +204,15 @@ def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]
     return headers
 
 
-async def _stream(first: bytes, receive: Receive, limit: int) -> AsyncIterator[bytes]:
+async def _whole(receive: Receive, limit: int) -> bytes:
+    chunks = [chunk async for chunk in _stream(receive, limit)]
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _stream(receive: Receive, limit: int) -> AsyncIterator[bytes]:
     """The request body as it arrives, counted: more than `limit` bytes in all stops it,
     whatever Content-Length said."""
-    seen = len(first)
-    if first:
-        yield first
+    seen = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

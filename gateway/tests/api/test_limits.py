@@ -1,0 +1,235 @@
+"""Limits at the edge: body size (413), page size (422), rate limits per user and per IP
+with Retry-After (429) in memory and shared through Redis, and CORS for the configured
+origins. What the edge refuses never reaches the service."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from shared_schemas.broker import free_port
+from tests.support.edge import bearer, edge_gateway
+from tests.support.stub_upstreams import StubUpstream
+
+pytestmark = pytest.mark.api
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+LIMIT = 2048
+
+
+async def chunks(size: int, piece: int = 512) -> AsyncIterator[bytes]:
+    for _ in range(size // piece):
+        yield b"x" * piece
+
+
+async def test_a_body_over_the_limit_is_a_413_announced_or_streamed(database_url: str) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url, max_body_bytes=LIMIT) as gateway,
+    ):
+        client, admin = gateway.client, bearer("admin")
+        announced = await client.post("/api/erp/orders", content=b"x" * (LIMIT + 1), headers=admin)
+        assert announced.status_code == 413
+        assert announced.headers["content-type"] == "application/problem+json"
+        assert stub.connections == 0
+
+        streamed = await client.post("/api/erp/orders", content=chunks(2 * LIMIT), headers=admin)
+        assert streamed.status_code == 413
+
+        fits = await client.post("/api/erp/orders", content=chunks(LIMIT), headers=admin)
+        assert fits.status_code == 200
+        assert stub.arrived[-1].body == b"x" * LIMIT
+
+        # The gateway's own routes have the same limit.
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        own = await client.post("/auth/token", content=b"x" * (LIMIT + 1), headers=form)
+        assert own.status_code == 413
+        own_streamed = await client.post("/auth/token", content=chunks(2 * LIMIT), headers=form)
+        assert own_streamed.status_code == 413
+        assert own_streamed.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_page_over_200_is_a_422_without_asking_the_service(database_url: str) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, crm_url=stub.url) as gateway,
+    ):
+        refused = await gateway.client.get(
+            "/api/crm/customers?q=a&limit=500", headers=bearer("admin")
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"] == [{"field": "query.limit", "message": "at most 200"}]
+        assert stub.connections == 0
+        allowed = await gateway.client.get("/api/crm/customers?limit=200", headers=bearer("admin"))
+        assert allowed.status_code == 200
+
+
+def assert_rate_limited(response_status: int, retry_after: str | None, most: int) -> None:
+    assert response_status == 429
+    assert retry_after is not None
+    assert 1 <= int(retry_after) <= most
+
+
+async def test_each_user_has_a_limit_per_minute(database_url: str) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(
+            database_url, erp_url=stub.url, rate_limit_per_user=3, rate_limit_per_ip=1000
+        ) as gateway,
+    ):
+        ada = bearer("admin", "ada")
+        for _ in range(3):
+            assert (await gateway.client.get("/api/erp/products", headers=ada)).status_code == 200
+        refused = await gateway.client.get("/api/erp/products", headers=ada)
+        # Three a minute: the next one is due in 20 s.
+        assert_rate_limited(refused.status_code, refused.headers.get("retry-after"), 20)
+        assert refused.json()["type"].endswith("/rate-limited")
+        assert "x-request-id" in refused.headers
+        assert len(stub.arrived) == 3
+        other = await gateway.client.get("/api/erp/products", headers=bearer("admin", "bob"))
+        assert other.status_code == 200
+        # The gateway's own routes count against the same limit.
+        own = await gateway.client.get("/auth/users", headers=ada)
+        assert own.status_code == 429
+
+
+async def test_each_address_has_a_limit_per_minute(database_url: str) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(
+            database_url, erp_url=stub.url, rate_limit_per_user=1000, rate_limit_per_ip=3
+        ) as gateway,
+    ):
+        for n in range(3):
+            answer = await gateway.client.get("/api/erp/products", headers=bearer("admin", f"u{n}"))
+            assert answer.status_code == 200
+        refused = await gateway.client.get("/api/erp/products", headers=bearer("admin", "u9"))
+        assert_rate_limited(refused.status_code, refused.headers.get("retry-after"), 20)
+        anonymous = await gateway.client.get("/api/erp/products")
+        assert anonymous.status_code == 429  # counted before the token is even looked at
+        async with gateway.client_from("127.0.0.2") as elsewhere:
+            answer = await elsewhere.get("/api/erp/products", headers=bearer("admin", "u9"))
+            assert answer.status_code == 200
+        # Probes are never limited (orchestrators and scrapers call them all the time).
+        for _ in range(5):
+            assert (await gateway.client.get("/healthz")).status_code == 200
+            assert (await gateway.client.get("/metrics")).status_code == 200
+
+
+@pytest.fixture
+async def redis_keys() -> AsyncIterator[list[str]]:
+    """Keys a test wrote to the shared Redis, removed afterwards."""
+    written: list[str] = []
+    yield written
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        if written:
+            await redis.delete(*[f"gateway:rate:{key}" for key in written])
+    finally:
+        await redis.aclose()
+
+
+def some_loopback_address() -> str:
+    """An address of the test's own, so that runs sharing one Redis never meet."""
+    return f"127.{random.randrange(1, 250)}.{random.randrange(1, 250)}.{random.randrange(2, 250)}"
+
+
+async def test_replicas_share_a_user_s_limit_through_redis(
+    database_url: str, redis_keys: list[str]
+) -> None:
+    user, address = f"user-{uuid.uuid4().hex}", some_loopback_address()
+    redis_keys += [f"user:{user}", f"ip:{address}"]
+    settings = {"redis_url": REDIS_URL, "rate_limit_per_user": 4, "rate_limit_per_ip": 1000}
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, address=address, erp_url=stub.url, **settings) as first,
+        edge_gateway(
+            database_url, address=address, migrated=True, erp_url=stub.url, **settings
+        ) as second,
+    ):
+        headers = bearer("admin", user)
+        for client in [first.client, second.client, first.client, second.client]:
+            assert (await client.get("/api/erp/products", headers=headers)).status_code == 200
+        for client in (first.client, second.client):
+            refused = await client.get("/api/erp/products", headers=headers)
+            assert_rate_limited(refused.status_code, refused.headers.get("retry-after"), 15)
+        assert len(stub.arrived) == 4
+
+
+async def test_an_address_limit_in_redis_refuses_across_replicas(
+    database_url: str, redis_keys: list[str]
+) -> None:
+    address = (
+        f"127.{random.randrange(1, 250)}.{random.randrange(1, 250)}.{random.randrange(2, 250)}"
+    )
+    redis_keys.append(f"ip:{address}")
+    settings = {"redis_url": REDIS_URL, "rate_limit_per_ip": 3, "rate_limit_per_user": 1000}
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, address=address, erp_url=stub.url, **settings) as first,
+        edge_gateway(
+            database_url, address=address, migrated=True, erp_url=stub.url, **settings
+        ) as second,
+    ):
+        for n, client in enumerate([first.client, second.client, first.client]):
+            answer = await client.get("/api/erp/products", headers=bearer("admin", f"a{n}"))
+            assert answer.status_code == 200
+        refused = await second.client.get("/api/erp/products", headers=bearer("admin", "a9"))
+        assert_rate_limited(refused.status_code, refused.headers.get("retry-after"), 20)
+        assert len(stub.arrived) == 3
+
+
+async def test_without_redis_requests_go_on_unlimited_and_counted(database_url: str) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url, redis_url=nowhere, rate_limit_per_user=1) as g,
+    ):
+        for _ in range(3):
+            answer = await g.client.get("/api/erp/products", headers=bearer("admin"))
+            assert answer.status_code == 200
+        metrics = (await g.client.get("/metrics")).text
+        assert "gateway_rate_limit_errors_total" in metrics
+
+
+async def test_cors_answers_allowed_origins_and_refuses_others(database_url: str) -> None:
+    app_origin = "https://app.example.com"
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url, cors_origins=[app_origin]) as gateway,
+    ):
+        preflight = {
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization, if-match, content-type",
+        }
+        allowed = await gateway.client.options(
+            "/api/erp/products/1", headers={"Origin": app_origin, **preflight}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == app_origin
+        assert "PATCH" in allowed.headers["access-control-allow-methods"]
+        allowed_headers = allowed.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "if-match", "content-type"} <= {
+            h.strip() for h in allowed_headers.split(",")
+        }
+
+        refused = await gateway.client.options(
+            "/api/erp/products/1", headers={"Origin": "https://evil.example", **preflight}
+        )
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+        assert stub.connections == 0
+
+        # An actual request from the app: its answers (refusals too) are readable.
+        answer = await gateway.client.get("/api/erp/products", headers={"Origin": app_origin})
+        assert answer.status_code == 401
+        assert answer.headers["access-control-allow-origin"] == app_origin
+        assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+        other = await gateway.client.get(
+            "/api/erp/products", headers={"Origin": "https://evil.example", **bearer("admin")}
+        )
+        assert "access-control-allow-origin" not in other.headers
