@@ -101,6 +101,31 @@ class ExchangeOut(TokenOut):
     issued_token_type: Literal["urn:ietf:params:oauth:token-type:access_token"] = ACCESS_TOKEN_TYPE
 
 
+class JwksOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [
+                        {
+                            "kty": "OKP",
+                            "crv": "Ed25519",
+                            "x": "jLyAPZ8t1b1Tb9hkPzy8o_jRGKFCDiaqON8C9vB3SaA",
+                            "kid": "gateway-2026-11",
+                            "alg": "EdDSA",
+                            "use": "sig",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    keys: list[dict[str, Any]] = Field(
+        description="Public JWKs (RFC 7517): the current signing key, then retired ones."
+    )
+
+
 def _form_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
 
@@ -261,6 +286,6 @@ async def exchange(
     description="The current signing key first, then retired keys whose tokens may "
     "still be valid. Services fetch it to verify tokens (`<PREFIX>_JWKS_URL`).",
 )
-async def jwks(identity: IdentityDep, response: Response) -> dict[str, Any]:
+async def jwks(identity: IdentityDep, response: Response) -> JwksOut:
     response.headers["Cache-Control"] = "public, max-age=300"
-    return identity.jwks
+    return JwksOut.model_validate(identity.jwks)
