@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp clean
+.PHONY: install run test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp bench-gateway clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,7 +59,7 @@ broker: install ## Run the embedded Kafka-protocol broker in the foreground (POR
 token: install ## Print a development access token: make token ROLE=sales
 	@$(BIN)/platform-token --role $(ROLE)
 
-bench: bench-delivery bench-crm bench-erp ## Run every benchmark; results in docs/benchmarks.md
+bench: bench-delivery bench-crm bench-erp bench-gateway ## Run every benchmark; results in docs/benchmarks.md
 
 bench-delivery: install ## Event delivery latency, commit to consumer commit
 	$(BIN)/python -m tests.benchmarks.delivery_latency
@@ -69,6 +69,9 @@ bench-crm: install ## 1,000,000 customers: list/search pages and create throughp
 
 bench-erp: install ## Orders from a backlog of 10,000 accepted-quote events
 	$(BIN)/python -m tests.benchmarks.erp_orders
+
+bench-gateway: install ## Through the gateway against straight to the ERP: throughput and p99
+	$(BIN)/python -m tests.benchmarks.gateway_proxy
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache
