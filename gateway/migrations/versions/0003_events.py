@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_event_history")),
         sa.UniqueConstraint("event_id", name=op.f("uq_event_history_event_id")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_event_history_received_at", "event_history", ["received_at"])
 

@@ -4,6 +4,8 @@ and webhooks."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +16,8 @@ from gateway.api.edge import install_edge
 from gateway.config import SERVICE_NAME, Settings
 from gateway.identity import install_identity
 from gateway.integration import handlers
+from gateway.service.event_jobs import periodic_jobs
+from gateway.service.webhook_delivery import refresh_backlog
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
@@ -28,6 +32,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         handlers=handlers(settings),
         consumer_batch_size=settings.consumer_batch_size,
         consumer_group=settings.consumer_group,
+        jobs=periodic_jobs(engine, settings),
     )
 
 
@@ -43,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers=build_workers(engine, settings),
         routers=routers(),
         public_routers=public_routers(),
+        # The webhook backlog, read at each scrape whichever process delivers.
+        refresh_metrics=[partial(refresh_backlog, engine)],
         # /openapi.json and /docs merge the services' documents (api/documents.py).
         openapi_url=OWN_DOCUMENT,
         docs_url=None,

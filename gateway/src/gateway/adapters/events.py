@@ -42,7 +42,11 @@ class EventRecord(Base):
     # The CloudEvent as JSON text, sent as it is to the stream and to webhooks.
     payload: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_event_history_received_at", "received_at"),)
+    __table_args__ = (
+        Index("ix_event_history_received_at", "received_at"),
+        # Never hand out a number again, even after pruning emptied the table.
+        {"sqlite_autoincrement": True},
+    )
 
 
 class WebhookSubscription(Base):

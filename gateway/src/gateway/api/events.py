@@ -1,0 +1,130 @@
+"""`GET /api/events/stream`: the business events the caller may read, live, as
+Server-Sent Events, resumable with `Last-Event-ID`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from gateway.domain.webhooks import expand
+from gateway.service.event_stream import HistoryFeed, live_events, starting_position
+from shared_schemas.events.readers import readable_event_types
+from shared_schemas.events.registry import EVENT_TYPES
+from shared_schemas.http.problems import Problem
+from shared_schemas.identity import Access, Authorize
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+
+StreamAccess = Annotated[Access, Depends(Authorize("gateway", "events", "read"))]
+
+# Clients reconnect this long after losing the stream (milliseconds).
+RECONNECT_MS = 3_000
+
+_STREAM_DOC = """\
+A `text/event-stream`. Each business event is one message: `id` is its position in the
+gateway's event history, `event` its type, `data` the CloudEvent JSON. Lines starting
+with `:` are heartbeats. Reconnect with `Last-Event-ID` (or `last_event_id`) set to the
+last id received to get every event after it, none twice; without it the stream starts
+with the next event. Only the event types your roles may read are sent (design §7)."""
+
+
+def _feed(request: Request) -> HistoryFeed:
+    feed = getattr(request.app.state, "history_feed", None)
+    if feed is None:
+        feed = request.app.state.history_feed = HistoryFeed(request.app.state.engine)
+    assert isinstance(feed, HistoryFeed)
+    return feed
+
+
+def _types_for(access: Access, requested: list[str] | None) -> frozenset[str] | None:
+    """The types to send: those asked for (all when none were) that the caller may read;
+    None when that is every type."""
+    readable = readable_event_types(access.principal.roles)
+    if requested:
+        unknown = [pattern for pattern in requested if not expand([pattern], EVENT_TYPES)]
+        if unknown:
+            raise Problem(
+                422,
+                "Unknown event types.",
+                kind="validation-error",
+                title="Validation error",
+                errors=[
+                    {"field": "types", "message": f"no event type matches {p!r}"} for p in unknown
+                ],
+            )
+        hidden = [pattern for pattern in requested if not set(expand([pattern], readable))]
+        if hidden:
+            raise Problem(
+                403,
+                f"Your role may not read {', '.join(hidden)}.",
+                kind="forbidden",
+                errors=[{"field": "types", "message": f"not readable: {p!r}"} for p in hidden],
+            )
+        wanted = frozenset(expand(requested, readable))
+    else:
+        wanted = readable
+    return None if wanted == frozenset(EVENT_TYPES) else wanted
+
+
+def _position(header: str | None, query: int | None) -> int | None:
+    if header is None:
+        return query
+    if not header.strip().isdigit():
+        raise Problem(
+            400,
+            "Last-Event-ID must be the id of an event of this stream.",
+            kind="bad-request",
+            errors=[{"field": "Last-Event-ID", "message": "not an id of this stream"}],
+        )
+    return int(header.strip())
+
+
+async def _messages(
+    feed: HistoryFeed, after: int, types: frozenset[str] | None
+) -> AsyncIterator[str]:
+    yield f"retry: {RECONNECT_MS}\n\n"
+    async for event in live_events(feed, after=after, types=types):
+        if event is None:
+            yield ": keep-alive\n\n"
+        else:
+            yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.payload}\n\n"
+
+
+@router.get(
+    "/stream",
+    summary="Live business events (Server-Sent Events)",
+    description=_STREAM_DOC,
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The stream"},
+        403: {"description": "A requested type your roles may not read"},
+        422: {"description": "An unknown event type"},
+    },
+)
+async def stream_events(
+    access: StreamAccess,
+    request: Request,
+    types: Annotated[
+        list[str] | None,
+        Query(
+            max_length=100,
+            description="Only these types (repeat it); exact, `<prefix>.*` or `*`.",
+        ),
+    ] = None,
+    last_event_id: Annotated[
+        int | None, Query(ge=0, description="Resume after this id (or send Last-Event-ID).")
+    ] = None,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    wanted = _types_for(access, types)
+    feed = _feed(request)
+    # Fixed before answering: an event recorded once the client has the headers is sent.
+    after = await starting_position(feed.engine, _position(last_event_id_header, last_event_id))
+    return StreamingResponse(
+        _messages(feed, after, wanted),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,113 @@
+"""The live event stream: events of the history after a position, as they arrive.
+
+One task per process polls the history's newest sequence number while streams are open
+and wakes them when it grows, so an idle stream costs no query; each stream then reads
+only the events it may see. Positions are sequence numbers, which grow in commit order,
+so resuming after the last one sent neither repeats nor skips an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Collection
+
+from prometheus_client import Gauge
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.service.history import StoredEvent, events_after, latest_seq
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+HEARTBEAT_SECONDS = 15.0
+BATCH = 100
+
+STREAMS_OPEN = Gauge("gateway_event_streams_open", "Live event streams open in this process")
+
+
+class HistoryFeed:
+    """The history's newest sequence number, watched for every open stream of a process."""
+
+    def __init__(self, engine: AsyncEngine, interval: float = POLL_SECONDS) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.latest = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listeners = 0
+
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[None]:
+        """Keep the poller running while the block runs (it stops with the last stream)."""
+        self._listeners += 1
+        STREAMS_OPEN.inc()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll())
+        try:
+            yield
+        finally:
+            self._listeners -= 1
+            STREAMS_OPEN.dec()
+            if self._listeners == 0 and self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    async def wait_beyond(self, seen: int, seconds: float) -> bool:
+        """Wait until the newest sequence number passes `seen`; False after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while self.latest <= seen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return True
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                latest = await latest_seq(self.engine)
+            except Exception as exc:  # the database away: streams wait, they do not fail
+                log.warning("event stream: cannot read the history: %s", exc)
+            else:
+                if latest != self.latest:
+                    self.latest = latest
+                    changed, self._changed = self._changed, asyncio.Event()
+                    changed.set()
+            await asyncio.sleep(self.interval)
+
+
+async def starting_position(engine: AsyncEngine, after: int | None) -> int:
+    """Where a stream starts: after `after`, or after the newest event when None (and when
+    `after` is beyond it: a history started afresh)."""
+    newest = await latest_seq(engine)
+    return newest if after is None else min(after, newest)
+
+
+async def live_events(
+    feed: HistoryFeed, *, after: int, types: Collection[str] | None
+) -> AsyncIterator[StoredEvent | None]:
+    """The events of `types` (all when None) after sequence number `after`, forever; None
+    when nothing came for `HEARTBEAT_SECONDS` (a heartbeat is due)."""
+    async with feed.listening():
+        position = after
+        quiet_since = time.monotonic()
+        while True:
+            seen = feed.latest
+            batch = await events_after(feed.engine, position, types, BATCH)
+            if batch:
+                for event in batch:
+                    yield event
+                position = batch[-1].seq
+                quiet_since = time.monotonic()
+                continue
+            # Every event up to `seen` had committed before the read: none of them is for
+            # this stream, so the next read may start after it.
+            position = max(position, seen)
+            heartbeat = HEARTBEAT_SECONDS - (time.monotonic() - quiet_since)
+            if not await feed.wait_beyond(seen, max(heartbeat, 0.0)):
+                yield None
+                quiet_since = time.monotonic()

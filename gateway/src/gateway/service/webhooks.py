@@ -1,0 +1,219 @@
+"""Use cases of webhook subscriptions: subscribe, list, change, unsubscribe, read the
+delivery log, replay from a point in time out of the event history."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.adapters.events import EventRecord, WebhookDelivery, WebhookSubscription
+from gateway.adapters.webhook_sender import TargetPolicy
+from gateway.domain.webhooks import DeliveryStatus, check_event_types, expand
+from gateway.service.history import insert_deliveries, new_delivery
+from gateway.service.webhook_delivery import disable_subscription
+from shared_schemas.domain import Conflict, NotFound, StaleVersion
+from shared_schemas.events.registry import EVENT_TYPES
+from shared_schemas.http.pagination import Page
+from shared_schemas.listing import Listing, SortKey
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+SUBSCRIPTIONS = Listing(
+    fields={"created_at": SortKey(WebhookSubscription.created_at, datetime)},
+    id_column=WebhookSubscription.id,
+)
+DELIVERIES = Listing(
+    fields={"created_at": SortKey(WebhookDelivery.created_at, datetime)},
+    id_column=WebhookDelivery.id,
+)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    url: str
+    event_types: Sequence[str]
+    secret: str | None = None
+    description: str | None = None
+
+
+async def subscribe(
+    sessions: async_sessionmaker[AsyncSession],
+    policy: TargetPolicy,
+    actor: str,
+    request: NewSubscription,
+) -> WebhookSubscription:
+    """A new active subscription; its secret is the one given or a generated one."""
+    event_types = check_event_types(request.event_types, EVENT_TYPES)
+    await policy.check(request.url)
+    now = _now()
+    subscription = WebhookSubscription(
+        id=uuid.uuid4(),
+        url=request.url,
+        event_types=event_types,
+        secret=request.secret or new_secret(),
+        description=request.description,
+        active=True,
+        consecutive_failures=0,
+        created_by=actor,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    async with sessions() as session, session.begin():
+        session.add(subscription)
+    return subscription
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> WebhookSubscription:
+    subscription = await session.get(WebhookSubscription, subscription_id)
+    if subscription is None:
+        raise NotFound("webhook subscription", subscription_id)
+    return subscription
+
+
+async def find_subscription(
+    sessions: async_sessionmaker[AsyncSession], subscription_id: uuid.UUID
+) -> WebhookSubscription:
+    async with sessions() as session:
+        return await get_subscription(session, subscription_id)
+
+
+async def list_subscriptions(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    active: bool | None,
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[WebhookSubscription]:
+    query = select(WebhookSubscription)
+    if active is not None:
+        query = query.where(WebhookSubscription.active.is_(active))
+    async with sessions() as session:
+        rows = (await session.scalars(SUBSCRIPTIONS.apply(query, sort, cursor, limit))).all()
+    return SUBSCRIPTIONS.page(rows, limit, sort)
+
+
+async def change_subscription(
+    sessions: async_sessionmaker[AsyncSession],
+    policy: TargetPolicy,
+    subscription_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    expected_version: int | None,
+) -> WebhookSubscription:
+    """Change url, event types, description or `active`. Enabling starts afresh (no
+    failures counted); disabling fails the deliveries still pending."""
+    if "event_types" in changes:
+        changes = {**changes, "event_types": check_event_types(changes["event_types"], EVENT_TYPES)}
+    if "url" in changes:
+        await policy.check(changes["url"])
+    now = _now()
+    async with sessions() as session, session.begin():
+        subscription = await get_subscription(session, subscription_id)
+        if expected_version is not None and expected_version != subscription.version:
+            raise StaleVersion(subscription.version)
+        active = changes.get("active")
+        if active is False and subscription.active:
+            await disable_subscription(session, subscription.id, "disabled through the API", now)
+            await session.refresh(subscription)
+        elif active is True and not subscription.active:
+            subscription.active = True
+            subscription.disabled_reason = None
+            subscription.disabled_at = None
+            subscription.consecutive_failures = 0
+        edits = {k: v for k, v in changes.items() if k != "active"}
+        for name, value in edits.items():
+            setattr(subscription, name, value)
+        if edits or active is True:
+            subscription.version += 1
+            subscription.updated_at = now
+    return subscription
+
+
+async def unsubscribe(
+    sessions: async_sessionmaker[AsyncSession], subscription_id: uuid.UUID
+) -> None:
+    """Delete a subscription with its delivery log."""
+    async with sessions() as session, session.begin():
+        subscription = await get_subscription(session, subscription_id)
+        await session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
+        )
+        await session.delete(subscription)
+
+
+@dataclass(frozen=True)
+class DeliveryFilters:
+    statuses: list[str] = field(default_factory=list)
+
+
+async def list_deliveries(
+    sessions: async_sessionmaker[AsyncSession],
+    subscription_id: uuid.UUID,
+    filters: DeliveryFilters,
+    cursor: str | None,
+    limit: int,
+) -> Page[WebhookDelivery]:
+    """The subscription's delivery log, newest first."""
+    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
+    if filters.statuses:
+        query = query.where(WebhookDelivery.status.in_(filters.statuses))
+    async with sessions() as session:
+        await get_subscription(session, subscription_id)
+        rows = (await session.scalars(DELIVERIES.apply(query, None, cursor, limit))).all()
+    return DELIVERIES.page(rows, limit, None)
+
+
+async def replay(
+    sessions: async_sessionmaker[AsyncSession], subscription_id: uuid.UUID, since: datetime
+) -> int:
+    """Queue again every event of the history received since `since` that the
+    subscription wants, except those with a delivery still pending; return how many.
+
+    The broker cannot seek by time, so the gateway's own history is the source."""
+    now = _now()
+    async with sessions() as session, session.begin():
+        subscription = await get_subscription(session, subscription_id)
+        if not subscription.active:
+            raise Conflict("The subscription is disabled: enable it before replaying.")
+        types = expand(subscription.event_types, EVENT_TYPES)
+        still_pending = select(WebhookDelivery.event_seq).where(
+            WebhookDelivery.subscription_id == subscription.id,
+            WebhookDelivery.status == DeliveryStatus.PENDING.value,
+        )
+        events = (
+            await session.execute(
+                select(EventRecord.seq, EventRecord.event_id, EventRecord.type)
+                .where(
+                    EventRecord.received_at >= since,
+                    EventRecord.type.in_(types),
+                    EventRecord.seq.not_in(still_pending),
+                )
+                .order_by(EventRecord.seq)
+            )
+        ).all()
+        await insert_deliveries(
+            session,
+            [
+                new_delivery(subscription.id, seq, event_id, kind, now)
+                for seq, event_id, kind in events
+            ],
+        )
+    return len(events)
