@@ -1,0 +1,167 @@
+"""`GET /api/events/stream`: Server-Sent Events of the gateway's event history, each role
+seeing only what it may read, resumed after `Last-Event-ID` without repeats or gaps,
+heartbeats while quiet, and nothing left running once the client goes away. Events are
+applied through the gateway's consumer path; the real broker is in the integration
+tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.service import event_stream as stream_module
+from gateway.service.event_stream import STREAMS_OPEN
+from shared_schemas.events.base import CloudEvent
+from tests.support.gateway_events import (
+    EventStream,
+    GatewayEvents,
+    customer_created,
+    event_stream,
+    events_settings,
+    gateway_events,
+    headers,
+    product_created,
+    served,
+    stock_low,
+)
+from tests.support.kafka_tools import eventually
+
+pytestmark = pytest.mark.api
+
+
+@pytest.fixture
+async def hub(database_url: str) -> AsyncIterator[GatewayEvents]:
+    async with gateway_events(events_settings(database_url)) as events:
+        yield events
+
+
+@pytest.fixture
+async def base_url(hub: GatewayEvents) -> AsyncIterator[str]:
+    async with served(hub.app) as url:
+        yield url
+
+
+async def received(stream: EventStream, count: int) -> list[tuple[int, str, str]]:
+    """The next `count` events as (id, type, CloudEvent id)."""
+    events = []
+    for _ in range(count):
+        message = await stream.next_event()
+        assert message.id is not None
+        assert message.event is not None
+        assert message.cloud_event["type"] == message.event
+        events.append((int(message.id), message.event, message.cloud_event["id"]))
+    return events
+
+
+def ids(events: list[CloudEvent[Any]]) -> list[str]:
+    return [str(event.id) for event in events]
+
+
+async def test_new_events_arrive_and_a_reconnect_resumes_after_the_last_id(
+    hub: GatewayEvents, base_url: str
+) -> None:
+    await hub.publish(product_created())  # before connecting: not sent
+    async with event_stream(base_url, "admin") as stream:
+        first = await stream.next()
+        assert first.retry == 3000, "the reconnection delay comes first"
+        published = [await hub.publish(product_created()) for _ in range(3)]
+        got = await received(stream, 3)
+    assert [cloud_id for _, _, cloud_id in got] == ids(published)
+    positions = [position for position, _, _ in got]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == 3
+    assert {kind for _, kind, _ in got} == {"erp.product.created.v1"}
+
+    # Events keep coming while the client is away.
+    later = [await hub.publish(stock_low()), await hub.publish(product_created())]
+    resumed_after = str(positions[1])
+    async with event_stream(base_url, "admin", last_event_id=resumed_after) as stream:
+        got = await received(stream, 3)
+        assert [cloud_id for _, _, cloud_id in got] == [ids(published)[2], *ids(later)]
+        await stream.nothing_more(0.5)
+
+    # The position may also travel in the query string.
+    async with event_stream(base_url, "admin", after=got[1][0]) as stream:
+        assert [cloud_id for _, _, cloud_id in await received(stream, 1)] == ids(later)[1:]
+    # A position beyond the newest event (a history started afresh) continues from now.
+    async with event_stream(base_url, "admin", last_event_id="999999") as stream:
+        await stream.next()
+        fresh = await hub.publish(product_created())
+        assert [cloud_id for _, _, cloud_id in await received(stream, 1)] == [str(fresh.id)]
+
+
+async def test_each_role_sees_only_the_events_it_may_read(
+    hub: GatewayEvents, base_url: str
+) -> None:
+    async with (
+        event_stream(base_url, "warehouse") as warehouse,
+        event_stream(base_url, "sales") as sales,
+        event_stream(base_url, "hr") as hr,
+    ):
+        customer = await hub.publish(customer_created(), source="crm-service")
+        product = await hub.publish(product_created())
+        low = await hub.publish(stock_low())
+
+        assert [c for _, _, c in await received(warehouse, 2)] == ids([product, low])
+        assert [c for _, _, c in await received(sales, 3)] == ids([customer, product, low])
+        await warehouse.nothing_more(0.3)
+        await hr.nothing_more(0.3)
+
+
+async def test_the_types_asked_for_narrow_the_stream(hub: GatewayEvents, base_url: str) -> None:
+    async with event_stream(
+        base_url, "sales", types=["erp.stock.*", "crm.customer.created.v1"]
+    ) as s:
+        await hub.publish(product_created())
+        customer = await hub.publish(customer_created(), source="crm-service")
+        low = await hub.publish(stock_low())
+        assert [c for _, _, c in await received(s, 2)] == ids([customer, low])
+
+
+async def test_unknown_unreadable_and_unauthenticated_requests_are_refused(
+    hub: GatewayEvents,
+) -> None:
+    client = hub.client
+    unknown = await client.get(
+        "/api/events/stream", params={"types": "erp.nothing.*"}, headers=headers("admin")
+    )
+    assert unknown.status_code == 422
+    hidden = await client.get(
+        "/api/events/stream", params={"types": "crm.customer.*"}, headers=headers("warehouse")
+    )
+    assert hidden.status_code == 403
+    assert "crm.customer.*" in hidden.json()["detail"]
+    bad_position = await client.get(
+        "/api/events/stream", headers={**headers("admin"), "Last-Event-ID": "yesterday"}
+    )
+    assert bad_position.status_code == 400
+    assert (await client.get("/api/events/stream")).status_code == 401
+
+
+async def test_a_quiet_stream_sends_heartbeats(
+    hub: GatewayEvents, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_module, "HEARTBEAT_SECONDS", 0.2)
+    async with event_stream(base_url, "finance") as stream:
+        assert (await stream.next()).retry == 3000
+        assert (await stream.next(5)).comment == "keep-alive"
+        assert (await stream.next(5)).comment == "keep-alive"
+
+
+async def test_a_stream_ends_cleanly_when_the_client_goes_away(
+    hub: GatewayEvents, base_url: str
+) -> None:
+    before = STREAMS_OPEN._value.get()
+    async with event_stream(base_url, "admin") as stream:
+        await stream.next()
+        await eventually(lambda: _open(before + 1), timeout=5, what="the stream counted open")
+        feed = hub.app.state.history_feed
+        assert feed._task is not None, "the history is watched while a stream is open"
+    await eventually(lambda: _open(before), timeout=10, what="the stream closed on the server")
+    assert feed._task is None, "nothing watches the history once no stream is open"
+
+
+async def _open(count: float) -> bool:
+    return bool(STREAMS_OPEN._value.get() == count)
