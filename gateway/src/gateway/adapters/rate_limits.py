@@ -94,6 +94,7 @@ class RedisRateLimits:
         self._script: Any = self.redis.register_script(_GCRA)
         self.on_error = on_error
         self._window_ms = int(WINDOW_SECONDS * 1000)
+        self._quiet_until = 0.0
 
     async def check(self, quotas: Sequence[Quota]) -> Refusal | None:
         keys = [KEY_PREFIX + quota.key for quota in quotas]
@@ -101,7 +102,10 @@ class RedisRateLimits:
         try:
             refused, wait_ms = await self._script(keys=keys, args=[self._window_ms, *intervals])
         except (RedisError, OSError) as exc:
-            log.warning("rate limits not checked, Redis unavailable: %s", exc)
+            now = time.monotonic()
+            if now >= self._quiet_until:  # once per outage, not once per request
+                log.warning("rate limits not checked, Redis unavailable: %s", exc)
+                self._quiet_until = now + 10
             if self.on_error is not None:
                 self.on_error()
             return None

@@ -25,11 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.adapters.metrics import RATE_LIMIT_ERRORS, RATE_LIMITED
 from gateway.adapters.rate_limits import RateLimits, rate_limits
 from gateway.adapters.upstream import Timeouts, Upstream
-from gateway.api.proxy import answer_problem, forward, read_headers, request_id_or_new, too_large
+from gateway.api.proxy import Incoming, answer_problem, forward, read_headers, request_id_or_new
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota
-from gateway.domain.routes import classify
+from gateway.domain.routes import ProxiedRoute, classify
 from shared_schemas.http.middleware import REQUEST_LATENCY
 from shared_schemas.http.pagination import MAX_LIMIT
 from shared_schemas.http.problems import Problem
@@ -97,30 +97,7 @@ class Edge:
         status = 500
         incoming = read_headers(scope)
         try:
-            principal = await self._principal(incoming.authorization)
-            problem = await self._limit(scope, principal)
-            if problem is None and principal is None:
-                problem = unauthorized()
-            route = classify(upstream.name, method, scope["path"][prefix:])
-            if problem is None:
-                if route is None:
-                    problem = Problem(404, "No such resource.", kind="not-found")
-                elif not route.allowed_for(principal.roles):  # type: ignore[union-attr]
-                    problem = Problem(
-                        403,
-                        f"Your role may not {route.action} {route.resource}.",
-                        kind="forbidden",
-                    )
-            if problem is None:
-                problem = _page_size_problem(scope["query_string"])
-            if problem is not None:
-                status = await answer_problem(scope, receive, send, problem, incoming.request_id)
-                return
-            if incoming.content_length is not None and not (
-                0 <= incoming.content_length <= self.max_body
-            ):
-                status = await too_large(scope, receive, send, incoming, self.max_body)
-                return
+            route = await self._admit(scope, upstream, incoming, prefix)
             status = await forward(
                 scope,
                 receive,
@@ -130,12 +107,38 @@ class Edge:
                 incoming=incoming,
                 max_body_bytes=self.max_body,
             )
-            if route is not None and status not in (404, 405):
+            if status not in (404, 405):
                 template = route.template
         except Problem as problem:
             status = await answer_problem(scope, receive, send, problem, incoming.request_id)
         finally:
             self._observe(method, template, status, time.perf_counter() - started)
+
+    async def _admit(
+        self, scope: Scope, upstream: Upstream, incoming: Incoming, prefix: int
+    ) -> ProxiedRoute:
+        """The route a proxied request stands for, or the Problem that refuses it here:
+        429, 401, 404 (a path no service has), 403, 422 (page size), 413 (announced)."""
+        principal = await self._principal(incoming.authorization)
+        refusal = await self._limit(scope, principal)
+        if refusal is not None:
+            raise refusal
+        if principal is None:
+            raise unauthorized()
+        route = classify(upstream.name, scope["method"], scope["path"][prefix:])
+        if route is None:
+            raise Problem(404, "No such resource.", kind="not-found")
+        if not route.allowed_for(principal.roles):
+            raise Problem(
+                403, f"Your role may not {route.action} {route.resource}.", kind="forbidden"
+            )
+        too_many = _page_size_problem(scope["query_string"])
+        if too_many is not None:
+            raise too_many
+        length = incoming.content_length
+        if length is not None and not 0 <= length <= self.max_body:
+            raise _body_problem(self.max_body)
+        return route
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A request for the gateway's own routes: limits here, the rest in the app."""
