@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.adapters import webhook_sender
+from gateway.service.history import prune_history
 from shared_schemas.events.registry import event_types_of
 from tests.support.gateway_events import (
     GatewayEvents,
@@ -474,3 +475,38 @@ async def test_the_backlog_of_pending_deliveries_is_a_gauge_on_metrics(
 
 def test_the_catalogue_has_the_types_these_tests_subscribe_to() -> None:
     assert "erp.stock.low.v1" in event_types_of("erp.stock")
+
+
+async def test_the_delivery_job_runs_once_across_replicas(
+    hub: GatewayEvents, hooks: Receiver
+) -> None:
+    await subscribe(hub, hooks.url)
+    event = await hub.publish(product_created())
+    replicas = [hub.app.state.workers.job_runner() for _ in range(2)]
+    assert {"deliver-webhooks", "prune-event-history"} <= {job.name for job in replicas[0].jobs}
+
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    ran = [await replica.run_due(now) for replica in replicas]
+    assert ["deliver-webhooks" in names for names in ran] == [True, False]
+    assert [d.webhook_id for d in hooks.received] == [str(event.id)]
+
+
+async def test_the_history_is_pruned_but_an_event_still_being_delivered_is_kept(
+    hub: GatewayEvents, hooks: Receiver
+) -> None:
+    webhook = await subscribe(hub, hooks.url, ["erp.stock.*"])
+    await hub.publish(product_created())
+    await hub.publish(stock_low())  # its delivery stays pending: nothing is sent here
+    keep = timedelta(days=hub.settings.event_history_days)
+    engine = hub.app.state.engine
+
+    assert await prune_history(engine, keep) == 0, "nothing is old yet"
+    later = datetime.now(UTC) + keep + timedelta(minutes=1)
+    assert await prune_history(engine, keep, later) == 1
+    [pending] = await deliveries(hub, webhook["id"])
+    assert pending["status"] == "pending"
+
+    hooks.answer(404)
+    assert await hub.dispatcher().deliver_due() == 1
+    assert await prune_history(engine, keep, later) == 1
+    assert await deliveries(hub, webhook["id"]) == [], "the log goes with its events"
