@@ -43,6 +43,9 @@ SERVICES = [
     Spec("erp-relay", [str(BIN / "erp-relay")]),
     Spec("erp-consumer", [str(BIN / "erp-consumer")]),
     Spec("gateway", [str(BIN / "gateway-api")], "http://127.0.0.1:8000/readyz"),
+    # The gateway's consumer keeps its event history; its relay runs the webhook deliveries.
+    Spec("gateway-relay", [str(BIN / "gateway-relay")]),
+    Spec("gateway-consumer", [str(BIN / "gateway-consumer")]),
 ]
 
 
