@@ -5,6 +5,8 @@ from other addresses, gateways with settings of a test's own, and an external OI
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -152,6 +154,14 @@ def unsigned_token(header: dict[str, Any], claims: dict[str, Any], signature: by
     return ".".join([*encoded, b64url(signature)])
 
 
+def hs256_keyed_with(secret: bytes, key_id: str, claims: dict[str, Any]) -> str:
+    """Algorithm confusion: an HMAC token keyed with a public key, as if it were a secret."""
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": key_id}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(signature)}"
+
+
 class ExternalIssuer:
     """An external OIDC issuer: an RSA key, its JWKS, and tokens it signs."""
 
@@ -160,6 +170,11 @@ class ExternalIssuer:
         self.audience = audience
         self.key: RSAPrivateKey = generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = f"idp-{uuid.uuid4().hex[:8]}"
+
+    def public_pem(self) -> bytes:
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
     def jwks(self) -> dict[str, Any]:
         jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)

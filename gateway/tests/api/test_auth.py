@@ -18,6 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from shared_schemas.broker import free_port
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.employees import EmployeeTerminated
 from shared_schemas.identity import DevelopmentSecretInProduction, development_signer
@@ -37,6 +38,7 @@ from tests.support.gateway_identity import (
     claims_of,
     create_user,
     gateway_of,
+    hs256_keyed_with,
     new_pem,
     refresh,
     run_lifespan,
@@ -564,6 +566,11 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
                         "exp": now + 60,
                     },
                 ),
+                "HS256 keyed with the public key": hs256_keyed_with(
+                    idp.public_pem(),
+                    idp.key_id,
+                    {"iss": idp.issuer, "aud": idp.audience, "sub": "idp|sam", "exp": now + 60},
+                ),
                 "garbage": "garbage",
             }
             answers = set()
@@ -584,3 +591,21 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
 async def test_without_an_external_issuer_there_is_no_exchange(gateway: Gateway) -> None:
     response = await gateway.client.post("/auth/exchange", data={"subject_token": "x"})
     assert response.status_code == 404
+
+
+async def test_an_unreachable_external_issuer_is_a_503(database_url: str) -> None:
+    idp = ExternalIssuer()
+    settings = settings_for(
+        database_url,
+        oidc_issuer=idp.issuer,
+        oidc_audience=idp.audience,
+        oidc_jwks_url=f"http://127.0.0.1:{free_port()}/jwks.json",
+    )
+    async with gateway_of(settings) as gateway:
+        await create_user(gateway, "una", oidc_subject="idp|una")
+        response = await gateway.client.post(
+            "/auth/exchange", data={"subject_token": idp.token("idp|una")}
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert response.headers["content-type"] == "application/problem+json"

@@ -4,8 +4,6 @@ route called directly (the ERP trusting the gateway's published keys)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -24,10 +22,10 @@ from shared_schemas.identity import TokenSigner
 from tests.support.gateway_identity import (
     PASSWORD,
     another_database,
-    b64url,
     bearer,
     create_user,
     gateway_of,
+    hs256_keyed_with,
     new_pem,
     settings_for,
     token_pair,
@@ -98,12 +96,7 @@ def public_pem() -> bytes:
 
 
 def hs256_with_the_public_key(stack: Stack) -> str:
-    """Algorithm confusion: HMAC keyed with the gateway's public key, as if it were a secret."""
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KEY_ID}).encode())
-    payload = b64url(json.dumps(claims(stack.user_id)).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = hmac.new(public_pem(), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(signature)}"
+    return hs256_keyed_with(public_pem(), KEY_ID, claims(stack.user_id))
 
 
 def rs256_from_an_unknown_key(stack: Stack) -> str:
