@@ -1,0 +1,181 @@
+"""`GET /api/customers/{id}/overview`: one customer as a frontend's account page shows it,
+from CRM (the customer, contacts, open opportunities and inquiries, recent activities)
+and ERP (recent orders, open invoices and the balance), fetched at once. When one side
+fails or is too slow the other side's part is still answered, naming the missing side in
+`degraded`; a part the caller's role may not read is left out (null), not degraded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import aiohttp
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from gateway.adapters.upstream import Upstream, UpstreamFailure
+from gateway.config import Settings
+from gateway.domain.breaker import CircuitOpen
+from shared_schemas.domain import NotFound
+from shared_schemas.identity import Access, Authorize
+from shared_schemas.money import Money
+
+router = APIRouter(tags=["overview"])
+
+# Every role that reads CRM customers may see their overview (design §7).
+ReadAccess = Annotated[Access, Depends(Authorize("crm", "customers", "read"))]
+
+RECENT = 10
+OPEN_OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
+OPEN_INQUIRY_STATUSES = ("new", "open", "pending")
+OPEN_INVOICE_STATUSES = ("issued", "partially_paid")
+
+EXAMPLE: dict[str, JsonValue] = {
+    "customer": {"id": "2d4f6a8c-0e2a-4c6e-8a0c-2e4a6c8e0a40", "name": "Acme GmbH"},
+    "contacts": [{"name": "Ada Buyer", "email": "ada@acme.example"}],
+    "open_opportunities": [],
+    "open_inquiries": [],
+    "recent_activities": [],
+    "recent_orders": [{"number": "SO-2026-000042", "status": "shipped", "total": "1250.00"}],
+    "open_invoices": [{"number": "INV-2026-000007", "amount_due": "1250.00"}],
+    "balance": "1250.00",
+    "currency": "EUR",
+    "degraded": [],
+}
+
+
+class CustomerOverview(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    customer: dict[str, Any] | None = Field(description="Null only when CRM is degraded.")
+    contacts: list[dict[str, Any]] | None
+    open_opportunities: list[dict[str, Any]] | None
+    open_inquiries: list[dict[str, Any]] | None
+    recent_activities: list[dict[str, Any]] | None
+    recent_orders: list[dict[str, Any]] | None
+    open_invoices: list[dict[str, Any]] | None
+    balance: Money | None = Field(description="What the open invoices still ask.")
+    currency: str | None
+    degraded: list[str] = Field(description="Services that failed or timed out: `crm`, `erp`.")
+
+
+class _Hidden(Exception):
+    """The caller's role may not read this part."""
+
+
+class _Failed(Exception):
+    """The service gave no usable answer."""
+
+
+@router.get(
+    "/api/customers/{customer_id}/overview",
+    summary="A customer with contacts, pipeline, support and activities from CRM and "
+    "orders, open invoices and balance from ERP",
+    responses={404: {"description": "No such customer (or not visible to the caller)"}},
+)
+async def customer_overview(
+    customer_id: uuid.UUID, request: Request, _access: ReadAccess
+) -> CustomerOverview:
+    settings: Settings = request.app.state.settings
+    upstreams: Mapping[str, Upstream] = request.app.state.upstreams
+    headers = _forwarded(request)
+    crm, erp = upstreams["crm"], upstreams["erp"]
+    of_customer = {"customer_id": str(customer_id)}
+
+    async def get(upstream: Upstream, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        target = f"{path}?{urlencode(params, doseq=True)}" if params else path
+        try:
+            response = await upstream.send("GET", target, headers, None, replayable=True)
+        except (UpstreamFailure, CircuitOpen) as exc:
+            raise _Failed(upstream.name) from exc
+        try:
+            body = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Failed(upstream.name) from exc
+        finally:
+            response.release()
+        if response.status == 404 and path.startswith("/customers/"):
+            raise NotFound("customer", customer_id)
+        if response.status in (403, 404):
+            raise _Hidden(path)
+        if response.status != 200:
+            raise _Failed(upstream.name)
+        return json.loads(body)
+
+    async def items(upstream: Upstream, path: str, params: Mapping[str, Any]) -> Any:
+        found = await get(upstream, path, params)
+        # Lists are pages ({"items": ...}); a customer's contacts are a plain list.
+        return found["items"] if isinstance(found, dict) else found
+
+    crm_parts = {
+        "customer": get(crm, f"/customers/{customer_id}"),
+        "contacts": items(crm, f"/customers/{customer_id}/contacts", {"limit": 50}),
+        "open_opportunities": items(
+            crm, "/opportunities", {**of_customer, "stage": OPEN_OPPORTUNITY_STAGES, "limit": 50}
+        ),
+        "open_inquiries": items(
+            crm, "/inquiries", {**of_customer, "status": OPEN_INQUIRY_STATUSES, "limit": 50}
+        ),
+        "recent_activities": items(crm, "/activities", {**of_customer, "limit": RECENT}),
+    }
+    erp_parts = {
+        "recent_orders": items(erp, "/orders", {**of_customer, "limit": RECENT}),
+        "open_invoices": items(
+            erp, "/invoices", {**of_customer, "status": OPEN_INVOICE_STATUSES, "limit": 200}
+        ),
+    }
+    # One deadline for everything: a slow side costs the page no more than this.
+    budget = settings.upstream_read_timeout
+    results = await asyncio.gather(
+        *(asyncio.wait_for(part, budget) for part in (*crm_parts.values(), *erp_parts.values())),
+        return_exceptions=True,
+    )
+    found: dict[str, Any] = {}
+    degraded: set[str] = set()
+    for (name, side), result in zip(
+        [*((n, "crm") for n in crm_parts), *((n, "erp") for n in erp_parts)], results, strict=True
+    ):
+        if isinstance(result, NotFound):
+            raise result
+        if isinstance(result, _Hidden):
+            found[name] = None
+        elif isinstance(result, _Failed | TimeoutError):
+            found[name] = None
+            degraded.add(side)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            found[name] = result
+    if "crm" in degraded:
+        # Without CRM nothing of its part is shown: half a customer would mislead.
+        found.update(dict.fromkeys(crm_parts))
+    if "erp" in degraded:
+        found.update(dict.fromkeys(erp_parts))
+    invoices = found.get("open_invoices")
+    balance = (
+        sum((Decimal(invoice["amount_due"]) for invoice in invoices), Decimal("0.00"))
+        if invoices is not None
+        else None
+    )
+    currency = invoices[0]["currency"] if invoices else settings.company.currency
+    return CustomerOverview(
+        **found,
+        balance=balance,
+        currency=currency if balance is not None else None,
+        degraded=sorted(degraded),
+    )
+
+
+def _forwarded(request: Request) -> list[tuple[str, str]]:
+    """The caller's token and request id travel on: the services check the same token."""
+    headers = [("accept", "application/json")]
+    for name in ("authorization", "x-request-id", "traceparent"):
+        value = request.headers.get(name)
+        if value:
+            headers.append((name, value))
+    return headers
