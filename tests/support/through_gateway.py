@@ -59,6 +59,7 @@ class Services:
     erp: Erp
     crm_url: str
     erp_url: str
+    apps: dict[str, FastAPI]
 
 
 @contextlib.asynccontextmanager
@@ -82,6 +83,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
             Erp(e, erp_app.state.workers.applier(), SIGNER, erp_app.state.engine),
             crm_url,
             erp_url,
+            {"crm": crm_app, "erp": erp_app},
         )
     await crm_app.state.engine.dispose()
     await erp_app.state.engine.dispose()
