@@ -50,6 +50,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def without_instance(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem document without its `instance` (the path), to compare answers."""
+    return {name: value for name, value in problem.items() if name != "instance"}
+
+
 def claims_of(token: str) -> dict[str, Any]:
     """A token's claims, read without checking anything (for assertions only)."""
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})

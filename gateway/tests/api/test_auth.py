@@ -1,63 +1,41 @@
 """Signing in at the gateway: token pairs with the design's claims, refresh tokens used
-once, one answer for every bad sign-in, throttling, the published keys and their rotation,
-the development users, production's refusals, terminated employees, external issuers."""
+once, one answer for every refused sign-in, throttling of failed ones, and the users of a
+terminated employee."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 import time
 import uuid
-from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import date
 
 import jwt
 import pytest
-from pydantic import ValidationError
 
-from gateway.config import Settings
-from shared_schemas.broker import free_port
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.employees import EmployeeTerminated
-from shared_schemas.identity import DevelopmentSecretInProduction, development_signer
-from shared_schemas.identity.development import (
-    DEVELOPMENT_EMPLOYEE_IDS,
-    DEVELOPMENT_KEY_ID,
-    DEVELOPMENT_PRIVATE_KEY_PEM,
-)
 from shared_schemas.messaging import Outcome
 from shared_schemas.roles import Role
 from tests.support.gateway import Gateway
 from tests.support.gateway_identity import (
     PASSWORD,
-    ExternalIssuer,
     GatewayApp,
     bearer,
     claims_of,
     create_user,
     gateway_of,
-    hs256_keyed_with,
-    new_pem,
     refresh,
-    run_lifespan,
-    serving_jwks,
     settings_for,
     sign_in,
     token_pair,
-    unsigned_token,
+    without_instance,
 )
-from tests.support.identity import ProtectedSettings, app_client
 from tests.support.kafka_tools import until
 
 pytestmark = [pytest.mark.api, pytest.mark.security]
 
 EMPLOYEE = uuid.UUID("e0000000-0000-4000-8000-000000000001")
-
-
-def without_instance(body: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in body.items() if name != "instance"}
 
 
 # --- token pairs -----------------------------------------------------------------------
@@ -265,163 +243,6 @@ async def test_a_successful_sign_in_clears_the_usernames_failures(database_url: 
                 assert (await sign_in(client, "olivia", PASSWORD)).status_code == 200
 
 
-# --- keys ------------------------------------------------------------------------------
-
-
-async def test_the_public_keys_are_published_without_a_token(gateway: Gateway) -> None:
-    response = await gateway.client.get("/.well-known/jwks.json")
-    assert response.status_code == 200
-    [key] = response.json()["keys"]
-    # In development without a key of its own the gateway signs with the development key.
-    assert key["kid"] == DEVELOPMENT_KEY_ID
-    assert {key["kty"], key["crv"], key["alg"], key["use"]} == {"OKP", "Ed25519", "EdDSA", "sig"}
-    assert "d" not in key
-
-
-async def test_tokens_of_a_retired_key_verify_until_they_expire(
-    database_url: str, tmp_path: Path
-) -> None:
-    old_settings = settings_for(database_url, signing_key_pem=new_pem(), signing_key_id="gw-1")
-    async with gateway_of(old_settings) as old:
-        await create_user(old, "rita", roles=["admin"])
-        before = await token_pair(old.client, "rita", PASSWORD)
-        [old_key] = (await old.client.get("/.well-known/jwks.json")).json()["keys"]
-    assert jwt.get_unverified_header(before["access_token"])["kid"] == "gw-1"
-
-    new_settings = settings_for(
-        database_url,
-        signing_key_pem=new_pem(),
-        signing_key_id="gw-2",
-        retired_jwks=json.dumps({"keys": [old_key]}),
-    )
-    async with gateway_of(new_settings) as new:
-        jwks = (await new.client.get("/.well-known/jwks.json")).json()
-        assert [key["kid"] for key in jwks["keys"]] == ["gw-2", "gw-1"]
-        # Issued before the rotation: still good at the gateway, and refreshable.
-        old_access = bearer(before["access_token"])
-        assert (await new.client.get("/auth/users", headers=old_access)).is_success
-        after = (await refresh(new.client, before["refresh_token"])).json()
-        assert jwt.get_unverified_header(after["access_token"])["kid"] == "gw-2"
-
-    # A service configured with the published key set takes both.
-    service = ProtectedSettings(jwks=json.dumps(jwks))
-    async with await app_client(service, tmp_path) as client:
-        for token in (before["access_token"], after["access_token"]):
-            whoami = await client.get("/whoami", headers=bearer(token))
-            assert whoami.status_code == 200, whoami.text
-            assert whoami.json()["roles"] == ["admin"]
-
-    # Once the old key is dropped from the set, its tokens are refused.
-    dropped = settings_for(database_url, signing_key_pem=new_settings.signing_key_pem)
-    async with gateway_of(dropped) as newest:
-        refused = await newest.client.get("/auth/users", headers=bearer(before["access_token"]))
-        assert refused.status_code == 401
-
-
-async def test_a_missing_key_id_is_the_keys_thumbprint() -> None:
-    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", signing_key_pem=new_pem())
-    [key] = json.loads(settings.identity().jwks or "{}")["keys"]
-    assert len(key["kid"]) == 43  # base64url of a SHA-256
-
-
-# --- development users and production ---------------------------------------------------
-
-
-async def test_development_users_are_seeded_once_by_any_number_of_replicas(
-    database_url: str,
-) -> None:
-    settings = settings_for(database_url)
-    async with gateway_of(settings) as first, gateway_of(settings) as second:
-        await asyncio.gather(run_lifespan(first.app), run_lifespan(second.app))
-        await run_lifespan(first.app)
-        listed = await first.client.get(
-            "/auth/users", params={"sort": "username"}, headers=first.headers("admin")
-        )
-        users = listed.json()["items"]
-        assert sorted(user["username"] for user in users) == sorted(role.value for role in Role)
-        for user in users:
-            assert user["roles"] == [user["username"]]
-            assert user["employee_id"] == DEVELOPMENT_EMPLOYEE_IDS[user["username"]]
-        pair = await token_pair(first.client, "sales", "dev-sales")
-        claims = claims_of(pair["access_token"])
-        assert claims["roles"] == ["sales"]
-        assert claims["employee_id"] == DEVELOPMENT_EMPLOYEE_IDS["sales"]
-        assert jwt.get_unverified_header(pair["access_token"])["kid"] == DEVELOPMENT_KEY_ID
-
-
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {},
-        {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM},
-        {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM, "signing_key_id": "innocent-looking"},
-        {"signing_key_pem": "own", "signing_key_id": DEVELOPMENT_KEY_ID},
-        {"signing_key_pem": "own", "retired_jwks": "development"},
-        {"signing_key_pem": "own", "oidc_issuer": "https://idp.example.test"},
-        {
-            "signing_key_pem": "own",
-            "oidc_issuer": "https://idp.example.test",
-            "oidc_audience": "crm-erp",
-            "oidc_jwks_url": "http://idp.example.test/jwks.json",
-        },
-    ],
-    ids=[
-        "no-signing-key",
-        "development-key",
-        "development-key-renamed",
-        "development-key-id",
-        "development-key-retired",
-        "half-an-oidc-issuer",
-        "oidc-keys-over-http",
-    ],
-)
-def test_production_refuses_development_keys(settings: dict[str, str]) -> None:
-    values = dict(settings)
-    if values.get("signing_key_pem") == "own":
-        values["signing_key_pem"] = new_pem()
-    if values.get("retired_jwks") == "development":
-        values["retired_jwks"] = json.dumps({"keys": [development_signer().public_jwk()]})
-    with pytest.raises(ValidationError):
-        Settings(database_url="sqlite+aiosqlite:///:memory:", environment="production", **values)
-
-
-def test_production_needs_only_a_signing_key_of_its_own() -> None:
-    settings = Settings(
-        database_url="sqlite+aiosqlite:///:memory:",
-        environment="production",
-        signing_key_pem=new_pem(),
-        signing_key_id="gw-2026-11",
-    )
-    jwks = json.loads(settings.identity().jwks or "{}")
-    assert [key["kid"] for key in jwks["keys"]] == ["gw-2026-11"]
-
-
-async def test_production_refuses_to_start_while_a_development_password_works(
-    database_url: str,
-) -> None:
-    async with gateway_of(settings_for(database_url)) as development:
-        await run_lifespan(development.app)
-        listed = await development.client.get("/auth/users", headers=development.headers("admin"))
-        users = listed.json()["items"]
-    production = settings_for(
-        database_url, environment="production", signing_key_pem=new_pem(), signing_key_id="prod-1"
-    )
-    async with gateway_of(production) as gateway:
-        with pytest.raises(DevelopmentSecretInProduction):
-            await run_lifespan(gateway.app)
-        # Nothing is seeded in production; disabled, the development users are harmless.
-        for user in users:
-            response = await gateway.client.patch(
-                f"/auth/users/{user['id']}",
-                json={"disabled": True},
-                headers=gateway.headers("admin"),
-            )
-            assert response.status_code == 200, response.text
-        await run_lifespan(gateway.app)
-        listed = await gateway.client.get("/auth/users", headers=gateway.headers("admin"))
-        assert len(listed.json()["items"]) == len(users)
-
-
 # --- terminated employees ---------------------------------------------------------------
 
 
@@ -482,130 +303,3 @@ async def _terminate_and_check(gateway: GatewayApp) -> None:
     still = await gateway.client.get("/auth/users", headers=bearer(pairs["stayer"]["access_token"]))
     assert still.status_code == 200
     assert (await refresh(gateway.client, pairs["stayer"]["refresh_token"])).status_code == 200
-
-
-# --- external issuer --------------------------------------------------------------------
-
-
-async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url: str) -> None:
-    idp = ExternalIssuer()
-    async with serving_jwks(idp.jwks()) as url:
-        settings = settings_for(
-            database_url,
-            oidc_issuer=idp.issuer,
-            oidc_audience=idp.audience,
-            oidc_jwks_url=url,
-        )
-        async with gateway_of(settings) as gateway:
-            user = await create_user(
-                gateway,
-                "sam",
-                roles=["admin", "sales"],
-                employee_id=str(EMPLOYEE),
-                oidc_subject="idp|sam",
-            )
-
-            async def exchange(token: str) -> Any:
-                return await gateway.client.post("/auth/exchange", data={"subject_token": token})
-
-            response = await exchange(idp.token("idp|sam"))
-            assert response.status_code == 200, response.text
-            pair = response.json()
-            assert pair["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
-            claims = claims_of(pair["access_token"])
-            assert claims["sub"] == user["id"]
-            assert claims["iss"] == "crm-erp-gateway"
-            assert claims["roles"] == ["admin", "sales"]
-            assert claims["employee_id"] == str(EMPLOYEE)
-            assert (
-                await gateway.client.get("/auth/users", headers=bearer(pair["access_token"]))
-            ).is_success
-
-            # The external issuer may narrow the roles, never widen them; refreshes keep it.
-            narrowed = (await exchange(idp.token("idp|sam", roles=["sales", "hr"]))).json()
-            assert claims_of(narrowed["access_token"])["roles"] == ["sales"]
-            renewed = (await refresh(gateway.client, narrowed["refresh_token"])).json()
-            assert claims_of(renewed["access_token"])["roles"] == ["sales"]
-
-            now = int(time.time())
-            forged = {
-                "unknown subject": idp.token("idp|nobody"),
-                "wrong audience": ExternalIssuer(idp.issuer, "another-app").token("idp|sam"),
-                "wrong issuer": jwt.encode(
-                    {
-                        "iss": "https://evil.test",
-                        "aud": idp.audience,
-                        "sub": "idp|sam",
-                        "iat": now,
-                        "exp": now + 60,
-                    },
-                    idp.key,
-                    algorithm="RS256",
-                    headers={"kid": idp.key_id},
-                ),
-                "expired": idp.token("idp|sam", lifetime=timedelta(minutes=-5)),
-                "another key": jwt.encode(
-                    {
-                        "iss": idp.issuer,
-                        "aud": idp.audience,
-                        "sub": "idp|sam",
-                        "iat": now,
-                        "exp": now + 60,
-                    },
-                    ExternalIssuer().key,
-                    algorithm="RS256",
-                    headers={"kid": idp.key_id},
-                ),
-                "alg none": unsigned_token(
-                    {"alg": "none", "kid": idp.key_id},
-                    {
-                        "iss": idp.issuer,
-                        "aud": idp.audience,
-                        "sub": "idp|sam",
-                        "iat": now,
-                        "exp": now + 60,
-                    },
-                ),
-                "HS256 keyed with the public key": hs256_keyed_with(
-                    idp.public_pem(),
-                    idp.key_id,
-                    {"iss": idp.issuer, "aud": idp.audience, "sub": "idp|sam", "exp": now + 60},
-                ),
-                "garbage": "garbage",
-            }
-            answers = set()
-            for reason, token in forged.items():
-                refused = await exchange(token)
-                assert refused.status_code == 401, reason
-                answers.add(json.dumps(without_instance(refused.json()), sort_keys=True))
-            assert len(answers) == 1
-
-            await gateway.client.patch(
-                f"/auth/users/{user['id']}",
-                json={"disabled": True},
-                headers=gateway.headers("admin"),
-            )
-            assert (await exchange(idp.token("idp|sam"))).status_code == 401
-
-
-async def test_without_an_external_issuer_there_is_no_exchange(gateway: Gateway) -> None:
-    response = await gateway.client.post("/auth/exchange", data={"subject_token": "x"})
-    assert response.status_code == 404
-
-
-async def test_an_unreachable_external_issuer_is_a_503(database_url: str) -> None:
-    idp = ExternalIssuer()
-    settings = settings_for(
-        database_url,
-        oidc_issuer=idp.issuer,
-        oidc_audience=idp.audience,
-        oidc_jwks_url=f"http://127.0.0.1:{free_port()}/jwks.json",
-    )
-    async with gateway_of(settings) as gateway:
-        await create_user(gateway, "una", oidc_subject="idp|una")
-        response = await gateway.client.post(
-            "/auth/exchange", data={"subject_token": idp.token("idp|una")}
-        )
-        assert response.status_code == 503
-        assert response.headers["Retry-After"]
-        assert response.headers["content-type"] == "application/problem+json"

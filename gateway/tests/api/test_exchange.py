@@ -1,0 +1,157 @@
+"""`POST /auth/exchange`: an external OIDC issuer's token for the gateway's own pair, and
+every token it must refuse."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from shared_schemas.broker import free_port
+from tests.support.gateway import Gateway
+from tests.support.gateway_identity import (
+    ExternalIssuer,
+    bearer,
+    claims_of,
+    create_user,
+    gateway_of,
+    hs256_keyed_with,
+    refresh,
+    serving_jwks,
+    settings_for,
+    unsigned_token,
+    without_instance,
+)
+
+pytestmark = [pytest.mark.api, pytest.mark.security]
+
+EMPLOYEE = uuid.UUID("e0000000-0000-4000-8000-000000000001")
+
+
+async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url: str) -> None:
+    idp = ExternalIssuer()
+    async with serving_jwks(idp.jwks()) as url:
+        settings = settings_for(
+            database_url,
+            oidc_issuer=idp.issuer,
+            oidc_audience=idp.audience,
+            oidc_jwks_url=url,
+        )
+        async with gateway_of(settings) as gateway:
+            user = await create_user(
+                gateway,
+                "sam",
+                roles=["admin", "sales"],
+                employee_id=str(EMPLOYEE),
+                oidc_subject="idp|sam",
+            )
+
+            async def exchange(token: str) -> Any:
+                return await gateway.client.post("/auth/exchange", data={"subject_token": token})
+
+            response = await exchange(idp.token("idp|sam"))
+            assert response.status_code == 200, response.text
+            pair = response.json()
+            assert pair["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+            claims = claims_of(pair["access_token"])
+            assert claims["sub"] == user["id"]
+            assert claims["iss"] == "crm-erp-gateway"
+            assert claims["roles"] == ["admin", "sales"]
+            assert claims["employee_id"] == str(EMPLOYEE)
+            assert (
+                await gateway.client.get("/auth/users", headers=bearer(pair["access_token"]))
+            ).is_success
+
+            # The external issuer may narrow the roles, never widen them; refreshes keep it.
+            narrowed = (await exchange(idp.token("idp|sam", roles=["sales", "hr"]))).json()
+            assert claims_of(narrowed["access_token"])["roles"] == ["sales"]
+            renewed = (await refresh(gateway.client, narrowed["refresh_token"])).json()
+            assert claims_of(renewed["access_token"])["roles"] == ["sales"]
+
+            now = int(time.time())
+            forged = {
+                "unknown subject": idp.token("idp|nobody"),
+                "wrong audience": ExternalIssuer(idp.issuer, "another-app").token("idp|sam"),
+                "wrong issuer": jwt.encode(
+                    {
+                        "iss": "https://evil.test",
+                        "aud": idp.audience,
+                        "sub": "idp|sam",
+                        "iat": now,
+                        "exp": now + 60,
+                    },
+                    idp.key,
+                    algorithm="RS256",
+                    headers={"kid": idp.key_id},
+                ),
+                "expired": idp.token("idp|sam", lifetime=timedelta(minutes=-5)),
+                "another key": jwt.encode(
+                    {
+                        "iss": idp.issuer,
+                        "aud": idp.audience,
+                        "sub": "idp|sam",
+                        "iat": now,
+                        "exp": now + 60,
+                    },
+                    ExternalIssuer().key,
+                    algorithm="RS256",
+                    headers={"kid": idp.key_id},
+                ),
+                "alg none": unsigned_token(
+                    {"alg": "none", "kid": idp.key_id},
+                    {
+                        "iss": idp.issuer,
+                        "aud": idp.audience,
+                        "sub": "idp|sam",
+                        "iat": now,
+                        "exp": now + 60,
+                    },
+                ),
+                "HS256 keyed with the public key": hs256_keyed_with(
+                    idp.public_pem(),
+                    idp.key_id,
+                    {"iss": idp.issuer, "aud": idp.audience, "sub": "idp|sam", "exp": now + 60},
+                ),
+                "garbage": "garbage",
+            }
+            answers = set()
+            for reason, token in forged.items():
+                refused = await exchange(token)
+                assert refused.status_code == 401, reason
+                answers.add(json.dumps(without_instance(refused.json()), sort_keys=True))
+            assert len(answers) == 1
+
+            await gateway.client.patch(
+                f"/auth/users/{user['id']}",
+                json={"disabled": True},
+                headers=gateway.headers("admin"),
+            )
+            assert (await exchange(idp.token("idp|sam"))).status_code == 401
+
+
+async def test_without_an_external_issuer_there_is_no_exchange(gateway: Gateway) -> None:
+    response = await gateway.client.post("/auth/exchange", data={"subject_token": "x"})
+    assert response.status_code == 404
+
+
+async def test_an_unreachable_external_issuer_is_a_503(database_url: str) -> None:
+    idp = ExternalIssuer()
+    settings = settings_for(
+        database_url,
+        oidc_issuer=idp.issuer,
+        oidc_audience=idp.audience,
+        oidc_jwks_url=f"http://127.0.0.1:{free_port()}/jwks.json",
+    )
+    async with gateway_of(settings) as gateway:
+        await create_user(gateway, "una", oidc_subject="idp|una")
+        response = await gateway.client.post(
+            "/auth/exchange", data={"subject_token": idp.token("idp|una")}
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,191 @@
+"""The gateway's keys and what it does at start: published keys and their rotation,
+the development users, production's refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from gateway.config import Settings
+from shared_schemas.identity import DevelopmentSecretInProduction, development_signer
+from shared_schemas.identity.development import (
+    DEVELOPMENT_EMPLOYEE_IDS,
+    DEVELOPMENT_KEY_ID,
+    DEVELOPMENT_PRIVATE_KEY_PEM,
+)
+from shared_schemas.roles import Role
+from tests.support.gateway import Gateway
+from tests.support.gateway_identity import (
+    PASSWORD,
+    bearer,
+    claims_of,
+    create_user,
+    gateway_of,
+    new_pem,
+    refresh,
+    run_lifespan,
+    settings_for,
+    token_pair,
+)
+from tests.support.identity import ProtectedSettings, app_client
+
+pytestmark = [pytest.mark.api, pytest.mark.security]
+
+
+async def test_the_public_keys_are_published_without_a_token(gateway: Gateway) -> None:
+    response = await gateway.client.get("/.well-known/jwks.json")
+    assert response.status_code == 200
+    [key] = response.json()["keys"]
+    # In development without a key of its own the gateway signs with the development key.
+    assert key["kid"] == DEVELOPMENT_KEY_ID
+    assert {key["kty"], key["crv"], key["alg"], key["use"]} == {"OKP", "Ed25519", "EdDSA", "sig"}
+    assert "d" not in key
+
+
+async def test_tokens_of_a_retired_key_verify_until_they_expire(
+    database_url: str, tmp_path: Path
+) -> None:
+    old_settings = settings_for(database_url, signing_key_pem=new_pem(), signing_key_id="gw-1")
+    async with gateway_of(old_settings) as old:
+        await create_user(old, "rita", roles=["admin"])
+        before = await token_pair(old.client, "rita", PASSWORD)
+        [old_key] = (await old.client.get("/.well-known/jwks.json")).json()["keys"]
+    assert jwt.get_unverified_header(before["access_token"])["kid"] == "gw-1"
+
+    new_settings = settings_for(
+        database_url,
+        signing_key_pem=new_pem(),
+        signing_key_id="gw-2",
+        retired_jwks=json.dumps({"keys": [old_key]}),
+    )
+    async with gateway_of(new_settings) as new:
+        jwks = (await new.client.get("/.well-known/jwks.json")).json()
+        assert [key["kid"] for key in jwks["keys"]] == ["gw-2", "gw-1"]
+        # Issued before the rotation: still good at the gateway, and refreshable.
+        old_access = bearer(before["access_token"])
+        assert (await new.client.get("/auth/users", headers=old_access)).is_success
+        after = (await refresh(new.client, before["refresh_token"])).json()
+        assert jwt.get_unverified_header(after["access_token"])["kid"] == "gw-2"
+
+    # A service configured with the published key set takes both.
+    service = ProtectedSettings(jwks=json.dumps(jwks))
+    async with await app_client(service, tmp_path) as client:
+        for token in (before["access_token"], after["access_token"]):
+            whoami = await client.get("/whoami", headers=bearer(token))
+            assert whoami.status_code == 200, whoami.text
+            assert whoami.json()["roles"] == ["admin"]
+
+    # Once the old key is dropped from the set, its tokens are refused.
+    dropped = settings_for(database_url, signing_key_pem=new_settings.signing_key_pem)
+    async with gateway_of(dropped) as newest:
+        refused = await newest.client.get("/auth/users", headers=bearer(before["access_token"]))
+        assert refused.status_code == 401
+
+
+async def test_a_missing_key_id_is_the_keys_thumbprint() -> None:
+    settings = Settings(database_url="sqlite+aiosqlite:///:memory:", signing_key_pem=new_pem())
+    [key] = json.loads(settings.identity().jwks or "{}")["keys"]
+    assert len(key["kid"]) == 43  # base64url of a SHA-256
+
+
+# --- development users and production ---------------------------------------------------
+
+
+async def test_development_users_are_seeded_once_by_any_number_of_replicas(
+    database_url: str,
+) -> None:
+    settings = settings_for(database_url)
+    async with gateway_of(settings) as first, gateway_of(settings) as second:
+        await asyncio.gather(run_lifespan(first.app), run_lifespan(second.app))
+        await run_lifespan(first.app)
+        listed = await first.client.get(
+            "/auth/users", params={"sort": "username"}, headers=first.headers("admin")
+        )
+        users = listed.json()["items"]
+        assert sorted(user["username"] for user in users) == sorted(role.value for role in Role)
+        for user in users:
+            assert user["roles"] == [user["username"]]
+            assert user["employee_id"] == DEVELOPMENT_EMPLOYEE_IDS[user["username"]]
+        pair = await token_pair(first.client, "sales", "dev-sales")
+        claims = claims_of(pair["access_token"])
+        assert claims["roles"] == ["sales"]
+        assert claims["employee_id"] == DEVELOPMENT_EMPLOYEE_IDS["sales"]
+        assert jwt.get_unverified_header(pair["access_token"])["kid"] == DEVELOPMENT_KEY_ID
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM},
+        {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM, "signing_key_id": "innocent-looking"},
+        {"signing_key_pem": "own", "signing_key_id": DEVELOPMENT_KEY_ID},
+        {"signing_key_pem": "own", "retired_jwks": "development"},
+        {"signing_key_pem": "own", "oidc_issuer": "https://idp.example.test"},
+        {
+            "signing_key_pem": "own",
+            "oidc_issuer": "https://idp.example.test",
+            "oidc_audience": "crm-erp",
+            "oidc_jwks_url": "http://idp.example.test/jwks.json",
+        },
+    ],
+    ids=[
+        "no-signing-key",
+        "development-key",
+        "development-key-renamed",
+        "development-key-id",
+        "development-key-retired",
+        "half-an-oidc-issuer",
+        "oidc-keys-over-http",
+    ],
+)
+def test_production_refuses_development_keys(settings: dict[str, str]) -> None:
+    values = dict(settings)
+    if values.get("signing_key_pem") == "own":
+        values["signing_key_pem"] = new_pem()
+    if values.get("retired_jwks") == "development":
+        values["retired_jwks"] = json.dumps({"keys": [development_signer().public_jwk()]})
+    with pytest.raises(ValidationError):
+        Settings(database_url="sqlite+aiosqlite:///:memory:", environment="production", **values)
+
+
+def test_production_needs_only_a_signing_key_of_its_own() -> None:
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///:memory:",
+        environment="production",
+        signing_key_pem=new_pem(),
+        signing_key_id="gw-2026-11",
+    )
+    jwks = json.loads(settings.identity().jwks or "{}")
+    assert [key["kid"] for key in jwks["keys"]] == ["gw-2026-11"]
+
+
+async def test_production_refuses_to_start_while_a_development_password_works(
+    database_url: str,
+) -> None:
+    async with gateway_of(settings_for(database_url)) as development:
+        await run_lifespan(development.app)
+        listed = await development.client.get("/auth/users", headers=development.headers("admin"))
+        users = listed.json()["items"]
+    production = settings_for(
+        database_url, environment="production", signing_key_pem=new_pem(), signing_key_id="prod-1"
+    )
+    async with gateway_of(production) as gateway:
+        with pytest.raises(DevelopmentSecretInProduction):
+            await run_lifespan(gateway.app)
+        # Nothing is seeded in production; disabled, the development users are harmless.
+        for user in users:
+            response = await gateway.client.patch(
+                f"/auth/users/{user['id']}",
+                json={"disabled": True},
+                headers=gateway.headers("admin"),
+            )
+            assert response.status_code == 200, response.text
+        await run_lifespan(gateway.app)
+        listed = await gateway.client.get("/auth/users", headers=gateway.headers("admin"))
+        assert len(listed.json()["items"]) == len(users)
