@@ -1,9 +1,10 @@
-"""Object level through the gateway (OWASP API1): a sales rep reads every lead,
-opportunity and quote but changes only their own; another rep's is a 403 and stays as it
-was, whether the request comes through the gateway or straight at the service."""
+"""Object and property level through the gateway (OWASP API1 and API3): a sales rep reads
+every lead, opportunity and quote but changes only their own, through the gateway and
+straight at the service; an employee's salary is seen by hr and admin only."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,36 @@ async def test_a_rep_cannot_change_another_reps_lead_opportunity_or_quote(tmp_pa
                     headers=as_("sales", owner),
                 )
                 assert done.status_code == 200, (kind, done.text)
+
+
+async def test_salary_is_seen_through_the_gateway_by_hr_and_admin_only(tmp_path: Path) -> None:
+    async with (
+        services(tmp_path) as live,
+        gateway_to(tmp_path, live.crm_url, live.erp_url) as gateway,
+    ):
+        hired = await gateway.post(
+            "/api/erp/employees",
+            json={
+                "name": "Ada Lovelace",
+                "email": "ada@company.example",
+                "role": "sales",
+                "salary": "64000.00",
+            },
+            headers=as_("hr"),
+        )
+        assert hired.status_code == 201, hired.text
+        employee = hired.json()
+        assert employee["salary"] == "64000.00"
+        for role in ("hr", "admin"):
+            one = await gateway.get(f"/api/erp/employees/{employee['id']}", headers=as_(role))
+            listed = await gateway.get("/api/erp/employees", headers=as_(role))
+            assert one.json()["salary"] == "64000.00", role
+            assert [e["salary"] for e in listed.json()["items"]] == ["64000.00"], role
+        for role in ("sales", "sales_manager", "support", "warehouse", "finance"):
+            for path in (f"/api/erp/employees/{employee['id']}", "/api/erp/employees"):
+                refused = await gateway.get(path, headers=as_(role))
+                assert refused.status_code == 403, (role, path)
+                assert "64000" not in refused.text
+        [hired_event] = await live.erp.events("erp.employee.hired.v1")
+        assert "salary" not in hired_event["data"]
+        assert "64000" not in json.dumps(hired_event)
