@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECONDS = float(os.environ.get("SECONDS", "5"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-LATENCY_SECONDS = float(os.environ.get("LATENCY_SECONDS", "10"))
+LATENCY_SECONDS = float(os.environ.get("LATENCY_SECONDS", "5"))
 PRODUCTS = 300
 CONNECTIONS = 32
 TRIVIAL, LISTING = "/healthz", "/products?limit=50"
@@ -207,20 +207,21 @@ async def open_loop(url: str, headers: dict[str, str], rate: float, seconds: flo
     latencies: list[float] = []
     failures: list[int] = []
     async with aiohttp.ClientSession(connector=connector, headers=headers) as client:
-        await throughput(url, headers, 0.5)  # connections and caches warm
         loop = asyncio.get_running_loop()
 
-        async def one(due: float) -> None:
+        async def one(due: float, timed: list[float]) -> None:
             await asyncio.sleep(max(0.0, due - loop.time()))
             async with client.get(url) as response:
                 await response.read()
                 if response.status != 200:
                     failures.append(response.status)
-            latencies.append((loop.time() - due) * 1000)
+            timed.append((loop.time() - due) * 1000)
 
-        start = loop.time() + 0.2
-        count = int(rate * seconds)
-        await asyncio.gather(*(one(start + n / rate) for n in range(count)))
+        # One second at the same rate first, not timed: connections open, caches warm.
+        for duration, timed in ((1.0, []), (seconds, latencies)):
+            start = loop.time() + 0.05
+            due = [start + n / rate for n in range(int(rate * duration))]
+            await asyncio.gather(*(one(at, timed) for at in due))
     if failures:
         raise RuntimeError(f"{url}: {len(failures)} requests failed, e.g. {failures[:5]}")
     return latencies
@@ -244,13 +245,12 @@ async def measure(live: Servers, headers: dict[str, str]) -> tuple[Rates, dict[s
         summary = ", ".join(f"{label} {rounds[-1]:.0f}" for label, rounds in rates.rounds.items())
         print(f"round {round_number}: {summary}", flush=True)
     rate = rates.median("list direct") / 2
-    latency = {
-        "rate": rate,
-        "direct": await open_loop(f"{live.erp}{LISTING}", headers, rate, LATENCY_SECONDS),
-        "gateway": await open_loop(
-            f"{live.gateway}/api/erp{LISTING}", headers, rate, LATENCY_SECONDS
-        ),
-    }
+    latency: dict[str, Any] = {"rate": rate, "direct": [], "gateway": []}
+    for _ in range(ROUNDS):
+        for label, url in (("direct", live.erp), ("gateway", f"{live.gateway}/api/erp")):
+            samples = await open_loop(f"{url}{LISTING}", headers, rate, LATENCY_SECONDS)
+            latency[label] += samples
+            print(f"{label} at {rate:.0f}/s: p99 {quantile(samples, 0.99):.1f} ms", flush=True)
     return rates, latency
 
 
@@ -294,7 +294,8 @@ def render(rates: Rates, latency: dict[str, Any]) -> str:
             f"{listing:.2f} on the list.",
             "",
             f"Latency of `GET {LISTING}` at a fixed {latency['rate']:.0f} requests/s (half the "
-            f"direct saturation rate), open loop, {LATENCY_SECONDS:.0f} s each:",
+            f"direct saturation rate), open loop, {ROUNDS} alternating rounds of "
+            f"{LATENCY_SECONDS:.0f} s per path, all samples of a path together:",
             "",
             "| path | p50 ms | p90 ms | p99 ms | max ms |",
             "|---|---|---|---|---|",

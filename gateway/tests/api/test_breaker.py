@@ -19,7 +19,7 @@ pytestmark = pytest.mark.api
 
 
 async def circuit_of(gateway: EdgeGateway, upstream: str) -> str:
-    health = (await gateway.client.get("/healthz")).json()
+    health = (await gateway.client.get("/healthz/upstreams")).json()
     circuit: str = health["upstreams"][upstream]["circuit"]
     return circuit
 

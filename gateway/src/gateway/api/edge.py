@@ -10,7 +10,6 @@ are never rate limited (orchestrators and scrapers call them all the time).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -37,7 +36,7 @@ from shared_schemas.identity import InvalidToken, KeysUnavailable, Principal, un
 
 log = logging.getLogger(__name__)
 
-PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+PROBES = frozenset({"/healthz", "/healthz/upstreams", "/readyz", "/metrics"})
 API_PREFIX = "/api/"
 # Headers a browser app may send and read across origins.
 CORS_REQUEST_HEADERS = (
@@ -82,9 +81,6 @@ class Edge:
                 await self._proxy(scope, receive, send, upstream)
                 return
         if path in PROBES:
-            if path == "/healthz" and scope["method"] == "GET":
-                await self._health(send)
-                return
             await self.app(scope, receive, send)
             return
         await self._pass_on(scope, receive, send)
@@ -199,16 +195,6 @@ class Edge:
             kind="rate-limited",
             headers={"Retry-After": refusal.retry_after_header},
         )
-
-    async def _health(self, send: Send) -> None:
-        upstreams = {
-            name: {"circuit": upstream.breaker_state.label}
-            for name, upstream in self.upstreams.items()
-        }
-        body = json.dumps({"status": "ok", "upstreams": upstreams}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
         key = (method, template, status)
