@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, TypeDecorator, Uuid, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -125,3 +126,19 @@ class Record:
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when the database is unreachable or busy, not the request or message at fault:
+    consumers retry (never dead-letter), routes answer 503."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError):
+        message = str(exc.orig).lower()
+        return any(
+            marker in message
+            for marker in ("locked", "connection", "could not connect", "server closed", "timeout")
+        )
+    return isinstance(exc, OSError)

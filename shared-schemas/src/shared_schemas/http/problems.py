@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared_schemas.database import is_database_outage
 from shared_schemas.domain import (
     Conflict,
     DomainError,
@@ -135,9 +137,29 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem_from_domain(exc), request.url.path)
 
 
+# How long a client should wait before trying again when the database is not answering.
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable or busy is a 503 the client may retry, never a 500; any
+    other such error is the server's fault and goes on to the 500 handler."""
+    if not is_database_outage(exc):
+        raise exc
+    problem = Problem(
+        503,
+        "The service's database is not answering; try again shortly.",
+        kind="dependency-unavailable",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+    return problem_response(problem, request.url.path)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every client error of `app` as problem+json, validation errors as 422."""
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for dependency_error in (DBAPIError, OSError):
+        app.add_exception_handler(dependency_error, _on_dependency_error)

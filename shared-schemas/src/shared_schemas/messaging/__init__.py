@@ -1,5 +1,6 @@
 """The messaging runtime every service uses: outbox, relay, idempotent consumer, DLQ, jobs."""
 
+from shared_schemas.database import is_database_outage
 from shared_schemas.messaging.applier import (
     BatchHandler,
     EventApplier,
@@ -8,7 +9,7 @@ from shared_schemas.messaging.applier import (
     batched,
     context_of,
 )
-from shared_schemas.messaging.consumer import Consumer, is_database_outage
+from shared_schemas.messaging.consumer import Consumer
 from shared_schemas.messaging.context import (
     EventContext,
     current_event_context,

@@ -18,9 +18,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import Table
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_schemas.database import is_database_outage
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.catalogue import dlq_topic
 from shared_schemas.messaging.applier import EventApplier, Handler, Outcome, Unusable, describe
@@ -41,21 +41,6 @@ from shared_schemas.messaging.metrics import (
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[CloudEvent[Any]], Awaitable[None]]
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """True when the database, not the message, is the problem (retry, never dead-letter)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, InterfaceError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, OperationalError):
-        message = str(exc.orig).lower()
-        return any(
-            marker in message
-            for marker in ("locked", "connection", "could not connect", "server closed", "timeout")
-        )
-    return isinstance(exc, OSError)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
