@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 PROBES = frozenset({"/healthz", "/healthz/upstreams", "/readyz", "/metrics"})
 API_PREFIX = "/api/"
+# Both services have ~120 routes; more templates than this are made-up paths.
+MAX_TEMPLATES = 500
 # Headers a browser app may send and read across origins.
 CORS_REQUEST_HEADERS = (
     "Authorization",
@@ -70,6 +72,7 @@ class Edge:
         self.per_ip = settings.rate_limit_per_ip
         self.per_user = settings.rate_limit_per_user
         self._latency: dict[tuple[str, str, int], Any] = {}
+        self._templates: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +107,7 @@ class Edge:
                 incoming=incoming,
                 max_body_bytes=self.max_body,
             )
-            if status not in (404, 405):
+            if status not in (404, 405) and self._known(route.template):
                 template = route.template
         except Problem as problem:
             status = await answer_problem(scope, receive, send, problem, incoming.request_id)
@@ -196,6 +199,16 @@ class Edge:
             kind="rate-limited",
             headers={"Retry-After": refusal.retry_after_header},
         )
+
+    def _known(self, template: str) -> bool:
+        """Whether to count under this template: at most MAX_TEMPLATES of them, so that
+        made-up paths the services answer with an error cannot grow the label set."""
+        if template in self._templates:
+            return True
+        if len(self._templates) >= MAX_TEMPLATES:
+            return False
+        self._templates.add(template)
+        return True
 
     def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
         key = (method, template, status)

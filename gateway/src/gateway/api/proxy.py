@@ -230,7 +230,7 @@ async def _stream(receive: Receive, limit: int) -> AsyncIterator[bytes]:
 async def _relay_answer(
     scope: Scope, send: Send, response: aiohttp.ClientResponse, upstream: Upstream, rid: str
 ) -> int:
-    headers = _answer_headers(response, upstream, scope["root_path"])
+    headers = _answer_headers(response, upstream, scope.get("root_path", ""))
     headers.append((REQUEST_ID, rid.encode()))
     status = response.status
     length = response.content_length
