@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from gateway.config import Settings
 from gateway.main import create_app
 from gateway.service.webhook_delivery import WebhookDispatcher
-from shared_schemas.broker import free_port
 from shared_schemas.events.base import CloudEvent, EventData, new_event
 from shared_schemas.events.crm.customers import CustomerCreated
 from shared_schemas.events.erp.products import ProductCreated
@@ -28,6 +26,7 @@ from shared_schemas.messaging import EventApplier, Outcome
 from tests.support.gateway import SIGNER
 from tests.support.harness import migrate
 from tests.support.identity import jwks_of
+from tests.support.stub_upstreams import serving
 
 
 def events_settings(database_url: str, **overrides: Any) -> Settings:
@@ -100,27 +99,8 @@ async def gateway_events(settings: Settings) -> AsyncIterator[GatewayEvents]:
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """`app` behind a real HTTP server on 127.0.0.1 (streaming needs one: the in-process
     transport hands a response over only once it is complete); yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with serving(app, lifespan="off") as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,20 @@ from shared_schemas.broker import free_port
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, *, port: int | None = None) -> AsyncIterator[str]:
-    """`app` under uvicorn on 127.0.0.1 until the block ends; yields its base URL."""
+async def serving(
+    app: ASGIApp, *, port: int | None = None, lifespan: str = "auto"
+) -> AsyncIterator[str]:
+    """`app` under uvicorn on 127.0.0.1 until the block ends; yields its base URL.
+    `lifespan="off"` serves an app whose lifespan the test runs (or needs not) itself."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 30

@@ -3,7 +3,6 @@ gateway in front of them: for tests of what goes through the gateway to real ser
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
@@ -12,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from crm.config import Settings as CrmSettings
@@ -21,7 +19,6 @@ from erp.config import Settings as ErpSettings
 from erp.main import create_app as create_erp
 from gateway.config import Settings
 from gateway.main import create_app as create_gateway
-from shared_schemas.broker import free_port
 from tests.support.crm import Crm
 from tests.support.crm import migrate as migrate_crm
 from tests.support.erp import Erp
@@ -29,28 +26,9 @@ from tests.support.erp import migrate as migrate_erp
 from tests.support.gateway import SIGNER
 from tests.support.harness import migrate
 from tests.support.identity import jwks_of
+from tests.support.stub_upstreams import serving
 
 JWKS = json.dumps(jwks_of(SIGNER))
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` behind a real HTTP server on 127.0.0.1 until the block ends; its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @dataclass
@@ -75,8 +53,8 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=crm_app), base_url="http://crm") as c,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=erp_app), base_url="http://erp") as e,
-        serving(crm_app) as crm_url,
-        serving(erp_app) as erp_url,
+        serving(crm_app, lifespan="off") as crm_url,
+        serving(erp_app, lifespan="off") as erp_url,
     ):
         yield Services(
             Crm(c, crm_app.state.workers.applier(), SIGNER, crm_app.state.engine),
