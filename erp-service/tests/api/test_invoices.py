@@ -334,7 +334,7 @@ async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> Non
 
 
 class Rollback(Exception):
-    pass
+    """Raised to roll a transaction back after the invoice was issued in it."""
 
 
 async def test_invoice_numbers_have_no_gaps_under_concurrency_or_rollback(

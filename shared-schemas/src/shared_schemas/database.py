@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric, TypeDecorator, Uuid, event
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Numeric,
+    TypeDecorator,
+    Uuid,
+    cast,
+    event,
+    func,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -142,3 +154,14 @@ def is_database_outage(exc: BaseException) -> bool:
             for marker in ("locked", "connection", "could not connect", "server closed", "timeout")
         )
     return isinstance(exc, OSError)
+
+
+def sum_in_cents(amount: Any) -> ColumnElement[Any]:
+    """The sum of a money expression in whole cents (0 when nothing is summed). SQLite
+    keeps numerics as floating point: summing them drifts, summing integers does not
+    (PostgreSQL is exact either way). Read back with `from_cents`."""
+    return func.coalesce(func.sum(cast(func.round(amount * 100), BigInteger)), 0)
+
+
+def from_cents(value: Any) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-2)

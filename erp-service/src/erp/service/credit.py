@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.finance import Invoice
 from erp.adapters.sales import Order
 from erp.domain.invoicing import UNPAID
 from erp.domain.orders import OPEN_STATUSES
-from shared_schemas.money import cents
+from shared_schemas.database import from_cents, sum_in_cents
 
 
 async def exposures(
@@ -32,7 +32,6 @@ async def exposures(
     ).where(Invoice.customer_id.in_(customer_ids), Invoice.status.in_(UNPAID))
     both = union_all(uninvoiced, unpaid).subquery("owing")
     rows = await session.execute(
-        select(both.c.customer_id, func.sum(both.c.owed)).group_by(both.c.customer_id)
+        select(both.c.customer_id, sum_in_cents(both.c.owed)).group_by(both.c.customer_id)
     )
-    # SQLite sums decimals as floating point: back to exact cents.
-    return {customer_id: cents(Decimal(str(owed))) for customer_id, owed in rows if owed}
+    return {customer_id: from_cents(owed) for customer_id, owed in rows if owed}

@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
 
 from erp.adapters.finance import Account, Budget, Invoice, JournalLine
 from erp.adapters.replicas import CustomerReplica
+from erp.domain.invoicing import UNPAID
 from erp.domain.ledger import EXPENSE, REVENUE, Period, parse_period
 from erp.domain.reports import (
     OVER_90,
@@ -36,19 +35,7 @@ from erp.domain.reports import (
 )
 from erp.service.ledger import today
 from erp.service.unit_of_work import UnitOfWork
-
-# What an invoice still owes while in one of these statuses.
-UNPAID_STATUSES = ("issued", "partially_paid")
-
-
-def sum_in_cents(amount: ColumnElement[Any] | QueryableAttribute[Any]) -> ColumnElement[Any]:
-    """The sum of a money expression in whole cents. SQLite keeps numerics as floating
-    point: summing them drifts, summing integers does not (PostgreSQL is exact either way)."""
-    return func.coalesce(func.sum(cast(func.round(amount * 100), BigInteger)), 0)
-
-
-def from_cents(value: Any) -> Decimal:
-    return Decimal(int(value or 0)).scaleb(-2)
+from shared_schemas.database import from_cents, sum_in_cents
 
 
 async def account_totals(
@@ -161,7 +148,7 @@ async def _owed_by_bucket(
             bucket.label("bucket"),
             (Invoice.total - Invoice.amount_paid).label("amount_due"),
         )
-        .where(Invoice.status.in_(UNPAID_STATUSES), Invoice.issued_on <= as_of)
+        .where(Invoice.status.in_(UNPAID), Invoice.issued_on <= as_of)
         .subquery()
     )
     # The customer's name as CRM last reported it, else as the invoices carry it.

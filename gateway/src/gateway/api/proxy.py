@@ -125,11 +125,11 @@ def read_headers(scope: Scope) -> Incoming:
 
 
 class BodyTooLarge(RequestBodyAborted):
-    pass
+    """The client's body went past the size limit while streaming (413)."""
 
 
 class ClientGone(RequestBodyAborted):
-    pass
+    """The client disconnected before its body was complete."""
 
 
 async def forward(
