@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp bench-gateway clean
+.PHONY: install run seed test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp bench-gateway clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,8 +27,11 @@ $(STAMP): $(UV) uv.lock pyproject.toml */pyproject.toml
 
 install: $(STAMP) ## Create .venv with every package and development tool
 
-run: install ## Start broker, services and gateway on embedded defaults; Ctrl-C stops all
-	$(BIN)/python deploy/local/run.py
+run: install ## Start broker, services and gateway on embedded defaults (SEED=1: with demo data); Ctrl-C stops all
+	$(BIN)/python -m deploy.local.run
+
+seed: install ## Load the demo company through the gateway of a running `make run`
+	$(BIN)/python -m deploy.local.seed
 
 test: install ## Run the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/pytest $(PYTEST_ARGS)

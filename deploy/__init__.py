@@ -1,0 +1,1 @@
+"""Deployment: the local launcher, Kubernetes manifests and operations scripts."""

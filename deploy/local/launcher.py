@@ -1,0 +1,306 @@
+"""The whole platform on one machine: the embedded broker, both services (API, relay and
+consumer as separate processes) and the gateway, on SQLite files or given databases.
+
+`make run` uses it with the default ports; the end-to-end tests and benchmarks use it on
+free ports, stop and start single processes and pause the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from shared_schemas.broker import EmbeddedBroker, free_port
+from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93", "92"]
+SERVICES = ("crm", "erp", "gateway")
+# Each service's package folder (its alembic.ini lives there).
+FOLDERS = {"crm": "crm-service", "erp": "erp-service", "gateway": "gateway"}
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 8000
+    crm: int = 8001
+    erp: int = 8002
+    broker: int = 9092
+    # Metrics of the relay and consumer processes, per service.
+    workers: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {
+            "crm": (9101, 9102),
+            "erp": (9201, 9202),
+            "gateway": (9301, 9302),
+        }
+    )
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+            {name: (free_port(), free_port()) for name in SERVICES},
+        )
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    script: str
+    service: str
+    ready_path: str | None = None
+
+
+PROCESSES = (
+    Process("crm-api", "crm-api", "crm", "/readyz"),
+    Process("crm-relay", "crm-relay", "crm"),
+    Process("crm-consumer", "crm-consumer", "crm"),
+    Process("erp-api", "erp-api", "erp", "/readyz"),
+    Process("erp-relay", "erp-relay", "erp"),
+    Process("erp-consumer", "erp-consumer", "erp"),
+    Process("gateway", "gateway-api", "gateway", "/readyz"),
+    # The gateway's consumer keeps its event history; its relay runs the webhook deliveries.
+    Process("gateway-relay", "gateway-relay", "gateway"),
+    Process("gateway-consumer", "gateway-consumer", "gateway"),
+)
+BY_NAME = {process.name: process for process in PROCESSES}
+
+# Who the development employees are in ERP (ids fixed in shared-schemas, design §7); the
+# sales rep reports to the sales manager, so reassignment on termination has somewhere to go.
+DEVELOPMENT_EMPLOYEES = (
+    ("admin", "Ada Admin", "Administrator", None),
+    ("sales_manager", "Sam Salesmanager", "Head of Sales", None),
+    ("sales", "Sasha Sales", "Account Executive", "sales_manager"),
+    ("support", "Sol Support", "Support Agent", None),
+    ("warehouse", "Wes Warehouse", "Warehouse Clerk", None),
+    ("finance", "Fran Finance", "Accountant", None),
+    ("hr", "Harper Hr", "People Partner", None),
+)
+
+
+class PlatformFailed(RuntimeError):
+    pass
+
+
+class Platform:
+    """Start, stop and restart the platform's processes; their output goes to one log file
+    each under `logs`, and to `echo` (the terminal of `make run`) prefixed by process."""
+
+    def __init__(
+        self,
+        data: Path,
+        *,
+        ports: Ports | None = None,
+        database_urls: dict[str, str] | None = None,
+        environment: dict[str, str] | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.data = data
+        self.logs = data / "logs"
+        self.ports = ports or Ports()
+        self.database_urls = database_urls or {
+            name: f"sqlite+aiosqlite:///{data / f'{name}.db'}" for name in SERVICES
+        }
+        self.extra_environment = environment or {}
+        self.echo = echo
+        self.broker = EmbeddedBroker(self.ports.broker, log_path=self.logs / "broker.log")
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._width = max(len(process.name) for process in PROCESSES) + 1
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def url_of(self, service: str) -> str:
+        port = {"crm": self.ports.crm, "erp": self.ports.erp, "gateway": self.ports.gateway}
+        return f"http://127.0.0.1:{port[service]}"
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "GATEWAY_CRM_URL": self.url_of("crm"),
+            "GATEWAY_ERP_URL": self.url_of("erp"),
+        }
+        for service in SERVICES:
+            prefix = service.upper()
+            relay, consumer = self.ports.workers[service]
+            env[f"{prefix}_DATABASE_URL"] = self.database_urls[service]
+            env[f"{prefix}_PORT"] = str(getattr(self.ports, service))
+            env[f"{prefix}_RELAY_METRICS_PORT"] = str(relay)
+            env[f"{prefix}_CONSUMER_METRICS_PORT"] = str(consumer)
+        return {**env, **self.extra_environment}
+
+    async def migrate(self) -> None:
+        for service in SERVICES:
+            config = ROOT / FOLDERS[service] / "alembic.ini"
+            migration = await asyncio.create_subprocess_exec(
+                str(BIN / "alembic"),
+                "-c",
+                str(config),
+                "upgrade",
+                "head",
+                cwd=ROOT,
+                env=self.environment(),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _ = await migration.communicate()
+            if migration.returncode != 0:
+                raise PlatformFailed(f"{service} migrations failed:\n{output.decode()}")
+
+    async def start(self, *, within: float = 90.0) -> None:
+        """Migrate, start the broker (every topic created before any producer runs, so none is
+        auto-created with the wrong partition count), every process, and wait until the APIs
+        answer; then make sure the development employees exist."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        await self.migrate()
+        await self.broker.start()
+        for process in PROCESSES:
+            await self.start_process(process.name)
+        await self.wait_ready(within=within)
+        await ensure_development_employees(self.gateway_url)
+
+    async def start_process(self, name: str) -> None:
+        if name in self.processes and self.processes[name].returncode is None:
+            raise PlatformFailed(f"{name} is already running")
+        process = await asyncio.create_subprocess_exec(
+            str(BIN / BY_NAME[name].script),
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the launcher only; it stops them in order
+        )
+        self.processes[name] = process
+        self._pumps[name] = asyncio.create_task(self._pump(name, process))
+
+    async def stop_process(self, name: str, *, grace: float = 20.0) -> None:
+        """SIGTERM and wait (SIGKILL after `grace` seconds)."""
+        process = self.processes[name]
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        pump = self._pumps.pop(name, None)
+        if pump is not None:
+            await asyncio.wait_for(pump, 5)
+
+    async def wait_ready(self, names: list[str] | None = None, *, within: float = 90.0) -> None:
+        """Until every named API process (all by default) answers /readyz."""
+        deadline = time.monotonic() + within
+        wanted = [BY_NAME[name] for name in names or list(BY_NAME)]
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for process in wanted:
+                if process.ready_path is None:
+                    continue
+                url = self.url_of(process.service) + process.ready_path
+                while True:
+                    if self.exited():
+                        raise PlatformFailed(f"exited during start-up: {', '.join(self.exited())}")
+                    try:
+                        if (await client.get(url)).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise PlatformFailed(f"{url} not ready within {within:.0f}s")
+                    await asyncio.sleep(0.2)
+
+    def exited(self) -> list[str]:
+        return [name for name, process in self.processes.items() if process.returncode is not None]
+
+    async def stop(self) -> None:
+        """Every process in reverse order of start (SIGTERM, then SIGKILL after 15 s), then the
+        broker."""
+        running = [name for name in reversed(self.processes) if name not in self.exited()]
+        for name in running:
+            self.processes[name].send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name in running:
+            process = self.processes[name]
+            try:
+                await asyncio.wait_for(process.wait(), max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        for pump in self._pumps.values():
+            pump.cancel()
+        self.broker.stop()
+
+    async def _pump(self, name: str, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        colour = COLOURS[list(BY_NAME).index(name) % len(COLOURS)]
+        plain = f"{name.ljust(self._width)}| "
+        prefix = f"\x1b[{colour}m{name.ljust(self._width)}|\x1b[0m " if _tty() else plain
+        log_file: IO[bytes]
+        with (self.logs / f"{name}.log").open("ab") as log_file:
+            async for line in process.stdout:
+                log_file.write(line)
+                log_file.flush()
+                if self.echo is not None:
+                    self.echo(prefix + line.decode(errors="replace"))
+
+
+def _tty() -> bool:
+    return sys.stdout.isatty()
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """An access token of the gateway for a user (OAuth2 password form)."""
+    response = await client.post(
+        "/auth/token", data={"grant_type": "password", "username": username, "password": password}
+    )
+    if response.status_code != 200:
+        raise PlatformFailed(f"sign-in as {username}: {response.status_code} {response.text}")
+    return str(response.json()["access_token"])
+
+
+async def ensure_development_employees(gateway_url: str) -> list[str]:
+    """Hire the development employees in ERP under their fixed ids, through the gateway as
+    the development hr user, unless they exist; returns the roles hired now."""
+    hired: list[str] = []
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10.0) as client:
+        token = await sign_in(client, "hr", "dev-hr")
+        headers = {"Authorization": f"Bearer {token}"}
+        for role, name, title, manager in DEVELOPMENT_EMPLOYEES:
+            employee_id = DEVELOPMENT_EMPLOYEE_IDS[role]
+            found = await client.get(f"/api/erp/employees/{employee_id}", headers=headers)
+            if found.status_code == 200:
+                continue
+            if found.status_code != 404:
+                raise PlatformFailed(f"reading employee {role}: {found.status_code} {found.text}")
+            body = {
+                "id": employee_id,
+                "name": name,
+                "email": f"{role.replace('_', '.')}@example.com",
+                "title": title,
+                "role": role,
+                "manager_id": DEVELOPMENT_EMPLOYEE_IDS[manager] if manager else None,
+            }
+            created = await client.post(
+                "/api/erp/employees",
+                json=body,
+                headers={**headers, "Idempotency-Key": f"development-employee-{role}"},
+            )
+            if created.status_code != 201:
+                raise PlatformFailed(f"hiring {role}: {created.status_code} {created.text}")
+            hired.append(role)
+    return hired
