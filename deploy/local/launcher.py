@@ -107,9 +107,10 @@ class Platform:
         database_urls: dict[str, str] | None = None,
         environment: dict[str, str] | None = None,
         echo: Callable[[str], None] | None = None,
+        logs: Path | None = None,
     ) -> None:
         self.data = data
-        self.logs = data / "logs"
+        self.logs = logs or data / "logs"
         self.ports = ports or Ports()
         self.database_urls = database_urls or {
             name: f"sqlite+aiosqlite:///{data / f'{name}.db'}" for name in SERVICES
@@ -189,11 +190,12 @@ class Platform:
         self.processes[name] = process
         self._pumps[name] = asyncio.create_task(self._pump(name, process))
 
-    async def stop_process(self, name: str, *, grace: float = 20.0) -> None:
-        """SIGTERM and wait (SIGKILL after `grace` seconds)."""
+    async def stop_process(self, name: str, *, grace: float = 20.0, crash: bool = False) -> None:
+        """SIGTERM and wait (SIGKILL after `grace` seconds); `crash`: SIGKILL at once, no
+        clean-up, as a crash or an OOM kill."""
         process = self.processes[name]
         if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), grace)
             except TimeoutError:

@@ -1,0 +1,55 @@
+"""The platform for the end-to-end journeys: the embedded broker, both services as API, relay
+and consumer processes and the gateway, started once for the session on free ports, on
+PostgreSQL when a server is there (SQLite files otherwise)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from deploy.local.launcher import SERVICES, Platform, Ports
+from tests.support.databases import fresh_postgres_database, postgres_admin_url
+from tests.support.journeys import Gateway, Journeys
+
+LOGS = Path(__file__).resolve().parents[2] / ".data" / "test-logs" / "e2e"
+
+
+@pytest.fixture(scope="session")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    data = tmp_path_factory.mktemp("platform")
+    shutil.rmtree(LOGS, ignore_errors=True)
+    admin_url = postgres_admin_url()
+    async with contextlib.AsyncExitStack() as stack:
+        database_urls = None
+        if admin_url is not None:
+            database_urls = {
+                service: await stack.enter_async_context(fresh_postgres_database(admin_url))
+                for service in SERVICES
+            }
+        platform = Platform(
+            data,
+            ports=Ports.free(),
+            database_urls=database_urls,
+            # A crashed consumer's partitions move to its successor sooner.
+            environment={"KAFKA_SESSION_TIMEOUT_MS": "6000"},
+            logs=LOGS,
+        )
+        try:
+            await platform.start()
+            yield platform
+        finally:
+            await platform.stop()
+
+
+@pytest.fixture(scope="session")
+async def journeys(platform: Platform) -> AsyncIterator[Journeys]:
+    gateway = Gateway(platform.gateway_url)
+    try:
+        await gateway.sign_in_all()
+        yield Journeys(gateway)
+    finally:
+        await gateway.close()

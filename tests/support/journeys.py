@@ -1,0 +1,518 @@
+"""The six business flows of design §6, driven only through the gateway with the tokens its
+development users get at `POST /auth/token`, each checking both services.
+
+Each flow returns how long its asynchronous outcomes took to become visible (seconds from
+the response of the request that caused them to the first poll that saw them): the end-to-end
+tests assert the outcomes, the benchmark repeats the flows and reports those times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from deploy.local.launcher import sign_in
+from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
+
+POLL_SECONDS = 0.02
+ROLES = ("admin", "sales", "sales_manager", "support", "warehouse", "finance", "hr")
+
+Json = dict[str, Any]
+Timings = dict[str, float]
+
+
+class Unexpected(AssertionError):
+    pass
+
+
+class Gateway:
+    """The gateway as a frontend uses it: signed in as the development user of each role."""
+
+    def __init__(self, url: str) -> None:
+        self.client = httpx.AsyncClient(base_url=url, timeout=30.0)
+        self._tokens: dict[str, str] = {}
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def sign_in_all(self) -> None:
+        for role in ROLES:
+            self._tokens[role] = await sign_in(self.client, role, f"dev-{role}")
+
+    async def request(
+        self,
+        role: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        if role not in self._tokens:
+            self._tokens[role] = await sign_in(self.client, role, f"dev-{role}")
+        all_headers = {"Authorization": f"Bearer {self._tokens[role]}", **(headers or {})}
+        response = await self.client.request(
+            method, path, json=json, params=params, headers=all_headers
+        )
+        if response.status_code == 401:  # an access token lives 15 minutes: sign in again
+            self._tokens[role] = await sign_in(self.client, role, f"dev-{role}")
+            all_headers["Authorization"] = f"Bearer {self._tokens[role]}"
+            response = await self.client.request(
+                method, path, json=json, params=params, headers=all_headers
+            )
+        return response
+
+    async def get(self, role: str, path: str, **params: Any) -> Json:
+        response = await self.request(role, "GET", path, params=params or None)
+        if response.status_code != 200:
+            raise Unexpected(f"GET {path} as {role}: {response.status_code} {response.text}")
+        return dict(response.json())
+
+    async def post(
+        self, role: str, path: str, body: Any = None, *, expect: int | None = None
+    ) -> Json:
+        """A POST with an Idempotency-Key, as a frontend sends it; its JSON answer."""
+        response = await self.request(
+            role, "POST", path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+        if (expect is None and not response.is_success) or (
+            expect is not None and response.status_code != expect
+        ):
+            raise Unexpected(f"POST {path} as {role}: {response.status_code} {response.text}")
+        return dict(response.json()) if response.content else {}
+
+    async def patch(self, role: str, path: str, body: Any) -> Json:
+        current = await self.request(role, "GET", path)
+        response = await self.request(
+            role, "PATCH", path, json=body, headers={"If-Match": current.headers["etag"]}
+        )
+        if response.status_code != 200:
+            raise Unexpected(f"PATCH {path} as {role}: {response.status_code} {response.text}")
+        return dict(response.json())
+
+
+async def settle(
+    read: Callable[[], Awaitable[Any]],
+    condition: Callable[[Any], bool],
+    what: str,
+    *,
+    since: float,
+    within: float = 60.0,
+) -> tuple[Any, float]:
+    """Poll `read` until `condition` holds on its result; (that result, seconds since
+    `since`). Fails after `within` seconds with what was read last."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while True:
+        try:
+            last = await read()
+        except Unexpected as exc:  # a service still starting or catching up answers errors
+            last = exc
+        else:
+            if condition(last):
+                return last, time.monotonic() - since
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within:.0f}s; last seen: {last}")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8].upper()
+
+
+class Journeys:
+    """The flows; each creates what it needs under fresh names, so they run in any order and
+    repeatedly on the same platform."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+        self.sales = DEVELOPMENT_EMPLOYEE_IDS["sales"]
+        self.sales_manager = DEVELOPMENT_EMPLOYEE_IDS["sales_manager"]
+        self._warehouse: str | None = None
+
+    async def default_warehouse(self) -> str:
+        if self._warehouse is None:
+            listed = await self.gw.get("warehouse", "/api/erp/warehouses", is_default="true")
+            if listed["items"]:
+                self._warehouse = str(listed["items"][0]["id"])
+            else:
+                created = await self.gw.post(
+                    "warehouse",
+                    "/api/erp/warehouses",
+                    {"code": "MAIN", "name": "Main warehouse", "is_default": True},
+                )
+                self._warehouse = str(created["id"])
+        return self._warehouse
+
+    # Building blocks -------------------------------------------------------------------
+
+    async def product(self, unit_price: str = "100.00", stock: int = 50) -> Json:
+        """A product in ERP with `stock` units received in the default warehouse."""
+        sku = f"E2E-{_tag()}"
+        product = await self.gw.post(
+            "warehouse",
+            "/api/erp/products",
+            {
+                "sku": sku,
+                "name": f"Standing desk {sku}",
+                "unit_price": unit_price,
+                "tax_rate": "19",
+                "cost": "40.00",
+                "reorder_point": 0,
+            },
+        )
+        if stock:
+            await self.gw.post(
+                "warehouse",
+                "/api/erp/stock/movements",
+                {
+                    "kind": "receipt",
+                    "sku": sku,
+                    "warehouse_id": await self.default_warehouse(),
+                    "quantity": stock,
+                },
+            )
+        return product
+
+    async def customer(self, *, credit_limit: str | None = None) -> Json:
+        tag = _tag()
+        body: Json = {
+            "kind": "company",
+            "name": f"Kestrel Logistics {tag}",
+            "email": f"buying-{tag.lower()}@kestrel.example",
+            "owner_id": self.sales,
+            "billing_address": {
+                "street": "Hafenstrasse 12",
+                "postal_code": "20457",
+                "city": "Hamburg",
+                "country": "DE",
+            },
+        }
+        if credit_limit is not None:
+            body["credit_limit"] = credit_limit
+        return await self.gw.post("sales_manager", "/api/crm/customers", body)
+
+    async def draft_quote(
+        self, sku: str, quantity: int, customer: Json, *, since: float
+    ) -> tuple[Json, float]:
+        """A draft quote of `quantity` x `sku` by the sales rep, as soon as CRM's product
+        replica knows the sku (until then CRM refuses it with 422 and creates nothing)."""
+
+        async def create() -> httpx.Response:
+            response = await self.gw.request(
+                "sales",
+                "POST",
+                "/api/crm/quotes",
+                json={"customer_id": customer["id"], "lines": [{"sku": sku, "quantity": quantity}]},
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            if response.status_code not in (201, 422):
+                raise Unexpected(f"POST /quotes: {response.status_code} {response.text}")
+            return response
+
+        created, seconds = await settle(
+            create, lambda r: r.status_code == 201, f"CRM quotes {sku}", since=since
+        )
+        return dict(created.json()), seconds
+
+    async def stock(self, sku: str) -> Json:
+        page = await self.gw.get(
+            "warehouse", "/api/erp/stock", sku=sku, warehouse_id=await self.default_warehouse()
+        )
+        items = page["items"]
+        return dict(items[0]) if items else {"on_hand": 0, "reserved": 0, "available": 0}
+
+    async def accepted_quote(self, sku: str, quantity: int, customer: Json) -> Json:
+        quote, _ = await self.draft_quote(sku, quantity, customer, since=time.monotonic())
+        await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/send")
+        return await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/accept")
+
+    async def order_of(self, quote_id: str, status: str, *, since: float) -> tuple[Json, float]:
+        async def orders() -> list[Json]:
+            return list((await self.gw.get("sales", "/api/erp/orders", quote_id=quote_id))["items"])
+
+        found, seconds = await settle(
+            orders,
+            lambda items: len(items) == 1 and items[0]["status"] == status,
+            f"one {status} order in ERP for quote {quote_id}",
+            since=since,
+        )
+        return dict(found[0]), seconds
+
+    async def quote_shows(self, quote_id: str, status: str, *, since: float) -> float:
+        _, seconds = await settle(
+            lambda: self.gw.get("sales", f"/api/crm/quotes/{quote_id}"),
+            lambda quote: quote["order_status"] == status,
+            f"the quote shows its order {status} in CRM",
+            since=since,
+        )
+        return seconds
+
+    async def timeline_shows(self, customer_id: str, kind: str, *, since: float) -> float:
+        _, seconds = await settle(
+            lambda: self.gw.get("sales", f"/api/crm/customers/{customer_id}/timeline", kind=kind),
+            lambda page: bool(page["items"]),
+            f"the customer's CRM timeline shows {kind}",
+            since=since,
+        )
+        return seconds
+
+    async def confirmed_order(self, quantity: int = 3) -> tuple[Json, Json, Json]:
+        """Flow 1's outcome, for the flows that go on from it: (product, customer, order)."""
+        product = await self.product()
+        customer = await self.customer()
+        quote = await self.accepted_quote(product["sku"], quantity, customer)
+        order, _ = await self.order_of(quote["id"], "confirmed", since=time.monotonic())
+        return product, customer, order
+
+    # The six flows ---------------------------------------------------------------------
+
+    async def quote_to_order(self) -> Timings:
+        """1. Quote accepted in CRM → order in ERP, stock reserved → CRM sees the order status
+        on the quote and on the customer's timeline."""
+        product = await self.product(unit_price="250.00", stock=20)
+        customer = await self.customer()
+        quote = await self.accepted_quote(product["sku"], 4, customer)
+        if quote["status"] != "accepted" or quote["total"] != "1190.00":
+            raise Unexpected(f"accepted quote: {quote}")
+        accepted = time.monotonic()
+        order, order_seen = await self.order_of(quote["id"], "confirmed", since=accepted)
+        if (order["total"], order["customer_id"]) != (quote["total"], customer["id"]):
+            raise Unexpected(f"the order does not match the quote: {order} vs {quote}")
+        level = await self.stock(product["sku"])
+        if (level["reserved"], level["available"]) != (4, 16):
+            raise Unexpected(f"stock after the order: {level}")
+        status_seen = await self.quote_shows(quote["id"], "confirmed", since=accepted)
+        timeline_seen = await self.timeline_shows(customer["id"], "order.confirmed", since=accepted)
+        return {
+            "order in ERP": order_seen,
+            "order status on the CRM quote": status_seen,
+            "order on the CRM timeline": timeline_seen,
+        }
+
+    async def ship_invoice_pay(self) -> Timings:
+        """2. Shipment in ERP → invoice issued, ledger posted → CRM timeline shows shipped and
+        invoiced; payment → invoice paid → CRM shows the customer's balance."""
+        product, customer, order = await self.confirmed_order(quantity=3)
+        await self.gw.post(
+            "warehouse",
+            f"/api/erp/orders/{order['id']}/shipments",
+            {
+                "lines": [{"sku": product["sku"], "quantity": 3}],
+                "carrier": "DHL",
+                "tracking_number": f"JD{_tag()}",
+            },
+        )
+        shipped = time.monotonic()
+        level = await self.stock(product["sku"])
+        if (level["on_hand"], level["reserved"]) != (47, 0):
+            raise Unexpected(f"stock after shipping 3 of 50: {level}")
+
+        async def invoices() -> list[Json]:
+            page = await self.gw.get("finance", "/api/erp/invoices", order_id=order["id"])
+            return list(page["items"])
+
+        found, invoice_seen = await settle(
+            invoices, lambda items: len(items) == 1, "one invoice for the shipment", since=shipped
+        )
+        invoice = found[0]
+        if (invoice["total"], invoice["status"]) != (order["total"], "issued"):
+            raise Unexpected(f"invoice of the whole shipment: {invoice} for {order}")
+        trial = await self.gw.get("finance", "/api/erp/reports/trial-balance")
+        if not trial["balanced"]:
+            raise Unexpected(f"trial balance does not balance: {trial['totals']}")
+        shipped_seen = await self.timeline_shows(customer["id"], "order.shipped", since=shipped)
+        invoiced_seen = await self.timeline_shows(customer["id"], "invoice.issued", since=shipped)
+        _, balance_seen = await settle(
+            lambda: self.gw.get("sales", f"/api/crm/customers/{customer['id']}"),
+            lambda c: c["open_balance"] == invoice["total"],
+            "CRM shows the invoice in the customer's balance",
+            since=shipped,
+        )
+
+        await self.gw.post(
+            "finance",
+            "/api/erp/payments",
+            {"invoice_id": invoice["id"], "amount": invoice["total"], "method": "bank_transfer"},
+        )
+        paid = time.monotonic()
+        settled = await self.gw.get("finance", f"/api/erp/invoices/{invoice['id']}")
+        if (settled["status"], settled["amount_due"]) != ("paid", "0.00"):
+            raise Unexpected(f"invoice after paying it in full: {settled}")
+        _, paid_seen = await settle(
+            lambda: self.gw.get("sales", f"/api/crm/customers/{customer['id']}"),
+            lambda c: Decimal(c["open_balance"]) == 0,
+            "CRM shows the customer's balance paid",
+            since=paid,
+        )
+        payment_seen = await self.timeline_shows(customer["id"], "payment.received", since=paid)
+        return {
+            "invoice issued in ERP": invoice_seen,
+            "shipment on the CRM timeline": shipped_seen,
+            "invoice on the CRM timeline": invoiced_seen,
+            "open balance in CRM": balance_seen,
+            "balance paid in CRM": paid_seen,
+            "payment on the CRM timeline": payment_seen,
+        }
+
+    async def cancel_order(self) -> Timings:
+        """3. Order cancelled → reservations released → CRM sees it."""
+        product, _, order = await self.confirmed_order(quantity=5)
+        before = await self.stock(product["sku"])
+        if before["reserved"] != 5:
+            raise Unexpected(f"stock before cancelling: {before}")
+        cancelled = await self.gw.post(
+            "admin", f"/api/erp/orders/{order['id']}/cancel", {"reason": "Customer changed mind"}
+        )
+        at = time.monotonic()
+        if cancelled["status"] != "cancelled":
+            raise Unexpected(f"cancel answered {cancelled}")
+        after = await self.stock(product["sku"])
+        if (after["reserved"], after["available"]) != (0, 50):
+            raise Unexpected(f"stock after cancelling: {after}")
+        return {
+            "cancellation on the CRM quote": await self.quote_shows(
+                order["quote_id"], "cancelled", since=at
+            )
+        }
+
+    async def customer_replica(self) -> Timings:
+        """4. Customer created or changed in CRM → ERP's replica follows (ERP takes orders for
+        it, and its credit limit once changed); an accepted quote still makes its order."""
+        product = await self.product(unit_price="100.00", stock=30)
+        customer = await self.customer(credit_limit="10000.00")
+        created = time.monotonic()
+
+        async def direct_order() -> httpx.Response:
+            return await self.gw.request(
+                "sales",
+                "POST",
+                "/api/erp/orders",
+                json={
+                    "customer_id": customer["id"],
+                    "lines": [{"sku": product["sku"], "quantity": 2}],
+                },
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+
+        async def ordered() -> httpx.Response:
+            response = await direct_order()
+            if response.status_code not in (201, 404, 422):
+                raise Unexpected(f"POST /orders: {response.status_code} {response.text}")
+            return response
+
+        first, known = await settle(
+            ordered, lambda r: r.status_code == 201, "ERP knows the new customer", since=created
+        )
+        if first.json()["status"] != "confirmed":
+            raise Unexpected(f"order within the credit limit: {first.json()}")
+
+        await self.gw.patch(
+            "sales_manager", f"/api/crm/customers/{customer['id']}", {"credit_limit": "100.00"}
+        )
+        changed = time.monotonic()
+        held, limit_seen = await settle(
+            ordered,
+            lambda r: r.status_code == 201 and r.json()["status"] == "on_hold",
+            "ERP holds an order over the lowered credit limit",
+            since=changed,
+        )
+        for response in (first, held):
+            await self.gw.post("admin", f"/api/erp/orders/{response.json()['id']}/cancel", {})
+        return {"new customer in ERP": known, "changed credit limit in ERP": limit_seen}
+
+    async def employee_lifecycle(self) -> Timings:
+        """5. Employee hired in ERP → CRM can assign leads to that sales rep; employee
+        terminated → CRM hands the rep's open leads to the manager and records it."""
+        tag = _tag()
+        rep = await self.gw.post(
+            "hr",
+            "/api/erp/employees",
+            {
+                "name": f"Robin Rep {tag}",
+                "email": f"robin.{tag.lower()}@company.example",
+                "role": "sales",
+                "title": "Account Executive",
+                "manager_id": self.sales_manager,
+                "salary": "52000.00",
+            },
+        )
+        hired = time.monotonic()
+        lead_body = {
+            "name": f"Noor Haddad {tag}",
+            "company_name": f"Haddad Trading {tag}",
+            "email": f"noor.{tag.lower()}@haddad.example",
+            "owner_id": rep["id"],
+        }
+
+        async def assign() -> httpx.Response:
+            response = await self.gw.request(
+                "sales_manager",
+                "POST",
+                "/api/crm/leads",
+                json=lead_body,
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            if response.status_code not in (201, 422):
+                raise Unexpected(f"POST /leads: {response.status_code} {response.text}")
+            return response
+
+        assigned, known = await settle(
+            assign, lambda r: r.status_code == 201, "CRM can assign the new rep", since=hired
+        )
+        lead = assigned.json()
+        await self.gw.post("hr", f"/api/erp/employees/{rep['id']}/terminate", {})
+        terminated = time.monotonic()
+        _, moved = await settle(
+            lambda: self.gw.get("sales_manager", f"/api/crm/leads/{lead['id']}"),
+            lambda current: current["owner_id"] == self.sales_manager,
+            "CRM hands the leaver's lead to their manager",
+            since=terminated,
+        )
+        notes = await self.gw.get("sales_manager", "/api/crm/activities", lead_id=lead["id"])
+        if not any("reassigned" in note["subject"] for note in notes["items"]):
+            raise Unexpected(f"no record of the reassignment: {notes}")
+        return {"new rep assignable in CRM": known, "leaver's lead reassigned in CRM": moved}
+
+    async def product_pricing(self) -> Timings:
+        """6. Product created or repriced in ERP → CRM quotes default to the new price."""
+        product = await self.product(unit_price="80.00", stock=0)
+        created = time.monotonic()
+        customer = await self.customer()
+        quote, quotable = await self.draft_quote(product["sku"], 1, customer, since=created)
+        if (price := quote["lines"][0]["unit_price"]) != "80.00":
+            raise Unexpected(f"a new quote of the new product priced {price}, not 80.00")
+
+        async def quoted_price() -> str:
+            quote = await self.gw.post(
+                "sales",
+                "/api/crm/quotes",
+                {"customer_id": customer["id"], "lines": [{"sku": product["sku"], "quantity": 1}]},
+            )
+            return str(quote["lines"][0]["unit_price"])
+
+        await self.gw.patch(
+            "warehouse", f"/api/erp/products/{product['id']}", {"unit_price": "92.50"}
+        )
+        repriced = time.monotonic()
+        _, seen = await settle(
+            quoted_price, lambda p: p == "92.50", "CRM quotes the new price", since=repriced
+        )
+        return {"new product quotable in CRM": quotable, "new price on CRM quotes": seen}
+
+    def flows(self) -> dict[str, Callable[[], Awaitable[Timings]]]:
+        return {
+            "1 quote accepted → order": self.quote_to_order,
+            "2 shipment → invoice → payment": self.ship_invoice_pay,
+            "3 order cancelled": self.cancel_order,
+            "4 customer replica": self.customer_replica,
+            "5 employee hired and terminated": self.employee_lifecycle,
+            "6 product created and repriced": self.product_pricing,
+        }
