@@ -72,6 +72,7 @@ def route(service: str, method: str, path: str) -> ProxiedRoute:
             "replay",
             "/api/erp/admin/dead-letters/{id}/replay",
         ),
+        ("crm", "GET", "/admin/outbox", "outbox", "read", "/api/crm/admin/outbox"),
     ],
 )
 def test_a_path_names_its_resource_and_action(
@@ -144,6 +145,7 @@ def test_the_gateway_never_refuses_what_a_service_would_allow() -> None:
         (Role.SUPPORT, "crm", "POST", "/quotes/1/accept"),
         (Role.FINANCE, "erp", "POST", "/orders/1/shipments"),
         (Role.SALES_MANAGER, "erp", "GET", "/admin/dead-letters"),
+        (Role.SALES_MANAGER, "crm", "POST", "/admin/outbox/republish"),
     ],
 )
 def test_obviously_forbidden_traffic_stops_at_the_gateway(

@@ -18,8 +18,9 @@ from shared_schemas.roles import Role
 
 ANY = "*"
 
-# Operations of the platform itself, never part of a business role's "everything".
-OPERATIONS_RESOURCES = frozenset({"dead-letters"})
+# Operations of the platform itself (every service's `/admin/...`: dead letters, outbox),
+# never part of a business role's "everything".
+OPERATIONS_RESOURCES = frozenset({"dead-letters", "outbox"})
 
 
 class Scope(StrEnum):

@@ -1,17 +1,22 @@
-"""`/admin/dead-letters`: list what a service's consumer gave up on, and replay it."""
+"""The operations routes every service with an outbox gets: `/admin/dead-letters` (what
+its consumer gave up on, and replaying it) and `/admin/outbox` (its backlog, and
+republishing what a broker lost)."""
 
 # No `from __future__ import annotations`: FastAPI must see the dependencies built from
 # the router factory's arguments, which string annotations would hide.
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 
+from shared_schemas.database import READ_ONLY
 from shared_schemas.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from shared_schemas.http.problems import Problem
 from shared_schemas.identity.dependencies import Access, Authorize
 from shared_schemas.messaging.dead_letters import NotReplayable, UnknownDeadLetter
+from shared_schemas.messaging.relay import republish
 from shared_schemas.messaging.workers import Workers
 
 Status = Literal["pending", "applied", "duplicate", "superseded"]
@@ -66,7 +71,124 @@ class ReplayOut(BaseModel):
     outcome: Literal["applied", "duplicate", "superseded"]
 
 
-def dead_letters_router(service: str, workers: Workers) -> APIRouter:
+class OutboxOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "pending": 3,
+                    "oldest_pending_at": "2026-11-24T08:14:58Z",
+                    "oldest_pending_age_seconds": 2.4,
+                    "oldest_kept_at": "2026-11-17T09:00:00Z",
+                }
+            ]
+        }
+    )
+
+    pending: int = Field(description="Events recorded and not yet published.")
+    oldest_pending_at: datetime | None = Field(
+        description="When the oldest unpublished event was recorded (null: none pending)."
+    )
+    oldest_pending_age_seconds: float = Field(
+        description="How long the oldest unpublished event has waited (0 when none)."
+    )
+    oldest_kept_at: datetime | None = Field(
+        description="The oldest event still in the outbox: republishing reaches back to here."
+    )
+
+
+class RepublishIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-24T08:00:00+01:00"}]}
+    )
+
+    since: AwareDatetime = Field(
+        description="Every event recorded at or after this time is published again "
+        "(RFC 3339 with an offset; not in the future)."
+    )
+
+
+class RepublishOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"republished": 1250}]})
+
+    republished: int = Field(description="Published events marked pending again.")
+
+
+def operations_router(service: str, workers: Workers) -> APIRouter:
+    """Every operations route of a service: dead letters and outbox (admin only)."""
+    router = APIRouter()
+    router.include_router(_dead_letters(service, workers))
+    router.include_router(outbox_router(service, workers))
+    return router
+
+
+# The name `create_service_app` mounts; it predates the outbox routes.
+dead_letters_router = operations_router
+
+
+def outbox_router(service: str, workers: Workers) -> APIRouter:
+    router = APIRouter(prefix="/admin/outbox", tags=["operations"])
+    engine, outbox = workers.engine, workers.tables.outbox
+
+    @router.get("", summary="This service's outbox: backlog and how far back it reaches")
+    async def outbox_state(
+        _access: Annotated[Access, Depends(Authorize(service, "outbox", "read"))],
+    ) -> OutboxOut:
+        pending = outbox.c.published_at.is_(None)
+        async with engine.connect() as connection:
+            reader = await connection.execution_options(**READ_ONLY)
+            async with reader.begin():
+                row = (
+                    await reader.execute(
+                        select(
+                            func.count().filter(pending),
+                            func.min(outbox.c.created_at).filter(pending),
+                            func.min(outbox.c.created_at),
+                        )
+                    )
+                ).one()
+        count, oldest_pending, oldest_kept = row[0], _utc(row[1]), _utc(row[2])
+        age = 0.0
+        if oldest_pending is not None:
+            age = max(0.0, (datetime.now(UTC) - oldest_pending).total_seconds())
+        return OutboxOut(
+            pending=int(count or 0),
+            oldest_pending_at=oldest_pending,
+            oldest_pending_age_seconds=round(age, 3),
+            oldest_kept_at=oldest_kept,
+        )
+
+    @router.post(
+        "/republish",
+        summary="Publish again every event recorded since a time (after a broker lost them)",
+        responses={422: {"description": "`since` missing, without an offset, or in the future"}},
+    )
+    async def republish_since(
+        body: RepublishIn,
+        _access: Annotated[Access, Depends(Authorize(service, "outbox", "republish"))],
+    ) -> RepublishOut:
+        # SQLite keeps times without their offset (as UTC, which is what is recorded).
+        since = body.since.astimezone(UTC)
+        if since > datetime.now(UTC):
+            raise Problem(
+                422,
+                "The request is not valid.",
+                kind="validation-error",
+                title="Validation error",
+                errors=[{"field": "since", "message": "must not be in the future"}],
+            )
+        return RepublishOut(republished=await republish(engine, outbox, since))
+
+    return router
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)  # SQLite returns naive values for aware columns
+
+
+def _dead_letters(service: str, workers: Workers) -> APIRouter:
     router = APIRouter(prefix="/admin/dead-letters", tags=["operations"])
     dead_letters = workers.dead_letter_log()
     applier = workers.applier()
