@@ -234,7 +234,9 @@ class Journeys:
         await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/send")
         return await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/accept")
 
-    async def order_of(self, quote_id: str, status: str, *, since: float) -> tuple[Json, float]:
+    async def order_of(
+        self, quote_id: str, status: str, *, since: float, within: float = 60.0
+    ) -> tuple[Json, float]:
         async def orders() -> list[Json]:
             return list((await self.gw.get("sales", "/api/erp/orders", quote_id=quote_id))["items"])
 
@@ -243,15 +245,19 @@ class Journeys:
             lambda items: len(items) == 1 and items[0]["status"] == status,
             f"one {status} order in ERP for quote {quote_id}",
             since=since,
+            within=within,
         )
         return dict(found[0]), seconds
 
-    async def quote_shows(self, quote_id: str, status: str, *, since: float) -> float:
+    async def quote_shows(
+        self, quote_id: str, status: str, *, since: float, within: float = 60.0
+    ) -> float:
         _, seconds = await settle(
             lambda: self.gw.get("sales", f"/api/crm/quotes/{quote_id}"),
             lambda quote: quote["order_status"] == status,
             f"the quote shows its order {status} in CRM",
             since=since,
+            within=within,
         )
         return seconds
 
@@ -271,6 +277,47 @@ class Journeys:
         quote = await self.accepted_quote(product["sku"], quantity, customer)
         order, _ = await self.order_of(quote["id"], "confirmed", since=time.monotonic())
         return product, customer, order
+
+    async def drafts(self, count: int, quantity: int = 2) -> tuple[Json, list[Json]]:
+        """A product with stock for all of them and `count` draft quotes of it, sent, ready to
+        be accepted: what the failure journeys accept while something is down."""
+        product = await self.product(stock=count * quantity)
+        customer = await self.customer()
+        first, _ = await self.draft_quote(
+            product["sku"], quantity, customer, since=time.monotonic()
+        )
+        quotes = [first] + [
+            await self.gw.post(
+                "sales",
+                "/api/crm/quotes",
+                {
+                    "customer_id": customer["id"],
+                    "lines": [{"sku": product["sku"], "quantity": quantity}],
+                },
+            )
+            for _ in range(count - 1)
+        ]
+        for quote in quotes:
+            await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/send")
+        return product, quotes
+
+    async def accept(self, quote: Json) -> Json:
+        return await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/accept")
+
+    async def one_confirmed_order_each(
+        self, product: Json, quotes: list[Json], *, within: float = 90.0
+    ) -> float:
+        """Every quote has exactly one confirmed order in ERP and shows it in CRM, and ERP
+        reserved exactly their units: nothing lost, nothing doubled. Seconds until then."""
+        start = time.monotonic()
+        for quote in quotes:
+            await self.order_of(quote["id"], "confirmed", since=start, within=within)
+            await self.quote_shows(quote["id"], "confirmed", since=start, within=within)
+        units = sum(line["quantity"] for quote in quotes for line in quote["lines"])
+        level = await self.stock(product["sku"])
+        if (level["reserved"], level["available"]) != (units, 0):
+            raise Unexpected(f"{len(quotes)} orders of {units} units in all reserved {level}")
+        return time.monotonic() - start
 
     # The six flows ---------------------------------------------------------------------
 
