@@ -4,10 +4,11 @@ infrastructure such as `KAFKA_BOOTSTRAP_SERVERS` has no prefix)."""
 from dataclasses import replace
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gateway.service.signing import (
+    check_bootstrap_admin,
     check_external_issuer,
     refuse_development_signing_key,
     trusted_jwks,
@@ -49,6 +50,11 @@ class Settings(ServiceSettings):
     # Failed sign-ins allowed per user and per IP within the window before 429.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # The first administrator of a new deployment (production has no development users):
+    # created at start when no user has this username; changing its password later through
+    # /auth/users sticks, since an existing user is never touched.
+    bootstrap_admin_username: str | None = Field(default=None, min_length=1, max_length=100)
+    bootstrap_admin_password: SecretStr | None = None
     # An external OIDC issuer whose tokens are exchanged for the gateway's own.
     oidc_issuer: str | None = None
     oidc_jwks_url: str | None = None
@@ -78,6 +84,7 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Self:
         check_external_issuer(self)
+        check_bootstrap_admin(self)
         if self.environment == "production":
             refuse_development_signing_key(self)
             assert_production_safe(self.identity())

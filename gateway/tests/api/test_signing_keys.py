@@ -189,3 +189,55 @@ async def test_production_refuses_to_start_while_a_development_password_works(
         await run_lifespan(gateway.app)
         listed = await gateway.client.get("/auth/users", headers=gateway.headers("admin"))
         assert len(listed.json()["items"]) == len(users)
+
+
+async def test_production_starts_with_a_bootstrap_administrator_created_once(
+    database_url: str,
+) -> None:
+    first_password = "correct horse battery staple"
+    key = new_pem()
+
+    def production(password: str) -> Settings:
+        return settings_for(
+            database_url,
+            environment="production",
+            signing_key_pem=key,
+            signing_key_id="prod-1",
+            bootstrap_admin_username="root-admin",
+            bootstrap_admin_password=password,
+        )
+
+    async with gateway_of(production(first_password)) as gateway:
+        await asyncio.gather(run_lifespan(gateway.app), run_lifespan(gateway.app))
+        pair = await token_pair(gateway.client, "root-admin", first_password)
+        assert claims_of(pair["access_token"])["roles"] == ["admin"]
+        listed = await gateway.client.get(
+            "/auth/users", headers={"Authorization": f"Bearer {pair['access_token']}"}
+        )
+        assert [user["username"] for user in listed.json()["items"]] == ["root-admin"]
+    # A later start with another configured password leaves the existing user alone.
+    async with gateway_of(production("another long password")) as gateway:
+        await run_lifespan(gateway.app)
+        assert (await token_pair(gateway.client, "root-admin", first_password))["access_token"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"bootstrap_admin_username": "root-admin"},
+        {"bootstrap_admin_password": "long enough password"},
+        {"bootstrap_admin_username": "root-admin", "bootstrap_admin_password": "short"},
+        {"bootstrap_admin_username": "admin", "bootstrap_admin_password": "dev-admin-but-longer"},
+    ],
+    ids=["no-password", "no-username", "short-password", "development-password"],
+)
+def test_production_refuses_an_incomplete_or_weak_bootstrap_administrator(
+    values: dict[str, str],
+) -> None:
+    with pytest.raises(ValidationError):
+        Settings(
+            database_url="sqlite+aiosqlite:///:memory:",
+            environment="production",
+            signing_key_pem=new_pem(),
+            **values,
+        )

@@ -15,6 +15,7 @@ from gateway.adapters.users import User
 from gateway.config import Settings
 from gateway.domain.identity import development_users, username_key
 from gateway.service.passwords import Passwords
+from gateway.service.users import ensure_bootstrap_admin
 from shared_schemas.database import utcnow
 from shared_schemas.identity import DevelopmentSecretInProduction
 
@@ -91,13 +92,20 @@ async def prepare_users(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], passwords: Passwords
 ) -> None:
     """At start: seed the development users in development; in production refuse to run
-    while any user still has a development password."""
+    while any user still has a development password. Then create the bootstrap
+    administrator if one is configured and missing."""
     if settings.environment == "development":
         await seed_development_users(sessions, passwords)
+    else:
+        present = await development_users_present(sessions, passwords)
+        if present:
+            names = ", ".join(sorted(present))
+            raise DevelopmentSecretInProduction(
+                "development users with their published passwords exist; disable them or "
+                f"change their passwords before starting in production: {names}"
+            )
+    username, password = settings.bootstrap_admin_username, settings.bootstrap_admin_password
+    if username is None or password is None:
         return
-    present = await development_users_present(sessions, passwords)
-    if present:
-        raise DevelopmentSecretInProduction(
-            "development users with their published passwords exist; disable them or change "
-            f"their passwords before starting in production: {', '.join(sorted(present))}"
-        )
+    if await ensure_bootstrap_admin(sessions, passwords, username, password.get_secret_value()):
+        log.info("bootstrap administrator %s created", username)

@@ -96,3 +96,18 @@ def check_external_issuer(settings: Settings) -> None:
     url = settings.oidc_jwks_url
     if settings.environment == "production" and url and not url.startswith("https://"):
         raise ValueError("oidc_jwks_url must be an https URL in production")
+
+
+def check_bootstrap_admin(settings: Settings) -> None:
+    """The first administrator comes with a password, a long one, and in production not one
+    shaped like the published development passwords."""
+    username, password = settings.bootstrap_admin_username, settings.bootstrap_admin_password
+    if (username is None) != (password is None):
+        raise ValueError("bootstrap_admin_username and bootstrap_admin_password go together")
+    if password is None:
+        return
+    secret = password.get_secret_value()
+    if len(secret) < 12:
+        raise ValueError("bootstrap_admin_password needs at least 12 characters")
+    if settings.environment == "production" and secret.startswith("dev-"):
+        raise ValueError("bootstrap_admin_password looks like a development password")

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from gateway.adapters.users import RefreshToken, User
@@ -50,6 +50,21 @@ async def create_user(session: AsyncSession, passwords: Passwords, data: Mapping
     session.add(user)
     await _flush(session)
     return user
+
+
+async def ensure_bootstrap_admin(
+    sessions: async_sessionmaker[AsyncSession], passwords: Passwords, username: str, password: str
+) -> bool:
+    """Create the first administrator unless a user of that name exists (replicas starting
+    together: one creates it, the others find it); whether this call created it."""
+    async with sessions() as session, session.begin():
+        try:
+            await create_user(
+                session, passwords, {"username": username, "password": password, "roles": ["admin"]}
+            )
+        except (Duplicate, Conflict):
+            return False
+    return True
 
 
 async def list_users(
