@@ -23,5 +23,6 @@ ERP_DB_PASSWORD=$(password)
 GATEWAY_DB_PASSWORD=$(password)
 REDIS_PASSWORD=$(password)
 GATEWAY_SIGNING_KEY_PEM="$signing_key"
+GATEWAY_BOOTSTRAP_ADMIN_PASSWORD=$(password)
 ENV
-echo "wrote $target"
+echo "wrote $target; the first administrator signs in as admin with GATEWAY_BOOTSTRAP_ADMIN_PASSWORD from it"
