@@ -15,7 +15,7 @@ export UV_LINK_MODE := copy
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run seed test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp bench-gateway clean
+.PHONY: install run seed test lint format migrate schemas schemas-check broker token bench bench-delivery bench-crm bench-erp bench-gateway bench-flows clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,7 +62,7 @@ broker: install ## Run the embedded Kafka-protocol broker in the foreground (POR
 token: install ## Print a development access token: make token ROLE=sales
 	@$(BIN)/platform-token --role $(ROLE)
 
-bench: bench-delivery bench-crm bench-erp bench-gateway ## Run every benchmark; results in docs/benchmarks.md
+bench: bench-delivery bench-crm bench-erp bench-gateway bench-flows ## Run every benchmark; results in docs/benchmarks.md
 
 bench-delivery: install ## Event delivery latency, commit to consumer commit
 	$(BIN)/python -m tests.benchmarks.delivery_latency
@@ -75,6 +75,9 @@ bench-erp: install ## Orders from a backlog of 10,000 accepted-quote events
 
 bench-gateway: install ## Through the gateway against straight to the ERP: throughput and p99
 	$(BIN)/python -m tests.benchmarks.gateway_proxy
+
+bench-flows: install ## Time to consistency of the six business flows, end to end (RUNS=20)
+	$(BIN)/python -m tests.benchmarks.flow_consistency
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache
