@@ -28,7 +28,7 @@ from shared_schemas.identity import (
     current_principal,
     verifier,
 )
-from shared_schemas.messaging.admin_api import dead_letters_router
+from shared_schemas.messaging.admin_api import operations_router
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.metrics import refresh_outbox_gauges
 from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
@@ -164,7 +164,7 @@ def create_service_app(
     app.include_router(probes_router(engine, refresh_metrics=refresh_gauges))
     for router in public_routers:
         app.include_router(router)
-    for router in [*routers, dead_letters_router(service, workers)]:
+    for router in [*routers, operations_router(service, workers)]:
         app.include_router(router, dependencies=[Depends(current_principal)])
     return app
 

@@ -122,10 +122,6 @@ def operations_router(service: str, workers: Workers) -> APIRouter:
     return router
 
 
-# The name `create_service_app` mounts; it predates the outbox routes.
-dead_letters_router = operations_router
-
-
 def outbox_router(service: str, workers: Workers) -> APIRouter:
     router = APIRouter(prefix="/admin/outbox", tags=["operations"])
     engine, outbox = workers.engine, workers.tables.outbox
