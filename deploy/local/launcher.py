@@ -175,6 +175,7 @@ class Platform:
             await self.start_process(process.name)
         await self.wait_ready(within=within)
         await ensure_development_employees(self.gateway_url)
+        await self.wait_settled(within=within)
 
     async def start_process(self, name: str) -> None:
         if name in self.processes and self.processes[name].returncode is None:
@@ -226,6 +227,30 @@ class Platform:
                         raise PlatformFailed(f"{url} not ready within {within:.0f}s")
                     await asyncio.sleep(0.2)
 
+    async def wait_settled(self, *, within: float = 60.0) -> None:
+        """Until both services' outboxes are published and every consumer has caught up
+        with its partitions: what was done before is then visible everywhere (CRM knows
+        the employees just hired in ERP, say)."""
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=5.0) as client:
+            headers = {"Authorization": f"Bearer {await sign_in(client, 'admin', 'dev-admin')}"}
+            while True:
+                pending = [
+                    (await client.get(f"/api/{service}/admin/outbox", headers=headers)).json()
+                    for service in ("crm", "erp")
+                ]
+                lags = [
+                    await _consumer_lags(client, self.ports.workers[service][1])
+                    for service in SERVICES
+                ]
+                published = all(outbox.get("pending") == 0 for outbox in pending)
+                caught_up = all(lag and not any(lag) for lag in lags)
+                if published and caught_up:
+                    return
+                if time.monotonic() > deadline:
+                    raise PlatformFailed(f"not settled within {within:.0f}s: {pending}, {lags}")
+                await asyncio.sleep(0.2)
+
     def exited(self) -> list[str]:
         return [name for name, process in self.processes.items() if process.returncode is not None]
 
@@ -259,6 +284,20 @@ class Platform:
                 log_file.flush()
                 if self.echo is not None:
                     self.echo(prefix + line.decode(errors="replace"))
+
+
+async def _consumer_lags(client: httpx.AsyncClient, metrics_port: int) -> list[float]:
+    """The lag of every partition a consumer process has been assigned and fetched from
+    (empty before its first assignment), from its metrics."""
+    try:
+        text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    except httpx.TransportError:
+        return []
+    return [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("consumer_lag{")
+    ]
 
 
 def _tty() -> bool:

@@ -311,12 +311,12 @@ async def catalogue(api: Api, company: Company) -> None:
     codes = {code for _, code, *_ in demo.WAREHOUSES}
     other_default = any(w["code"] not in codes for w in defaults)
     for key, code, name, where, is_default in demo.WAREHOUSES:
-        body = {
-            "code": code,
-            "name": name,
-            "address": where,
-            "is_default": is_default and not other_default,
-        }
+        if is_default and other_default:
+            # Orders reserve in the default warehouse: an installation that has its own
+            # default keeps it, and the demo's main stock goes there.
+            company.warehouses[key] = defaults[0]["id"]
+            continue
+        body = {"code": code, "name": name, "address": where, "is_default": is_default}
         made = await api.post(
             "warehouse", "/api/erp/warehouses", body, key=f"warehouse/{key}", existing=True
         )
