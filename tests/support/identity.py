@@ -19,6 +19,7 @@ from shared_schemas.identity import (
     Authorize,
     CurrentPrincipal,
     TokenSigner,
+    development_signer,
 )
 from shared_schemas.messaging import KafkaSettings, Workers, messaging_tables
 from shared_schemas.service import ServiceSettings, create_service_app
@@ -89,3 +90,10 @@ async def app_client(settings: ServiceSettings, tmp_path: Path) -> httpx.AsyncCl
         routers=[protected_router()],
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+
+
+def development_bearer(role: str) -> dict[str, str]:
+    """An Authorization header with a token of the development key for one role, as a
+    service in development mode (ProtectedSettings) accepts it."""
+    issued = development_signer().issue(subject=f"{role}-1", roles=[role], employee_id=None)
+    return {"Authorization": f"Bearer {issued}"}

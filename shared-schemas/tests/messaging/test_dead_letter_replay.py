@@ -12,19 +12,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import new_event
-from shared_schemas.identity import development_signer
 from shared_schemas.messaging import KafkaSettings, Workers, ensure_topics
 from shared_schemas.service import create_service_app
-from tests.support.identity import ProtectedSettings
+from tests.support.identity import ProtectedSettings, development_bearer
 from tests.support.kafka_tools import eventually, produce_raw, read_topic, running
 from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
-
-
-def token(role: str) -> dict[str, str]:
-    issued = development_signer().issue(subject=f"{role}-1", roles=[role], employee_id=None)
-    return {"Authorization": f"Bearer {issued}"}
 
 
 async def test_dead_letters_are_listed_and_replayed_exactly_once(
@@ -82,8 +76,10 @@ async def test_dead_letters_are_listed_and_replayed_exactly_once(
         transport=httpx.ASGITransport(app=app), base_url="http://svc"
     ) as client:
         assert (await client.get("/admin/dead-letters")).status_code == 401
-        assert (await client.get("/admin/dead-letters", headers=token("sales"))).status_code == 403
-        admin = token("admin")
+        assert (
+            await client.get("/admin/dead-letters", headers=development_bearer("sales"))
+        ).status_code == 403
+        admin = development_bearer("admin")
         first = await client.get("/admin/dead-letters", params={"limit": 2}, headers=admin)
         assert first.status_code == 200
         page = first.json()

@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import CloudEvent
-from shared_schemas.identity import development_signer
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import create_service_app
-from tests.support.identity import ProtectedSettings
+from tests.support.identity import ProtectedSettings, development_bearer
 from tests.support.kafka_tools import eventually, read_topic, running
 from tests.support.probe import ProbeService
 
@@ -27,14 +27,10 @@ pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 
 
-def token(role: str) -> dict[str, str]:
-    issued = development_signer().issue(subject=f"{role}-1", roles=[role], employee_id=None)
-    return {"Authorization": f"Bearer {issued}"}
-
-
-async def test_republish_marks_events_since_a_time_pending_and_the_relay_sends_them_again(
+async def probe_app(
     engine: AsyncEngine, kafka: KafkaSettings, topic: str
-) -> None:
+) -> tuple[ProbeService, Workers, FastAPI]:
+    """A service app over the probe's tables, with the operations routes every service has."""
     probe = ProbeService(topic)
     await probe.create_schema(engine)
     workers = Workers(name="probe", engine=engine, tables=probe.tables, kafka=kafka)
@@ -47,7 +43,14 @@ async def test_republish_marks_events_since_a_time_pending_and_the_relay_sends_t
         workers=workers,
         routers=[],
     )
-    admin = token("admin")
+    return probe, workers, app
+
+
+async def test_republish_marks_events_since_a_time_pending_and_the_relay_sends_them_again(
+    engine: AsyncEngine, kafka: KafkaSettings, topic: str
+) -> None:
+    probe, workers, app = await probe_app(engine, kafka, topic)
+    admin = development_bearer("admin")
 
     earlier = [(uuid.uuid4(), 1) for _ in range(3)]
     later = [(uuid.uuid4(), 1) for _ in range(4)]
@@ -101,18 +104,7 @@ async def test_republish_marks_events_since_a_time_pending_and_the_relay_sends_t
 async def test_republish_is_for_admin_only_and_refuses_a_time_it_cannot_place(
     engine: AsyncEngine, kafka: KafkaSettings, topic: str
 ) -> None:
-    probe = ProbeService(topic)
-    await probe.create_schema(engine)
-    workers = Workers(name="probe", engine=engine, tables=probe.tables, kafka=kafka)
-    app = create_service_app(
-        service="crm",
-        title="t",
-        description="",
-        settings=ProtectedSettings(),
-        engine=engine,
-        workers=workers,
-        routers=[],
-    )
+    probe, workers, app = await probe_app(engine, kafka, topic)
     await probe.write_many(engine, [(uuid.uuid4(), 1)], per_transaction=1)
     async with running(workers.relay()):
         await eventually(lambda: pending_ids(engine, probe, set()), what="published")
@@ -124,11 +116,15 @@ async def test_republish_is_for_admin_only_and_refuses_a_time_it_cannot_place(
         assert (await client.get("/admin/outbox")).status_code == 401
         # sales_manager may do anything in CRM, but not its operations.
         for role in ("sales", "sales_manager", "finance"):
-            refused = await client.post("/admin/outbox/republish", json=body, headers=token(role))
+            refused = await client.post(
+                "/admin/outbox/republish", json=body, headers=development_bearer(role)
+            )
             assert refused.status_code == 403, role
-            assert (await client.get("/admin/outbox", headers=token(role))).status_code == 403
+            assert (
+                await client.get("/admin/outbox", headers=development_bearer(role))
+            ).status_code == 403
 
-        admin = token("admin")
+        admin = development_bearer("admin")
         future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
         for bad in (
             {},
