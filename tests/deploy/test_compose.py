@@ -162,49 +162,20 @@ def test_kafka_is_one_kraft_node_without_topic_auto_creation() -> None:
     assert "healthcheck" in _service("kafka"), "kafka has no healthcheck"
 
 
-def _init_topics() -> dict[str, int]:
-    entries = environment_of(_service("kafka-init")).get("TOPICS", "").split()
-    topics = {}
-    for entry in entries:
-        name, _, partitions = entry.partition(":")
-        assert partitions.isdigit(), f"kafka-init topic {entry!r} is not name:partitions"
-        topics[name] = int(partitions)
-    return topics
-
-
-@pytest.mark.parametrize(("topic", "partitions"), all_topics())
-def test_kafka_init_creates_every_catalogue_topic(topic: str, partitions: int) -> None:
-    created = _init_topics()
-    assert topic in created, f"topic {topic} missing from kafka-init"
-    assert created[topic] == partitions, (
-        f"kafka-init creates {topic} with {created[topic]} partitions, the catalogue says "
-        f"{partitions}"
-    )
-
-
-def test_kafka_init_creates_no_topic_outside_the_catalogue() -> None:
-    unknown = sorted(set(_init_topics()) - {name for name, _ in all_topics()})
-    assert not unknown, f"kafka-init creates topics the catalogue does not know: {unknown}"
-
-
-def test_kafka_init_runs_the_topic_script_against_the_broker() -> None:
+def test_kafka_init_provisions_the_catalogue_topics_on_the_broker() -> None:
+    """`platform-topics` creates every catalogue and dead-letter topic with its partition
+    count and fails on a mismatch (its own test); here: compose runs it against kafka."""
     init = _service("kafka-init")
-    assert init["image"] == _service("kafka")["image"], "kafka-init should use kafka's tools"
+    assert init["image"] == _service("crm-api")["image"], "kafka-init runs a service image"
+    assert init["command"][0] == "platform-topics", f"kafka-init runs {init['command']}"
+    shared = tomllib.loads((ROOT / "shared-schemas" / "pyproject.toml").read_text())
+    assert "platform-topics" in shared["project"]["scripts"], "no platform-topics command"
     assert _depends_on("kafka-init") == {"kafka": "service_healthy"}
-    mounts = {}
-    for volume in init.get("volumes", []):
-        source, target = volume.split(":")[:2]
-        mounts[target] = ROOT / source
-    script = next((mounts[arg] for arg in init["entrypoint"] if arg in mounts), None)
-    assert script is not None, "kafka-init's entrypoint runs no mounted script"
-    assert script.is_file(), f"kafka-init runs {script.relative_to(ROOT)}, which does not exist"
-    text = script.read_text()
-    assert "set -euo pipefail" in text, "a failed topic creation must fail kafka-init"
-    for part in ("kafka-topics.sh", "--create", '--partitions "$partitions"', "$TOPICS"):
-        assert part in text, f"{script.name} does not use {part}"
-    bootstrap = environment_of(init)["BOOTSTRAP_SERVER"]
+    kafka = _load(KafkaSettings, "kafka-init")
     advertised = environment_of(_service("kafka"))["KAFKA_ADVERTISED_LISTENERS"]
-    assert f"//{bootstrap}" in advertised, f"kafka-init talks to {bootstrap}, kafka is {advertised}"
+    assert f"//{kafka.bootstrap_servers}" in advertised, (
+        f"kafka-init talks to {kafka.bootstrap_servers}, kafka is {advertised}"
+    )
 
 
 @pytest.mark.parametrize("process", [p for s in SERVICES for p in s.processes])
@@ -214,7 +185,7 @@ def test_consumer_groups_have_their_dead_letter_topic(process: str) -> None:
     # Unset, the group is the service's name (its config module's SERVICE_NAME).
     group = settings.consumer_group or sys.modules[service.settings.__module__].SERVICE_NAME
     assert group in CONSUMER_GROUPS, f"{process} consumes as {group}, not a catalogue group"
-    assert dlq_topic(group) in _init_topics(), f"topic {dlq_topic(group)} missing from kafka-init"
+    assert dlq_topic(group) in dict(all_topics()), f"no topic {dlq_topic(group)} to create"
 
 
 # --- the services' processes --------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from erp.config import Settings as ErpSettings
 from erp.integration import handlers as erp_handlers
 from gateway.config import Settings as GatewaySettings
 from gateway.integration import handlers as gateway_handlers
+from shared_schemas import topics as topics_command
 from shared_schemas.events.catalogue import topic
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
-from shared_schemas.messaging import kafka as kafka_module
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.service import CompanySettings, ServiceSettings
 from tests.deploy.k8s_manifests import (
@@ -320,14 +321,21 @@ def test_the_topics_job_creates_the_catalogue_with_the_replication_factor(
     env = container_env(rendered, container, outside_secret)
     calls = []
 
-    async def ensure_topics(settings: KafkaSettings, topics: Any, factor: int) -> list[str]:
+    async def provision(
+        settings: KafkaSettings, topics: Any, factor: int
+    ) -> tuple[list[str], list[str]]:
         calls.append((settings, list(topics), factor))
-        return []
+        return [], []
 
     _set_environment(monkeypatch, env)
-    monkeypatch.setattr(kafka_module, "ensure_topics", ensure_topics)
-    assert container["command"][:2] == ["python", "-c"]
-    exec(compile(container["command"][2], "kafka-topics", "exec"), {})  # noqa: S102
+    monkeypatch.setattr(topics_command, "provision", provision)
+    command = [  # Kubernetes expands $(VAR) from the container's environment
+        re.sub(r"\$\((\w+)\)", lambda found: env[found.group(1)], part)
+        for part in container["command"]
+    ]
+    assert command[0] == "platform-topics"
+    monkeypatch.setattr(sys, "argv", command)
+    topics_command.main()
     ((settings, topics, factor),) = calls
     assert factor == (1 if rendered.overlay == "dev" else 3)
     assert {"crm.quote", "erp.order", "dlq.gateway"} <= {name for name, _ in topics}

@@ -106,6 +106,17 @@ async def ensure_topics(
         await asyncio.wait_for(admin.close(), timeout=10)
 
 
+async def partition_counts(settings: KafkaSettings, names: Iterable[str]) -> dict[str, int]:
+    """How many partitions each of the (existing) topics has."""
+    admin = settings.admin()
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(names))
+    finally:
+        await asyncio.wait_for(admin.close(), timeout=10)
+    return {entry["topic"]: len(entry["partitions"]) for entry in described}
+
+
 def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
     errors = []
     for entry in response.topic_errors:
