@@ -49,7 +49,8 @@ async def main() -> int:
         erp=int(os.environ.get("ERP_PORT", "8002")),
         broker=int(os.environ.get("BROKER_PORT", "9092")),
     )
-    platform = Platform(ROOT / ".data", ports=ports, echo=echo)
+    data = Path(os.environ.get("PLATFORM_DATA_DIR", ROOT / ".data"))
+    platform = Platform(data, ports=ports, echo=echo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -104,6 +104,9 @@ class EmbeddedBroker:
             stdout=output,
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            # Out of the terminal's process group: Ctrl-C reaches whoever started it, which
+            # stops its clients first and the broker last.
+            start_new_session=True,
         )
 
     async def _wait_until_answering(self, deadline: float) -> None:

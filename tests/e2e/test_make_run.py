@@ -1,0 +1,82 @@
+"""`make run` as a developer meets it: everything starts, the URLs and logins are printed,
+every process's output reaches the terminal prefixed by its name and a log file, and Ctrl-C
+stops every process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from deploy.local.launcher import Ports
+from shared_schemas.broker import free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    ports = {name: free_port() for name in ("GATEWAY_PORT", "CRM_PORT", "ERP_PORT", "BROKER_PORT")}
+    output = tmp_path / "terminal.txt"
+    with output.open("wb") as terminal:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.run"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                **{k: str(v) for k, v in ports.items()},
+                "PLATFORM_DATA_DIR": str(tmp_path),
+            },
+            stdout=terminal,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while "Ready." not in output.read_text(errors="replace"):
+                assert launcher.poll() is None, output.read_text(errors="replace")
+                assert time.monotonic() < deadline, output.read_text(errors="replace")
+                time.sleep(0.5)
+        finally:
+            os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+            code = launcher.wait(60)
+
+    printed = output.read_text(errors="replace")
+    assert code == 0, printed
+    assert f"gateway      http://127.0.0.1:{ports['GATEWAY_PORT']}" in printed
+    assert "/docs" in printed
+    for role in ("admin", "sales", "sales_manager", "support", "warehouse", "finance", "hr"):
+        assert f"{role:<14} password dev-{role}" in printed
+    for process in (
+        "crm-api",
+        "crm-relay",
+        "crm-consumer",
+        "erp-api",
+        "erp-relay",
+        "erp-consumer",
+        "gateway",
+        "gateway-relay",
+        "gateway-consumer",
+    ):
+        assert f"{process.ljust(17)}| " in printed, f"no output of {process} in the terminal"
+        assert (tmp_path / "logs" / f"{process}.log").stat().st_size > 0
+    assert "Traceback" not in printed
+    for name, port in ports.items():
+        assert not listening(port), f"{name} {port} still answers after Ctrl-C"
+    for workers in Ports().workers.values():  # the relays' and consumers' metrics
+        for port in workers:
+            assert not listening(port), f"a relay or consumer still answers on {port}"
