@@ -39,7 +39,7 @@ INSTALLED_AS = Path("kubectl") / "v1.33-kustomize-v5.6" / "kubectl"
 
 
 class KubectlUnavailable(RuntimeError):
-    pass
+    """No kubectl with a recent enough kustomize is at hand, and none could be installed."""
 
 
 def kustomize_version(kubectl: str | os.PathLike[str]) -> tuple[int, int] | None:

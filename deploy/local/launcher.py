@@ -8,6 +8,7 @@ free ports, stop and start single processes and pause the broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -92,7 +93,8 @@ DEVELOPMENT_EMPLOYEES = (
 
 
 class PlatformFailed(RuntimeError):
-    pass
+    """The platform did not come up (a migration failed, a process exited, or it was not
+    ready or settled in time)."""
 
 
 class Platform:
@@ -218,11 +220,9 @@ class Platform:
                 while True:
                     if self.exited():
                         raise PlatformFailed(f"exited during start-up: {', '.join(self.exited())}")
-                    try:
+                    with contextlib.suppress(httpx.TransportError):
                         if (await client.get(url)).status_code == 200:
                             break
-                    except httpx.TransportError:
-                        pass
                     if time.monotonic() > deadline:
                         raise PlatformFailed(f"{url} not ready within {within:.0f}s")
                     await asyncio.sleep(0.2)

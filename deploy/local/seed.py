@@ -49,11 +49,11 @@ Json = dict[str, Any]
 
 
 class SeedFailed(RuntimeError):
-    pass
+    """A request of the seed got an answer it cannot go on from (shown in the message)."""
 
 
 class GatewayUnreachable(SeedFailed):
-    pass
+    """Nothing answers at the gateway URL: the platform is not running there."""
 
 
 def _problem(response: httpx.Response) -> Json:

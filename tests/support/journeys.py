@@ -28,7 +28,7 @@ Timings = dict[str, float]
 
 
 class Unexpected(AssertionError):
-    pass
+    """A service answered something a user would not expect at that step."""
 
 
 class Gateway:
