@@ -91,7 +91,7 @@ PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
     ),
     Role.SALES_MANAGER: (grant("crm", ANY, ANY), *_SALES_ERP, _EVENTS, _OVERVIEW),
     Role.SUPPORT: (
-        grant("crm", ("customers", "contacts", "quotes"), READ),
+        grant("crm", ("customers", "contacts", "quotes", "employees"), READ),
         grant("crm", ("inquiries", "activities"), ANY),
         grant("erp", ("products", "orders", "shipments"), READ),
         _EVENTS,

@@ -1,0 +1,89 @@
+"""`/employees` in CRM: the employees ERP announced, to pick owners and assignees from;
+filtered, searched, paged; read-only and without a salary."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support.crm import Crm
+
+pytestmark = pytest.mark.api
+
+
+async def test_pickers_list_the_employees_erp_announced_with_their_current_state(
+    crm: Crm,
+) -> None:
+    manager = await crm.hire("sales_manager", name="Maren Vogt")
+    rep = await crm.hire("sales", manager_id=manager, name="Ravi Shah")
+    agent = await crm.hire("support", name="Ines Moreau")
+    leaver = await crm.hire("sales", manager_id=manager, name="Lars Berg")
+    await crm.terminate(leaver, manager_id=manager)
+
+    everyone = await crm.client.get("/employees", headers=crm.headers("sales"))
+    assert everyone.status_code == 200, everyone.text
+    names = [employee["name"] for employee in everyone.json()["items"]]
+    assert names == ["Ines Moreau", "Leaver", "Maren Vogt", "Ravi Shah"]  # by name
+
+    owners = await crm.client.get(
+        "/employees",
+        params={"role": ["sales", "sales_manager"], "status": "active"},
+        headers=crm.headers("sales"),
+    )
+    assert {e["id"] for e in owners.json()["items"]} == {str(manager), str(rep)}
+    assert all("salary" not in employee for employee in owners.json()["items"])
+
+    reports = await crm.client.get(
+        "/employees", params={"manager_id": str(manager)}, headers=crm.headers("support")
+    )
+    assert {e["id"] for e in reports.json()["items"]} == {str(rep), str(leaver)}
+
+    found = await crm.client.get("/employees", params={"q": "  RAVI"}, headers=crm.headers("sales"))
+    assert [e["id"] for e in found.json()["items"]] == [str(rep)]
+
+    one = await crm.client.get(f"/employees/{agent}", headers=crm.headers("support"))
+    assert one.status_code == 200
+    assert (one.json()["role"], one.json()["status"]) == ("support", "active")
+    gone = await crm.client.get(f"/employees/{leaver}", headers=crm.headers("sales"))
+    assert gone.json()["status"] == "terminated"
+
+
+async def test_employees_page_by_cursor_and_unknown_ones_are_404(crm: Crm) -> None:
+    for index in range(5):
+        await crm.hire("sales", name=f"Rep {index}")
+    first = await crm.client.get("/employees", params={"limit": 2}, headers=crm.headers("sales"))
+    second = await crm.client.get(
+        "/employees",
+        params={"limit": 2, "cursor": first.json()["next_cursor"]},
+        headers=crm.headers("sales"),
+    )
+    assert [e["name"] for e in first.json()["items"] + second.json()["items"]] == [
+        f"Rep {index}" for index in range(4)
+    ]
+    missing = await crm.client.get(f"/employees/{uuid.uuid4()}", headers=crm.headers("sales"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    bad = await crm.client.get("/employees", params={"role": "pilot"}, headers=crm.headers("sales"))
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("admin", 200), ("sales_manager", 200), ("support", 200), ("finance", 403), ("hr", 403)],
+)
+async def test_who_may_read_the_employees_crm_knows(crm: Crm, role: str, expected: int) -> None:
+    response = await crm.client.get("/employees", headers=crm.headers(role))
+    assert response.status_code == expected
+
+
+async def test_employees_cannot_be_changed_in_crm(crm: Crm) -> None:
+    rep = await crm.hire("sales")
+    created = await crm.client.post(
+        "/employees", json={"name": "X", "role": "sales"}, headers=crm.headers("admin")
+    )
+    assert created.status_code == 405
+    changed = await crm.client.patch(
+        f"/employees/{rep}", json={"name": "Y"}, headers=crm.headers("admin")
+    )
+    assert changed.status_code == 405
