@@ -149,22 +149,25 @@ class Platform:
         return {**env, **self.extra_environment}
 
     async def migrate(self) -> None:
-        for service in SERVICES:
-            config = ROOT / FOLDERS[service] / "alembic.ini"
-            migration = await asyncio.create_subprocess_exec(
-                str(BIN / "alembic"),
-                "-c",
-                str(config),
-                "upgrade",
-                "head",
-                cwd=ROOT,
-                env=self.environment(),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            output, _ = await migration.communicate()
-            if migration.returncode != 0:
-                raise PlatformFailed(f"{service} migrations failed:\n{output.decode()}")
+        """Every service's migrations, the three databases at once."""
+        await asyncio.gather(*(self._migrate(service) for service in SERVICES))
+
+    async def _migrate(self, service: str) -> None:
+        config = ROOT / FOLDERS[service] / "alembic.ini"
+        migration = await asyncio.create_subprocess_exec(
+            str(BIN / "alembic"),
+            "-c",
+            str(config),
+            "upgrade",
+            "head",
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await migration.communicate()
+        if migration.returncode != 0:
+            raise PlatformFailed(f"{service} migrations failed:\n{output.decode()}")
 
     async def start(self, *, within: float = 90.0) -> None:
         """Migrate, start the broker (every topic created before any producer runs, so none is
