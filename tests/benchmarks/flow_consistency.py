@@ -13,7 +13,6 @@ event-carried outcome pays. Results go to docs/benchmarks.md; repeat with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.local.launcher import SERVICES, Platform, Ports
 from tests.benchmarks.report import measured_on, median, quantile, write_section
-from tests.support.databases import fresh_postgres_database, postgres_admin_url
+from tests.support.databases import platform_databases
 from tests.support.journeys import Gateway, Journeys
 
 RUNS = int(os.environ.get("RUNS", "20"))
@@ -61,16 +60,9 @@ def milliseconds(seconds: float) -> str:
 
 
 async def main() -> None:
-    admin_url = postgres_admin_url()
-    backend = "PostgreSQL" if admin_url else "SQLite"
     with tempfile.TemporaryDirectory() as directory:
-        async with contextlib.AsyncExitStack() as stack:
-            database_urls = None
-            if admin_url is not None:
-                database_urls = {
-                    service: await stack.enter_async_context(fresh_postgres_database(admin_url))
-                    for service in SERVICES
-                }
+        async with platform_databases(SERVICES) as database_urls:
+            backend = "PostgreSQL" if database_urls else "SQLite"
             platform = Platform(Path(directory), ports=Ports.free(), database_urls=database_urls)
             started = time.monotonic()
             await platform.start()

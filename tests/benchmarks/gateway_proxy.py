@@ -17,6 +17,7 @@ Results go to docs/benchmarks.md. Repeat with `make bench-gateway` (SECONDS=, RO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -113,12 +114,10 @@ async def process(
         deadline = time.monotonic() + 120
         async with aiohttp.ClientSession() as client:
             while True:
-                try:
+                with contextlib.suppress(aiohttp.ClientError):
                     async with client.get(ready) as response:
                         if response.status == 200:
                             break
-                except aiohttp.ClientError:
-                    pass
                 if child.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{name} did not start (see its log in .data/bench-logs)")
                 await asyncio.sleep(0.2)

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
@@ -40,6 +38,7 @@ from tests.deploy.compose_files import (
     read_dockerfile,
     required_variables,
 )
+from tests.support.gateway_identity import new_pem
 
 pytestmark = pytest.mark.deploy
 
@@ -54,11 +53,8 @@ CRM, ERP, GATEWAY = (
 
 def _operator_values() -> dict[str, str]:
     """What an operator puts in .env: a password per login, a fresh signing key."""
-    key = Ed25519PrivateKey.generate().private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-    )
     values = {name: f"{name.lower().replace('_', '')}0123456789" for name in REQUIRED}
-    values["GATEWAY_SIGNING_KEY_PEM"] = key.decode()
+    values["GATEWAY_SIGNING_KEY_PEM"] = new_pem()
     return values
 
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic_settings import BaseSettings
 
 from crm.config import Settings as CrmSettings
@@ -40,6 +38,7 @@ from tests.deploy.k8s_manifests import (
     secret_refs,
     selects,
 )
+from tests.support.gateway_identity import new_pem
 
 pytestmark = pytest.mark.deploy
 
@@ -92,21 +91,12 @@ API_PORTS = {"crm-api": 8001, "erp-api": 8002, "gateway": 8000}
 PLACEHOLDER_URL = "postgresql+asyncpg://app:placeholder@database:5432/app"
 
 
-def _signing_key_pem() -> str:
-    key = Ed25519PrivateKey.generate()
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 # What the Secrets that production creates outside the repository hold (deploy/k8s/README.md).
 PRODUCTION_SECRETS = {
     ("crm-database", "url"): PLACEHOLDER_URL,
     ("erp-database", "url"): PLACEHOLDER_URL,
     ("gateway-database", "url"): PLACEHOLDER_URL,
-    ("gateway-signing-key", "signing-key.pem"): _signing_key_pem(),
+    ("gateway-signing-key", "signing-key.pem"): new_pem(),
     ("kafka-client", "sasl-username"): "crm-erp",
     ("kafka-client", "sasl-password"): "placeholder",
     ("kafka-client", "ca.crt"): "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",

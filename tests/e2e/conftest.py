@@ -4,7 +4,6 @@ PostgreSQL when a server is there (SQLite files otherwise)."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local.launcher import SERVICES, Platform, Ports
-from tests.support.databases import fresh_postgres_database, postgres_admin_url
+from tests.support.databases import platform_databases
 from tests.support.journeys import Gateway, Journeys
 
 LOGS = Path(__file__).resolve().parents[2] / ".data" / "test-logs" / "e2e"
@@ -22,14 +21,7 @@ LOGS = Path(__file__).resolve().parents[2] / ".data" / "test-logs" / "e2e"
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     data = tmp_path_factory.mktemp("platform")
     shutil.rmtree(LOGS, ignore_errors=True)
-    admin_url = postgres_admin_url()
-    async with contextlib.AsyncExitStack() as stack:
-        database_urls = None
-        if admin_url is not None:
-            database_urls = {
-                service: await stack.enter_async_context(fresh_postgres_database(admin_url))
-                for service in SERVICES
-            }
+    async with platform_databases(SERVICES) as database_urls:
         platform = Platform(
             data,
             ports=Ports.free(),

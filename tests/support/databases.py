@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -56,3 +56,18 @@ async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def platform_databases(services: Iterable[str]) -> AsyncIterator[dict[str, str] | None]:
+    """A fresh PostgreSQL database per service when a server answers (dropped afterwards);
+    None otherwise, for the platform's SQLite defaults."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        yield None
+        return
+    async with AsyncExitStack() as stack:
+        yield {
+            service: await stack.enter_async_context(fresh_postgres_database(admin_url))
+            for service in services
+        }

@@ -134,7 +134,7 @@ async def gateway_of(settings: Settings, address: str = "127.0.0.1") -> AsyncIte
 async def run_lifespan(app: FastAPI) -> None:
     """Start and stop `app` as a server would (what it does at start runs)."""
     async with app.router.lifespan_context(app):
-        pass
+        return  # started; leaving the block shuts it down
 
 
 @asynccontextmanager

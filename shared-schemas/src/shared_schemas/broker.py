@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class BrokerUnavailable(RuntimeError):
-    pass
+    """The embedded broker is not installed, did not start, or does not answer."""
 
 
 def broker_binary() -> str:
