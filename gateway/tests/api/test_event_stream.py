@@ -1,19 +1,24 @@
 """`GET /api/events/stream`: Server-Sent Events of the gateway's event history, each role
 seeing only what it may read, resumed after `Last-Event-ID` without repeats or gaps,
-heartbeats while quiet, and nothing left running once the client goes away. Events are
+heartbeats while quiet, no stream outliving its token or its user's access, and nothing
+left running once the client goes away. Events are
 applied through the gateway's consumer path; the real broker is in the integration
 tests."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway.service import event_stream as stream_module
 from gateway.service.event_stream import STREAMS_OPEN
 from shared_schemas.events.base import CloudEvent
+from tests.support.gateway import SIGNER
 from tests.support.gateway_events import (
     EventStream,
     GatewayEvents,
@@ -165,3 +170,70 @@ async def test_a_stream_ends_cleanly_when_the_client_goes_away(
 
 async def _open(count: float) -> bool:
     return bool(STREAMS_OPEN._value.get() == count)
+
+
+@contextlib.asynccontextmanager
+async def stream_with(base_url: str, token: str) -> AsyncIterator[EventStream]:
+    """The stream opened with `token` (instead of a role's usual one)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10, read=None)) as client:
+        request = client.build_request(
+            "GET", "/api/events/stream", headers={"Authorization": f"Bearer {token}"}
+        )
+        response = await client.send(request, stream=True)
+        assert response.status_code == 200, (response.status_code, await response.aread())
+        stream = EventStream(response)
+        try:
+            yield stream
+        finally:
+            await stream.close()
+
+
+async def until_closed(stream: EventStream) -> tuple[str, list[str]]:
+    """The comment the server sent last before it ended the stream, and the ids of the
+    business events that came before it; fails when the stream is still open after 10 s."""
+    events = []
+    while True:
+        message = await stream.next(10)
+        if message.event is not None:
+            events.append(message.cloud_event["id"])
+        elif message.comment not in (None, "keep-alive"):
+            assert message.comment is not None
+            await eventually(lambda: _ended(stream), timeout=10, what="the server ended the stream")
+            return message.comment, events
+
+
+async def _ended(stream: EventStream) -> bool:
+    return stream._reader.done()
+
+
+async def test_a_stream_ends_when_its_token_expires(hub: GatewayEvents, base_url: str) -> None:
+    token = SIGNER.issue(
+        subject="user-short", roles=["admin"], employee_id=None, lifetime=timedelta(seconds=2)
+    )
+    async with stream_with(base_url, token) as stream:
+        assert (await stream.next()).retry == 3000
+        sent = await hub.publish(product_created())
+        assert (await stream.next_event()).cloud_event["id"] == str(sent.id)
+        # Quiet from here on: the token's expiry alone ends the stream (well before the
+        # heartbeat is due).
+        assert await until_closed(stream) == ("token expired", [])
+
+
+async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_url: str) -> None:
+    user = await hub.post(
+        "/auth/users",
+        {"username": "streamer", "password": "a long enough password 1", "roles": ["admin"]},
+    )
+    token = SIGNER.issue(subject=user["id"], roles=["admin"], employee_id=None)
+    async with stream_with(base_url, token) as stream:
+        before = await hub.publish(product_created())
+        assert (await stream.next_event()).cloud_event["id"] == str(before.id)
+
+        disabled = await hub.client.patch(
+            f"/auth/users/{user['id']}", json={"disabled": True}, headers=headers("admin")
+        )
+        assert disabled.status_code == 200, disabled.text
+        await hub.publish(product_created())
+
+        # The event recorded after the change does not reach the disabled user.
+        assert await until_closed(stream) == ("access revoked", [])

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.domain.webhooks import expand
-from gateway.service.event_stream import HistoryFeed, live_events, starting_position
+from gateway.service.event_stream import HistoryFeed, StreamEnd, live_events, starting_position
+from gateway.service.revocation import DisabledUsers
 from shared_schemas.events.readers import readable_event_types
 from shared_schemas.events.registry import EVENT_TYPES
 from shared_schemas.http.problems import Problem
@@ -26,7 +27,9 @@ RECONNECT_MS = 3_000
 _STREAM_DOC = """\
 A `text/event-stream`. Each business event is one message: `id` is its position in the
 gateway's event history, `event` its type, `data` the CloudEvent JSON. Lines starting
-with `:` are heartbeats. Reconnect with `Last-Event-ID` (or `last_event_id`) set to the
+with `:` are heartbeats. The stream ends when the access token that opened it expires,
+or when its user is disabled (a last `: token expired` or `: access revoked` line says
+which): reconnect with a fresh token. Reconnect with `Last-Event-ID` (or `last_event_id`) set to the
 last id received to get every event after it, none twice; without it the stream starts
 with the next event. Only the event types your roles may read are sent (design §7)."""
 
@@ -83,12 +86,29 @@ def _position(header: str | None, query: int | None) -> int | None:
 
 
 async def _messages(
-    feed: HistoryFeed, after: int, types: frozenset[str] | None
+    feed: HistoryFeed,
+    after: int,
+    types: frozenset[str] | None,
+    access: Access,
+    disabled: DisabledUsers,
 ) -> AsyncIterator[str]:
+    user_id = access.principal.user_id
+
+    async def revoked() -> bool:
+        return await disabled.contains(user_id)
+
     yield f"retry: {RECONNECT_MS}\n\n"
-    async for event in live_events(feed, after=after, types=types):
+    async for event in live_events(
+        feed,
+        after=after,
+        types=types,
+        expires_at=access.principal.expires_at,
+        revoked=revoked,
+    ):
         if event is None:
             yield ": keep-alive\n\n"
+        elif isinstance(event, StreamEnd):
+            yield f": {event.reason}\n\n"
         else:
             yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.payload}\n\n"
 
@@ -124,7 +144,7 @@ async def stream_events(
     # Fixed before answering: an event recorded once the client has the headers is sent.
     after = await starting_position(feed.engine, _position(last_event_id_header, last_event_id))
     return StreamingResponse(
-        _messages(feed, after, wanted),
+        _messages(feed, after, wanted, access, request.app.state.identity.disabled),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -4,6 +4,10 @@ One task per process polls the history's newest sequence number while streams ar
 and wakes them when it grows, so an idle stream costs no query; each stream then reads
 only the events it may see. Positions are sequence numbers, which grow in commit order,
 so resuming after the last one sent neither repeats nor skips an event.
+
+A stream lives no longer than the access token that opened it: it ends at the token's
+`exp`, and as soon as its user is disabled (asked before each batch and each heartbeat),
+so that a terminated employee's open connection stops like their next request would.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,15 +93,49 @@ async def starting_position(engine: AsyncEngine, after: int | None) -> int:
     return newest if after is None else min(after, newest)
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """Why a stream stopped: its token expired, or its user lost access."""
+
+    reason: str
+
+
+TOKEN_EXPIRED = StreamEnd("token expired")
+ACCESS_REVOKED = StreamEnd("access revoked")
+
+
 async def live_events(
-    feed: HistoryFeed, *, after: int, types: Collection[str] | None
-) -> AsyncIterator[StoredEvent | None]:
-    """The events of `types` (all when None) after sequence number `after`, forever; None
-    when nothing came for `HEARTBEAT_SECONDS` (a heartbeat is due)."""
+    feed: HistoryFeed,
+    *,
+    after: int,
+    types: Collection[str] | None,
+    expires_at: datetime | None = None,
+    revoked: Callable[[], Awaitable[bool]] | None = None,
+) -> AsyncIterator[StoredEvent | StreamEnd | None]:
+    """The events of `types` (all when None) after sequence number `after`; None when
+    nothing came for `HEARTBEAT_SECONDS` (a heartbeat is due). It ends with a StreamEnd at
+    `expires_at`, or once `revoked()` says so (asked before each batch and heartbeat)."""
+
+    def seconds_left() -> float:
+        if expires_at is None:
+            return float("inf")
+        return (expires_at - datetime.now(UTC)).total_seconds()
+
+    async def ended() -> StreamEnd | None:
+        if seconds_left() <= 0:
+            return TOKEN_EXPIRED
+        if revoked is not None and await revoked():
+            return ACCESS_REVOKED
+        return None
+
     async with feed.listening():
         position = after
         quiet_since = time.monotonic()
         while True:
+            end = await ended()
+            if end is not None:
+                yield end
+                return
             seen = feed.latest
             batch = await events_after(feed.engine, position, types, BATCH)
             if batch:
@@ -108,6 +148,7 @@ async def live_events(
             # this stream, so the next read may start after it.
             position = max(position, seen)
             heartbeat = HEARTBEAT_SECONDS - (time.monotonic() - quiet_since)
-            if not await feed.wait_beyond(seen, max(heartbeat, 0.0)):
+            wait = max(min(heartbeat, seconds_left()), 0.0)
+            if not await feed.wait_beyond(seen, wait) and heartbeat <= wait:
                 yield None
                 quiet_since = time.monotonic()
