@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -154,6 +154,32 @@ def is_database_outage(exc: BaseException) -> bool:
             for marker in ("locked", "connection", "could not connect", "server closed", "timeout")
         )
     return isinstance(exc, OSError)
+
+
+# Constraint violations a concurrent writer causes: unique, foreign key, check, exclusion.
+_CONFLICT_SQLSTATES = frozenset({"23505", "23503", "23514", "23P01"})
+_CONFLICT_SQLITE_ERRORS = frozenset(
+    {
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+        "SQLITE_CONSTRAINT_FOREIGNKEY",
+        "SQLITE_CONSTRAINT_CHECK",
+    }
+)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """True when a write broke a unique, foreign-key or check constraint: another
+    transaction committed in between the checks a use case made and its own write (two
+    requests taking one sku at once), so the client should fetch the current state and
+    decide again; routes answer 409. A missing NOT NULL value is a defect, not this."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    cause = exc.orig
+    return (
+        getattr(cause, "sqlstate", None) in _CONFLICT_SQLSTATES
+        or getattr(cause, "sqlite_errorname", None) in _CONFLICT_SQLITE_ERRORS
+    )
 
 
 def sum_in_cents(amount: Any) -> ColumnElement[Any]:

@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared_schemas.database import is_database_outage
+from shared_schemas.database import is_database_outage, is_write_conflict
 from shared_schemas.domain import (
     Conflict,
     DomainError,
@@ -142,8 +143,12 @@ OUTAGE_RETRY_AFTER_SECONDS = 5
 
 
 async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse:
-    """The database unreachable or busy is a 503 the client may retry, never a 500; any
-    other such error is the server's fault and goes on to the 500 handler."""
+    """The database unreachable or busy is a 503 the client may retry, never a 500; a
+    constraint another request's commit broke is a 409 (the use cases check before they
+    write, so only a concurrent writer gets here); any other such error is the server's
+    fault and goes on to the 500 handler."""
+    if is_write_conflict(exc):
+        return problem_response(_CONCURRENT_WRITE, request.url.path)
     if not is_database_outage(exc):
         raise exc
     problem = Problem(
@@ -155,11 +160,24 @@ async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(problem, request.url.path)
 
 
+_CONCURRENT_WRITE = Problem(
+    409,
+    "Another request changed the same records at the same time; fetch them again and retry.",
+    kind="conflict",
+)
+
+
+async def _on_stale_data(request: Request, exc: Exception) -> JSONResponse:
+    """A versioned row another transaction updated between this one's read and write."""
+    return problem_response(_CONCURRENT_WRITE, request.url.path)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every client error of `app` as problem+json, validation errors as 422."""
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(StaleDataError, _on_stale_data)
     for dependency_error in (DBAPIError, OSError):
         app.add_exception_handler(dependency_error, _on_dependency_error)
