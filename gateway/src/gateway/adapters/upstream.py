@@ -4,8 +4,9 @@ retry rule. Why aiohttp and not httpx here: docs/decisions.md, "Gateway".
 
 Retry rule: a request is sent again at most once, and only when the connection failed
 before any answer came (refused, or closed without a response) and repeating it cannot
-do anything twice: GET, HEAD, PUT, DELETE, OPTIONS, or a POST/PATCH carrying an
-`Idempotency-Key` (the service replays the first answer). Timeouts are never retried:
+do anything twice: GET, HEAD, PUT, DELETE, OPTIONS, or a POST carrying an
+`Idempotency-Key` (the service replays the first answer; it honours the key on POST
+only, so a PATCH is never sent twice, key or not). Timeouts are never retried:
 the upstream may still be working on the first request. A streamed request body cannot
 be replayed, so such a request is sent once.
 """

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 import aiohttp
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.adapters.upstream import Body, RequestBodyAborted, Upstream, UpstreamFailure
+from gateway.adapters.upstream import (
+    IDEMPOTENT_METHODS,
+    Body,
+    RequestBodyAborted,
+    Upstream,
+    UpstreamFailure,
+)
 from gateway.domain.breaker import CircuitOpen
 from gateway.domain.trace_context import child_traceparent
 from shared_schemas.http.problems import Problem, problem_response
@@ -159,7 +165,9 @@ async def forward(
         else:
             body = _stream(receive, max_body_bytes)
     headers = _outgoing_headers(scope, incoming)
-    replayable = method in _REPLAYABLE or incoming.idempotency_key
+    # Idempotent methods (RFC 9110 §9.2.2), and a POST with an Idempotency-Key, which the
+    # services honour on POST alone: a PATCH carrying one is still sent once.
+    replayable = method in IDEMPOTENT_METHODS or (method == "POST" and incoming.idempotency_key)
     try:
         response = await upstream.send(method, target, headers, body, replayable=replayable)
     except CircuitOpen as exc:
@@ -182,9 +190,6 @@ async def forward(
         return await _relay_answer(scope, send, response, upstream, incoming.request_id)
     finally:
         response.release()
-
-
-_REPLAYABLE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]:
