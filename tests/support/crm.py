@@ -239,7 +239,7 @@ class ErpOrder:
 @dataclass
 class ErpInvoice:
     """An ERP invoice for the whole of an `ErpOrder`, and the payments applied to it; each
-    event bumps the invoice's version."""
+    event but the overdue notice bumps the invoice's version."""
 
     order: ErpOrder
     invoice_id: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -297,7 +297,9 @@ class ErpInvoice:
         return InvoicePaid(**self._next("paid"), payment_id=uuid.uuid4(), paid_on=self.due_date)
 
     def overdue(self, days: int = 5) -> InvoiceOverdue:
+        """ERP's sweep: a notice about the invoice as it stands, at its current version."""
         status = "partially_paid" if self.amount_paid else "issued"
+        self.version -= 1
         return InvoiceOverdue(**self._next(status), due_date=self.due_date, days_overdue=days)
 
     def voided(self, reason: str | None = None) -> InvoiceVoided:

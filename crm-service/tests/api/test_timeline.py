@@ -146,6 +146,31 @@ async def test_activities_and_erp_facts_merge_newest_first(
     assert invoice_item["title"].startswith("Invoice INV-9")
 
 
+async def test_an_overdue_notice_reaches_the_timeline_unless_the_invoice_moved_on(
+    crm: Crm, customer_id: str
+) -> None:
+    order = await order_placed(crm, customer_id, hours_ago(9))
+    invoice = ErpInvoice(order, number="INV-5")
+    await crm.publish_at(invoice.issued(), hours_ago(8))
+    # ERP's sweep names the invoice at the version CRM holds: the invoice did not change.
+    await crm.publish_at(invoice.overdue(days=3), hours_ago(6))
+    # A notice about an older state (paid since) arrives late: it is not news any more.
+    stale_notice = invoice.overdue(days=4)
+    await crm.publish_at(invoice.payment(str(invoice.total)), hours_ago(4))
+    await crm.publish_at(stale_notice, hours_ago(5))
+
+    shown = await items(crm, customer_id)
+    assert [item["kind"] for item in shown] == [
+        "payment.received",
+        "invoice.overdue",
+        "invoice.issued",
+        "order.created",
+    ]
+    assert shown[1]["title"].startswith("Invoice INV-5 overdue by 3 days")
+    customer = await crm.client.get(f"/customers/{customer_id}", headers=crm.headers("support"))
+    assert customer.json()["open_balance"] == "0.00"
+
+
 async def test_kinds_filter_exactly_or_by_family(
     crm: Crm, sales_rep: uuid.UUID, customer_id: str
 ) -> None:

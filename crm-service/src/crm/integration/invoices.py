@@ -41,17 +41,25 @@ def handlers(_settings: Settings) -> Mapping[type[EventData], Handler]:
 
 async def apply_invoice(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
     """Newest version wins; an issue that arrives after a later event still brings its due
-    date and timeline entry. Balances are recomputed from the replica rows each time, so
-    redeliveries and reordering cannot make them drift."""
+    date and timeline entry, and an overdue notice about the version the replica holds
+    (ERP's sweep states a fact about the calendar without changing the invoice) reaches the
+    timeline. Balances are recomputed from the replica rows each time, so redeliveries and
+    reordering cannot make them drift."""
     data: InvoiceEvent = event.data
     invoice = await session.get(InvoiceReplica, data.invoice_id)
     newer = invoice is None or data.version > invoice.version
+    still_overdue = (
+        not newer
+        and isinstance(data, InvoiceOverdue)
+        and invoice is not None
+        and data.version == invoice.version
+    )
     late_issue = (
         not newer
         and isinstance(data, InvoiceIssued)
         and not await creation_recorded(session, INVOICE_ISSUED, data.customer_id, data.invoice_id)
     )
-    if not newer and not late_issue:
+    if not (newer or still_overdue or late_issue):
         return Outcome.SUPERSEDED
     if invoice is None:
         invoice = InvoiceReplica(id=data.invoice_id)
