@@ -2,7 +2,10 @@
 from CRM (the customer, contacts, open opportunities and inquiries, recent activities)
 and ERP (recent orders, open invoices and the balance), fetched at once. When one side
 fails or is too slow the other side's part is still answered, naming the missing side in
-`degraded`; a part the caller's role may not read is left out (null), not degraded."""
+`degraded`; a part the caller's role may not read is left out (null), not degraded. Only
+the customer's own read decides that there is no such customer (404). The balance is the
+sum over every open invoice, read page by page; each call to a service is a child span of
+the caller's trace."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from gateway.adapters.upstream import Upstream, UpstreamFailure
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitOpen
+from gateway.domain.trace_context import child_traceparent
 from shared_schemas.domain import NotFound
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -34,6 +38,8 @@ RECENT = 10
 OPEN_OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
 OPEN_INQUIRY_STATUSES = ("new", "open", "pending")
 OPEN_INVOICE_STATUSES = ("issued", "partially_paid")
+# The largest page the services give (design §4).
+PAGE = 200
 
 EXAMPLE: dict[str, JsonValue] = {
     "customer": {"id": "2d4f6a8c-0e2a-4c6e-8a0c-2e4a6c8e0a40", "name": "Acme GmbH"},
@@ -83,12 +89,15 @@ async def customer_overview(
 ) -> CustomerOverview:
     settings: Settings = request.app.state.settings
     upstreams: Mapping[str, Upstream] = request.app.state.upstreams
-    headers = _forwarded(request)
+    forwarded = _forwarded(request)
+    trace = request.headers.get("traceparent")
     crm, erp = upstreams["crm"], upstreams["erp"]
     of_customer = {"customer_id": str(customer_id)}
+    customer_path = f"/customers/{customer_id}"
 
     async def get(upstream: Upstream, path: str, params: Mapping[str, Any] | None = None) -> Any:
         target = f"{path}?{urlencode(params, doseq=True)}" if params else path
+        headers = [*forwarded, ("traceparent", child_traceparent(trace))]
         try:
             response = await upstream.send("GET", target, headers, None, replayable=True)
         except (UpstreamFailure, CircuitOpen) as exc:
@@ -99,7 +108,7 @@ async def customer_overview(
             raise _Failed(upstream.name) from exc
         finally:
             response.release()
-        if response.status == 404 and path.startswith("/customers/"):
+        if response.status == 404 and path == customer_path:
             raise NotFound("customer", customer_id)
         if response.status in (403, 404):
             raise _Hidden(path)
@@ -112,9 +121,23 @@ async def customer_overview(
         # Lists are pages ({"items": ...}); a customer's contacts are a plain list.
         return found["items"] if isinstance(found, dict) else found
 
+    async def every_item(upstream: Upstream, path: str, params: Mapping[str, Any]) -> Any:
+        """Every page of a list, following `next_cursor` to the end."""
+        collected: list[Any] = []
+        cursor = None
+        while True:
+            query = {**params, "limit": PAGE}
+            if cursor:
+                query["cursor"] = cursor
+            page = await get(upstream, path, query)
+            collected.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return collected
+
     crm_parts = {
-        "customer": get(crm, f"/customers/{customer_id}"),
-        "contacts": items(crm, f"/customers/{customer_id}/contacts", {"limit": 50}),
+        "customer": get(crm, customer_path),
+        "contacts": items(crm, f"{customer_path}/contacts", {"limit": 50}),
         "open_opportunities": items(
             crm, "/opportunities", {**of_customer, "stage": OPEN_OPPORTUNITY_STAGES, "limit": 50}
         ),
@@ -125,8 +148,8 @@ async def customer_overview(
     }
     erp_parts = {
         "recent_orders": items(erp, "/orders", {**of_customer, "limit": RECENT}),
-        "open_invoices": items(
-            erp, "/invoices", {**of_customer, "status": OPEN_INVOICE_STATUSES, "limit": 200}
+        "open_invoices": every_item(
+            erp, "/invoices", {**of_customer, "status": OPEN_INVOICE_STATUSES}
         ),
     }
     # One deadline for everything: a slow side costs the page no more than this.
@@ -174,7 +197,7 @@ async def customer_overview(
 def _forwarded(request: Request) -> list[tuple[str, str]]:
     """The caller's token and request id travel on: the services check the same token."""
     headers = [("accept", "application/json")]
-    for name in ("authorization", "x-request-id", "traceparent"):
+    for name in ("authorization", "x-request-id"):
         value = request.headers.get(name)
         if value:
             headers.append((name, value))
