@@ -42,13 +42,32 @@ def banner(platform: Platform) -> str:
     )
 
 
-async def main() -> int:
-    ports = Ports(
-        gateway=int(os.environ.get("GATEWAY_PORT", "8000")),
-        crm=int(os.environ.get("CRM_PORT", "8001")),
-        erp=int(os.environ.get("ERP_PORT", "8002")),
-        broker=int(os.environ.get("BROKER_PORT", "9092")),
+def ports_from_environment() -> Ports:
+    """The ports of `make run`: the defaults, each moved by its variable (`CRM_PORT`,
+    `CRM_RELAY_METRICS_PORT`, `CRM_CONSUMER_METRICS_PORT`, likewise `ERP_`, `GATEWAY_`,
+    and `BROKER_PORT`), the names the services read their own settings by."""
+    defaults = Ports()
+
+    def port(name: str, default: int) -> int:
+        return int(os.environ.get(name, str(default)))
+
+    return Ports(
+        gateway=port("GATEWAY_PORT", defaults.gateway),
+        crm=port("CRM_PORT", defaults.crm),
+        erp=port("ERP_PORT", defaults.erp),
+        broker=port("BROKER_PORT", defaults.broker),
+        workers={
+            service: (
+                port(f"{service.upper()}_RELAY_METRICS_PORT", relay),
+                port(f"{service.upper()}_CONSUMER_METRICS_PORT", consumer),
+            )
+            for service, (relay, consumer) in defaults.workers.items()
+        },
     )
+
+
+async def main() -> int:
+    ports = ports_from_environment()
     data = Path(os.environ.get("PLATFORM_DATA_DIR", ROOT / ".data"))
     platform = Platform(data, ports=ports, echo=echo)
     stop = asyncio.Event()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local.launcher import Ports
 from shared_schemas.broker import free_port
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +29,14 @@ def listening(port: int) -> bool:
 def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    ports = {name: free_port() for name in ("GATEWAY_PORT", "CRM_PORT", "ERP_PORT", "BROKER_PORT")}
+    # Every port moved to a free one, the metrics ports too: the test runs beside a
+    # `make run` on the defaults, as a second `make run` would.
+    names = ["GATEWAY_PORT", "CRM_PORT", "ERP_PORT", "BROKER_PORT"] + [
+        f"{service}_{worker}_METRICS_PORT"
+        for service in ("CRM", "ERP", "GATEWAY")
+        for worker in ("RELAY", "CONSUMER")
+    ]
+    ports = {name: free_port() for name in names}
     output = tmp_path / "terminal.txt"
     with output.open("wb") as terminal:
         launcher = subprocess.Popen(
@@ -51,6 +57,8 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
                 assert launcher.poll() is None, output.read_text(errors="replace")
                 assert time.monotonic() < deadline, output.read_text(errors="replace")
                 time.sleep(0.5)
+            for name, port in ports.items():
+                assert listening(port), f"nothing listens on {name} {port}"
         finally:
             os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
             code = launcher.wait(60)
@@ -77,6 +85,3 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
     assert "Traceback" not in printed
     for name, port in ports.items():
         assert not listening(port), f"{name} {port} still answers after Ctrl-C"
-    for workers in Ports().workers.values():  # the relays' and consumers' metrics
-        for port in workers:
-            assert not listening(port), f"a relay or consumer still answers on {port}"
