@@ -42,7 +42,7 @@ async def test_quotes_accepted_while_erp_is_stopped_become_orders_once_it_is_bac
         for name in ERP:
             await platform.start_process(name)
     await platform.wait_ready(["erp-api"])
-    await journeys.one_confirmed_order_each(product, quotes)
+    await journeys.one_confirmed_order_each(product, quotes, settled=platform.wait_settled)
 
 
 async def test_everything_converges_after_the_broker_was_frozen_during_the_flows(
@@ -62,7 +62,7 @@ async def test_everything_converges_after_the_broker_was_frozen_during_the_flows
         assert (await outbox(journeys, "erp"))["pending"] >= 1  # the new product
     finally:
         platform.broker.resume()
-    await journeys.one_confirmed_order_each(product, quotes)
+    await journeys.one_confirmed_order_each(product, quotes, settled=platform.wait_settled)
     customer = await journeys.customer()
     quote, _ = await journeys.draft_quote(new_product["sku"], 1, customer, since=0)
     assert quote["lines"][0]["unit_price"] == "61.00"
@@ -84,4 +84,4 @@ async def test_flows_converge_when_processes_crash_and_restart_mid_flow(
     for name in ("crm-api", "crm-relay", "erp-consumer"):
         await platform.start_process(name)
     await platform.wait_ready(["crm-api"])
-    await journeys.one_confirmed_order_each(product, quotes)
+    await journeys.one_confirmed_order_each(product, quotes, settled=platform.wait_settled)

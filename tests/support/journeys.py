@@ -234,19 +234,24 @@ class Journeys:
         await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/send")
         return await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/accept")
 
+    async def orders_of(self, quote_id: str) -> list[Json]:
+        """Every ERP order made from the quote (one, unless an event was applied twice)."""
+        page = await self.gw.get("sales", "/api/erp/orders", quote_id=quote_id, limit=200)
+        return list(page["items"])
+
     async def order_of(
         self, quote_id: str, status: str, *, since: float, within: float = 60.0
     ) -> tuple[Json, float]:
-        async def orders() -> list[Json]:
-            return list((await self.gw.get("sales", "/api/erp/orders", quote_id=quote_id))["items"])
-
+        """The quote's order once it has `status`; fails at once if there are two."""
         found, seconds = await settle(
-            orders,
-            lambda items: len(items) == 1 and items[0]["status"] == status,
+            lambda: self.orders_of(quote_id),
+            lambda items: len(items) > 1 or (len(items) == 1 and items[0]["status"] == status),
             f"one {status} order in ERP for quote {quote_id}",
             since=since,
             within=within,
         )
+        if len(found) != 1:
+            raise Unexpected(f"{len(found)} orders in ERP for quote {quote_id}: {found}")
         return dict(found[0]), seconds
 
     async def quote_shows(
@@ -305,19 +310,32 @@ class Journeys:
         return await self.gw.post("sales", f"/api/crm/quotes/{quote['id']}/accept")
 
     async def one_confirmed_order_each(
-        self, product: Json, quotes: list[Json], *, within: float = 90.0
+        self,
+        product: Json,
+        quotes: list[Json],
+        *,
+        settled: Callable[[], Awaitable[None]],
+        within: float = 90.0,
     ) -> float:
-        """Every quote has exactly one confirmed order in ERP and shows it in CRM, and ERP
-        reserved exactly their units: nothing lost, nothing doubled. Seconds until then."""
+        """Every quote has a confirmed order in ERP and shows it in CRM; then, once
+        `settled()` returns (every outbox published and every consumer caught up, so a
+        redelivery that would make a second order has been applied by then), counted
+        again: exactly one order per quote, and ERP reserved exactly their units. Nothing
+        lost, nothing doubled. Seconds until the orders showed."""
         start = time.monotonic()
         for quote in quotes:
             await self.order_of(quote["id"], "confirmed", since=start, within=within)
             await self.quote_shows(quote["id"], "confirmed", since=start, within=within)
+        seconds = time.monotonic() - start
+        await settled()
+        counts = {quote["id"]: len(await self.orders_of(quote["id"])) for quote in quotes}
+        if any(count != 1 for count in counts.values()):
+            raise Unexpected(f"orders per quote once settled: {counts}")
         units = sum(line["quantity"] for quote in quotes for line in quote["lines"])
         level = await self.stock(product["sku"])
         if (level["reserved"], level["available"]) != (units, 0):
             raise Unexpected(f"{len(quotes)} orders of {units} units in all reserved {level}")
-        return time.monotonic() - start
+        return seconds
 
     # The six flows ---------------------------------------------------------------------
 
