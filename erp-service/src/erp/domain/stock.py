@@ -91,10 +91,12 @@ class Level:
         return max(0, min(wanted, self.available))
 
 
-def fell_below_reorder_point(before: Level, after: Level, reorder_point: int) -> bool:
-    """Stock runs low when available crosses from at or above the reorder point to below
-    it; staying below is not news again."""
-    return before.available >= reorder_point > after.available
+def ran_low(before: Level, after: Level, point_before: int, point_after: int) -> bool:
+    """Stock runs low when available goes from at or above the reorder point to below it,
+    whether units went (a movement: one point, two levels) or the point rose above what
+    is available (a product change: one level, two points); staying below is not news
+    again."""
+    return before.available >= point_before and after.available < point_after
 
 
 def require_order_reserved(level: Level, reserved_by_order: int, quantity: int) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.catalog import Product, Warehouse
-from erp.service import valuation
+from erp.service import stock, valuation
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation, StaleVersion
 from shared_schemas.events.erp.products import ProductCreated, ProductUpdated
@@ -55,16 +55,19 @@ async def update_product(
         check_version(product.version, expected)
         _require_company_currency(uow, changes.get("currency"))
         new_cost = changes.get("cost")
-        if new_cost is not None and new_cost != product.cost:
-            # A cost change revalues the units on hand: lock them, then the product, and
-            # read both again as committed now.
+        new_point = changes.get("reorder_point")
+        if (new_cost is not None and new_cost != product.cost) or (
+            new_point is not None and new_point > product.reorder_point
+        ):
+            # A cost change revalues the units on hand, a higher reorder point may put them
+            # below it: lock them, then the product, and read both again as committed now.
             await valuation.lock_product_levels(uow, product.id)
             product = (
                 await session.get(Product, product_id, with_for_update=True, populate_existing=True)
                 or product
             )
             check_version(product.version, expected)
-        old_cost = product.cost
+        old_cost, old_point = product.cost, product.reorder_point
         before = product_state(product)
         for field, value in changes.items():
             if value is not None:
@@ -76,6 +79,7 @@ async def update_product(
         if product.cost != old_cost:
             await valuation.post_revaluation(uow, product, old_cost, product.cost)
         await uow.record(ProductUpdated(**product_state(product)))
+        await stock.reorder_point_changed(uow, product, old_point)
     return product
 
 

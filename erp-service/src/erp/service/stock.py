@@ -30,7 +30,7 @@ from erp.domain.stock import (
     MovementRequest,
     StockLine,
     check_line_quantities,
-    fell_below_reorder_point,
+    ran_low,
     require_order_reserved,
 )
 from erp.service import valuation
@@ -48,6 +48,7 @@ __all__ = [
     "hold_levels",
     "post_movement",
     "release",
+    "reorder_point_changed",
     "reserve",
     "ship",
 ]
@@ -232,9 +233,29 @@ async def _move(
         **cause,
     )
     uow.session.add(movement)
-    if fell_below_reorder_point(before, after, level.reorder_point):
+    if ran_low(before, after, level.reorder_point, level.reorder_point):
         await uow.record(StockLow(**_level_state(row), reorder_point=level.reorder_point))
     return movement
+
+
+async def reorder_point_changed(uow: UnitOfWork, product: Product, before: int) -> None:
+    """`erp.stock.low.v1` for each level of `product` its new reorder point puts below it
+    (the point changed from `before`). The caller locked the product's levels before
+    changing the product, as a cost change does: no movement runs in between."""
+    if product.reorder_point <= before:
+        return
+    levels = await uow.session.scalars(
+        select(StockLevel)
+        # A level at version 0 never moved (an order held it and reserved nothing): no
+        # stock was ever there, as where there is no level at all.
+        .where(StockLevel.product_id == product.id, StockLevel.version > 0)
+        .order_by(StockLevel.warehouse_id)
+        .execution_options(populate_existing=True)
+    )
+    for row in levels:
+        level = _value(row)
+        if ran_low(level, level, before, product.reorder_point):
+            await uow.record(StockLow(**_level_state(row), reorder_point=product.reorder_point))
 
 
 async def hold_levels(uow: UnitOfWork, wanted: Mapping[LevelKey, str]) -> None:
