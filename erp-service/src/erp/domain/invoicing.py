@@ -1,5 +1,6 @@
-"""Invoices: what a shipment bills (each order line's part, the last part taking what
-remains so an order's invoices add up to it), the life cycle, and what a payment may be."""
+"""Invoices: what a shipment bills (each order line's part, never more than remains of
+the line, the last part taking what remains so an order's invoices add up to it), the
+life cycle, and what a payment may be."""
 
 from __future__ import annotations
 
@@ -50,12 +51,20 @@ class OrderLinePart:
 def billed_amounts(line: OrderLinePart, quantity: int) -> tuple[Decimal, Decimal]:
     """(line_net, line_tax) of `quantity` more units of the line: rounded as design §4
     says, except the part that completes the line, which takes what remains of the line's
-    own line_net and line_tax."""
+    own line_net and line_tax.
+
+    A part never takes more than remains of the line: parts rounded up one by one can
+    reach the line's own amounts before its last units (100 units at 0.05, 10 % off, billed
+    one at a time), and the last part would then be negative. So every part is at least
+    zero and the parts still add up to the line exactly."""
     if quantity < 1 or line.quantity_invoiced + quantity > line.quantity:
         raise ValueError(f"{quantity} units cannot be billed of {line}")
+    remaining_net = line.line_net - line.net_invoiced
+    remaining_tax = line.line_tax - line.tax_invoiced
     if line.quantity_invoiced + quantity == line.quantity:
-        return line.line_net - line.net_invoiced, line.line_tax - line.tax_invoiced
-    return line_amounts(quantity, line.unit_price, line.discount_pct, line.tax_rate)
+        return remaining_net, remaining_tax
+    net, tax = line_amounts(quantity, line.unit_price, line.discount_pct, line.tax_rate)
+    return min(net, remaining_net), min(tax, remaining_tax)
 
 
 def due_date(issued_on: date, payment_terms_days: int) -> date:
