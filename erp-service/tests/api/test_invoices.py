@@ -305,6 +305,34 @@ async def test_unpaid_invoices_count_against_the_credit_limit_until_paid(erp: Er
     assert (await erp.order(customer_id, [("TABLE", 1)]))["status"] == "confirmed"
 
 
+async def test_a_voided_invoice_no_longer_counts_against_the_credit_limit(erp: Erp) -> None:
+    await stocked(erp)
+    customer_id = await erp.customer(credit_limit="500.00")
+    first = await erp.order(customer_id, [("TABLE", 1)])  # 321.00
+    await ship(erp, first, [("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    await erp.post(f"/invoices/{invoice['id']}/void", {"reason": "issued in error"}, "finance")
+    # Neither owed on the invoice nor still to be invoiced on the shipped order.
+    assert (await erp.order(customer_id, [("TABLE", 1)]))["status"] == "confirmed"
+    assert await erp.events("erp.order.on_hold.v1") == []
+
+
+async def test_the_unshipped_rest_of_an_order_still_counts_after_a_void(erp: Erp) -> None:
+    await stocked(erp)
+    customer_id = await erp.customer(credit_limit="700.00")
+    order = await erp.order(customer_id, [("TABLE", 2)])  # 642.00
+    assert order["status"] == "confirmed"
+    await ship(erp, order, [("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    await erp.post(f"/invoices/{invoice['id']}/void", {"reason": "issued in error"}, "finance")
+    # 321.00 of the order is still to ship and invoice: another 321.00 fits in 700.00 ...
+    assert (await erp.order(customer_id, [("TABLE", 1)]))["status"] == "confirmed"
+    # ... and a third does not.
+    assert (await erp.order(customer_id, [("TABLE", 1)]))["status"] == "on_hold"
+    [on_hold] = await erp.events("erp.order.on_hold.v1")
+    assert on_hold["data"]["credit_exposure"] == "963.00"
+
+
 async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> None:
     await stocked(erp)
     _, order = await shipped_order(erp)

@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.finance import Invoice
 from erp.adapters.sales import Order
-from erp.domain.invoicing import UNPAID
+from erp.domain.invoicing import UNPAID, VOID
 from erp.domain.orders import OPEN_STATUSES
 from shared_schemas.database import from_cents, sum_in_cents
 
@@ -20,12 +20,29 @@ async def exposures(
     session: AsyncSession, customer_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Decimal]:
     """Per customer, the uninvoiced part of their open orders plus what their unpaid
-    invoices still ask; customers owing nothing are left out."""
+    invoices still ask; customers owing nothing are left out.
+
+    An order's uninvoiced part is its total less its invoices, voided ones included: a
+    voided invoice's goods are not billed again, so its amount is neither owed nor yet to
+    be invoiced (the order's `invoiced_total` counts it out again on void). Never below
+    zero: an order billed again after a void may round a cent past its total."""
     if not customer_ids:
         return {}
-    uninvoiced = select(
-        Order.customer_id.label("customer_id"), (Order.total - Order.invoiced_total).label("owed")
-    ).where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))
+    voided = (
+        select(Invoice.order_id, func.sum(Invoice.total).label("total"))
+        .where(Invoice.customer_id.in_(customer_ids), Invoice.status == VOID)
+        .group_by(Invoice.order_id)
+        .subquery("voided")
+    )
+    rest = Order.total - Order.invoiced_total - func.coalesce(voided.c.total, 0)
+    uninvoiced = (
+        select(
+            Order.customer_id.label("customer_id"),
+            case((rest > 0, rest), else_=literal(0)).label("owed"),
+        )
+        .outerjoin(voided, voided.c.order_id == Order.id)
+        .where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))
+    )
     unpaid = select(
         Invoice.customer_id.label("customer_id"),
         (Invoice.total - Invoice.amount_paid).label("owed"),
