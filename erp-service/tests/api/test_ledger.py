@@ -246,3 +246,89 @@ async def test_stock_is_valued_at_standard_cost_through_every_movement(erp: Erp)
 
     assert await balance(erp, "inventory") == await inventory_at_cost(erp)
     assert await balance(erp, "inventory") == Decimal("623.50")  # 9 x 42.50 + 2 x 120.50
+
+
+async def test_entries_of_business_documents_are_corrected_through_the_documents(
+    erp: Erp,
+) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("LAMP", "100.00", cost="40.00", tax_rate="19")
+    await erp.receive("LAMP", 10)
+    order = await erp.order(await erp.customer(), [("LAMP", 2)])
+    assert (await ship(erp, order, [("LAMP", 2)])).status_code == 201
+    [invoice] = await erp.invoice_shipments()
+    [invoice_entry] = await entries(erp, source_type="invoice")
+    [shipment_entry] = await entries(erp, source_type="shipment")
+    [receipt_entry] = await entries(erp, source_type="stock_movement")
+
+    for entry, hint in (
+        (invoice_entry, "void the invoice"),
+        (shipment_entry, "the goods left"),
+        (receipt_entry, "stock adjustment"),
+    ):
+        refused = await erp.client.post(
+            f"/ledger/journal-entries/{entry['id']}/reverse", json={}, headers=erp.headers("finance")
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert hint in refused.json()["detail"]
+        assert refused.json()["source_type"] == entry["source_type"]
+    assert await entries(erp, source_type="reversal") == []
+    assert await balance(erp, "receivables") == Decimal("238.00")
+    assert await balance(erp, "inventory") == await inventory_at_cost(erp) == Decimal("320.00")
+
+    # The invoice corrects itself: voiding reverses its entry.
+    voided = await erp.post(f"/invoices/{invoice['id']}/void", {"reason": "wrong"}, "finance")
+    assert voided["status"] == "void"
+    assert await balance(erp, "receivables") == Decimal("0.00")
+
+
+async def test_manual_entries_leave_the_accounts_sub_ledgers_keep_alone(erp: Erp) -> None:
+    chart = await accounts(erp)
+    cash, equity = chart["cash"]["id"], chart["equity"]["id"]
+    for key in ("inventory", "receivables"):
+        account = chart[key]["id"]
+        for lines in (
+            [(account, "100.00", "0"), (equity, "0", "100.00")],
+            [(cash, "100.00", "0"), (account, "0", "100.00")],
+        ):
+            response = await erp.client.post(
+                "/ledger/journal-entries", json=manual(lines), headers=erp.headers("finance")
+            )
+            assert response.status_code == 422, (key, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            [error] = response.json()["errors"]
+            index = [line[0] for line in lines].index(account)
+            assert error["field"] == f"lines.{index}.account_id"
+            assert key in error["message"]
+    assert await entries(erp) == []
+    # Every other account, the other system accounts included, takes manual entries.
+    posted = await erp.post(
+        "/ledger/journal-entries",
+        manual([(cash, "100.00", "0"), (equity, "0", "100.00")]),
+        "finance",
+    )
+    assert posted["source_type"] == "manual"
+
+
+async def test_a_reversal_is_never_dated_before_the_entry_it_reverses(erp: Erp) -> None:
+    chart = await accounts(erp)
+    cash, equity = chart["cash"]["id"], chart["equity"]["id"]
+    posted = await erp.post(
+        "/ledger/journal-entries",
+        manual([(cash, "80.00", "0"), (equity, "0", "80.00")], entry_date="2026-11-30"),
+        "finance",
+    )
+    early = await erp.client.post(
+        f"/ledger/journal-entries/{posted['id']}/reverse",
+        json={"entry_date": "2026-11-29"},
+        headers=erp.headers("finance"),
+    )
+    assert early.status_code == 422, early.text
+    assert early.headers["content-type"] == "application/problem+json"
+    assert early.json()["errors"] == [{"field": "entry_date", "message": "on or after 2026-11-30"}]
+    assert await entries(erp, source_type="reversal") == []
+    same_day = await erp.post(
+        f"/ledger/journal-entries/{posted['id']}/reverse", {"entry_date": "2026-11-30"}, "finance"
+    )
+    assert (same_day["entry_date"], same_day["reverses_id"]) == ("2026-11-30", posted["id"])

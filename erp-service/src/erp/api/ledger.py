@@ -1,5 +1,5 @@
-"""`/ledger`: the chart of accounts and the journal (manual entries and reversals; the
-business documents post their own entries)."""
+"""`/ledger`: the chart of accounts and the journal (manual entries and their reversals;
+the business documents post, and correct, their own entries)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,9 @@ class ReversalCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"entry_date": "2026-12-01"}]}
     )
 
-    entry_date: date | None = Field(default=None, description="Default: today.")
+    entry_date: date | None = Field(
+        default=None, description="Default: today; never before the entry reversed."
+    )
     memo: str | None = Field(default=None, max_length=500)
 
 
@@ -225,7 +227,14 @@ async def list_entries(
     "/journal-entries",
     status_code=status.HTTP_201_CREATED,
     summary="Post a manual journal entry (debits must equal credits)",
-    responses={422: {"description": "Unbalanced, or an unknown or inactive account"}},
+    description="Never to inventory or receivables: their balance is kept by the stock and "
+    "the invoices (a line naming one is a 422).",
+    responses={
+        422: {
+            "description": "Unbalanced, an unknown or inactive account, or an account a "
+            "sub-ledger keeps (inventory, receivables)"
+        }
+    },
 )
 async def post_entry(
     body: JournalEntryCreate, _access: CreateAccess, uow: UnitOfWorkDep, response: Response
@@ -255,10 +264,17 @@ async def get_entry(
 @router.post(
     "/journal-entries/{entry_id}/reverse",
     status_code=status.HTTP_201_CREATED,
-    summary="Reverse a posted entry with a new entry of swapped sides",
+    summary="Reverse a manual entry with a new entry of swapped sides",
+    description="Only manual entries: an entry a business document posted is corrected "
+    "through the document (void the invoice, adjust the stock, ...), which keeps the "
+    "document and the ledger in agreement.",
     responses={
         404: {"description": "No such entry"},
-        409: {"description": "Reversed already (`existing_id`), or itself a reversal"},
+        409: {
+            "description": "Reversed already (`existing_id`), itself a reversal, or posted "
+            "by a business document (`source_type`, `source_id`)"
+        },
+        422: {"description": "Dated before the entry it reverses"},
     },
 )
 async def reverse_entry(

@@ -32,6 +32,14 @@ INVENTORY_ADJUSTMENT = "inventory_adjustment"
 INVENTORY_REVALUATION = "inventory_revaluation"
 SALARIES_EXPENSE = "salaries_expense"
 
+SUB_LEDGER_ACCOUNTS = {
+    INVENTORY: "stock movements, cost changes and shipments",
+    RECEIVABLES: "invoices, voids and payments",
+}
+"""Control accounts whose balance a sub-ledger owns (units on hand at standard cost, what
+unpaid invoices ask), by system key, with the documents that alone post to them. A manual
+entry to one would make it disagree with its sub-ledger for good."""
+
 MAX_LINES = 200
 
 

@@ -183,8 +183,9 @@ async def void_invoice(
     uow: UnitOfWork, invoice_id: uuid.UUID, reason: str | None, expected_version: int | None
 ) -> Invoice:
     """Void an invoice nothing was paid on: its entry is reversed (never the cost of the
-    goods, which did leave), its lines count as not invoiced again, and
-    erp.invoice.voided.v1 is published. 409 naming what the invoice may do otherwise."""
+    goods, which did leave), dated today or, for an invoice dated ahead, its day of issue;
+    its lines count as not invoiced again, and erp.invoice.voided.v1 is published. 409
+    naming what the invoice may do otherwise."""
     async with uow:
         session = uow.session
         invoice = await _locked(session, invoice_id)
@@ -218,7 +219,13 @@ async def void_invoice(
         )
         posted = await ledger.posted_entry(session, INVOICE, invoice.id)
         if posted is not None:
-            await ledger.reverse_in(uow, posted, source_type=INVOICE_VOID, source_id=invoice.id)
+            await ledger.reverse_in(
+                uow,
+                posted,
+                source_type=INVOICE_VOID,
+                source_id=invoice.id,
+                entry_date=max(ledger.today(uow), invoice.issued_on),
+            )
         await session.flush()
         await uow.record(InvoiceVoided(**invoice_header(invoice), reason=reason))
     return invoice

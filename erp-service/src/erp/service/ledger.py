@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from erp.adapters.finance import Account, JournalEntry, JournalLine
-from erp.domain.ledger import ACCOUNT_TYPES, Posting, check_balanced, reversal_of
+from erp.domain.ledger import (
+    ACCOUNT_TYPES,
+    SUB_LEDGER_ACCOUNTS,
+    Posting,
+    check_balanced,
+    reversal_of,
+)
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation
 from shared_schemas.http.pagination import Page
@@ -22,6 +28,16 @@ from shared_schemas.listing import Listing, SortKey
 
 MANUAL = "manual"
 REVERSAL = "reversal"
+
+# How a business document's entry is corrected instead of being reversed by hand.
+CORRECTED_BY = {
+    "invoice": "void the invoice, which reverses its entry",
+    "invoice_void": "a void is final",
+    "payment": "a payment's entry stands with the payment",
+    "shipment": "the goods left; their cost stays posted",
+    "stock_movement": "post a stock adjustment or movement",
+    "cost_change": "change the product's cost again",
+}
 
 ENTRY_LISTING = Listing(
     fields={
@@ -129,7 +145,10 @@ async def post_manual_entry(
     memo: str | None,
     reference: str | None,
 ) -> JournalEntry:
+    """A balanced entry by hand, never to an account a sub-ledger keeps (inventory,
+    receivables): 422 naming the line."""
     async with uow:
+        await _check_no_sub_ledger_account(uow.session, lines)
         entry = await post_entry(
             uow,
             lines,
@@ -144,10 +163,13 @@ async def post_manual_entry(
 async def reverse_entry(
     uow: UnitOfWork, entry_id: uuid.UUID, *, entry_date: date | None, memo: str | None
 ) -> JournalEntry:
-    """A new entry with every line's sides swapped; 409 when the entry was reversed
-    already or is itself a reversal."""
+    """A new entry with every line's sides swapped, of a manual entry only: 409 when the
+    entry was reversed already, is itself a reversal or was posted by a business document
+    (which corrects itself: void the invoice, ...); 422 when dated before the entry."""
     async with uow:
-        reversal = await reverse_in(uow, entry_id, source_type=REVERSAL, entry_date=entry_date)
+        reversal = await reverse_in(
+            uow, entry_id, source_type=REVERSAL, entry_date=entry_date, by_hand=True
+        )
         if memo:
             reversal.memo = memo
     return await _reloaded(uow, reversal.id)
@@ -160,8 +182,11 @@ async def reverse_in(
     source_type: str,
     source_id: uuid.UUID | None = None,
     entry_date: date | None = None,
+    by_hand: bool = False,
 ) -> JournalEntry:
-    """Reverse an entry inside the caller's open unit of work."""
+    """Reverse an entry inside the caller's open unit of work, dated `entry_date` (default
+    today), never before the entry itself (422). `by_hand`: only a manual entry (409
+    otherwise)."""
     session = uow.session
     entry = await session.scalar(
         select(JournalEntry)
@@ -178,6 +203,20 @@ async def reverse_in(
     )
     if existing is not None:
         raise Duplicate(f"Entry {entry.number} is reversed already.", existing)
+    if by_hand and entry.source_type != MANUAL:
+        how = CORRECTED_BY.get(entry.source_type, "correct the document that posted it")
+        raise Conflict(
+            f"Entry {entry.number} was posted by a {entry.source_type.replace('_', ' ')} and "
+            f"is corrected through it, not reversed by hand: {how}.",
+            source_type=entry.source_type,
+            source_id=str(entry.source_id) if entry.source_id else None,
+        )
+    when = entry_date or today(uow)
+    if when < entry.entry_date:
+        raise RuleViolation(
+            f"A reversal cannot be dated before the entry it reverses ({entry.entry_date}).",
+            [{"field": "entry_date", "message": f"on or after {entry.entry_date}"}],
+        )
     original = [
         Posting(line.account_id, line.debit, line.credit, line.description) for line in entry.lines
     ]
@@ -188,9 +227,39 @@ async def reverse_in(
         source_id=source_id,
         reference=entry.number,
         memo=f"Reversal of {entry.number}",
-        entry_date=entry_date,
+        entry_date=when,
         reverses_id=entry.id,
     )
+
+
+async def _check_no_sub_ledger_account(session: AsyncSession, lines: Sequence[Posting]) -> None:
+    ids = {line.account for line in lines if isinstance(line.account, uuid.UUID)}
+    keys: dict[uuid.UUID | str, str] = {
+        line.account: line.account
+        for line in lines
+        if isinstance(line.account, str) and line.account in SUB_LEDGER_ACCOUNTS
+    }
+    rows = await session.execute(
+        select(Account.id, Account.system_key).where(
+            Account.id.in_(ids), Account.system_key.in_(SUB_LEDGER_ACCOUNTS)
+        )
+    )
+    keys.update({account_id: key for account_id, key in rows if key is not None})
+    errors = [
+        {
+            "field": f"lines.{index}.account_id",
+            "message": f"{keys[line.account]} is posted only by "
+            f"{SUB_LEDGER_ACCOUNTS[keys[line.account]]}",
+        }
+        for index, line in enumerate(lines)
+        if line.account in keys
+    ]
+    if errors:
+        raise RuleViolation(
+            "A manual entry cannot post to an account a sub-ledger keeps: its balance must "
+            "stay what the stock or the unpaid invoices say.",
+            errors,
+        )
 
 
 async def posted_entry(
