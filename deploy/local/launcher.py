@@ -211,6 +211,15 @@ class Platform:
         if pump is not None:
             await asyncio.wait_for(pump, 5)
 
+    def pause_process(self, name: str) -> None:
+        """Freeze a process (SIGSTOP): it keeps its connections and its place in its
+        consumer group while the pause is shorter than the session timeout, but does
+        nothing; `resume_process` thaws it."""
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume_process(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGCONT)
+
     async def wait_ready(self, names: list[str] | None = None, *, within: float = 90.0) -> None:
         """Until every named API process (all by default) answers /readyz."""
         deadline = time.monotonic() + within
