@@ -4,11 +4,12 @@ actual; who may read them; what input is refused."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from erp.service.unit_of_work import UnitOfWork
 from tests.support.erp import Erp, ship
 
 pytestmark = pytest.mark.api
@@ -562,3 +563,55 @@ async def test_receivables_age_by_days_past_due_per_customer(erp: Erp) -> None:
     before = await report(erp, "/reports/ar-aging", as_of=str(day - timedelta(days=1)))
     assert before["customers"] == []
     assert before["totals"]["total"] == "0.00"
+
+
+async def test_the_aging_of_a_past_day_counts_payments_and_voids_as_they_stood_then(
+    erp: Erp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("LAMP", "100.00", cost="40.00", tax_rate="19")
+    await erp.receive("LAMP", 100)
+    made = await invoiced(erp, [("Acme GmbH", 30, 2), ("Beta AG", 30, 1), ("Acme GmbH", 30, 1)])
+    acme_part, beta_void, acme_paid = sorted(made["invoices"], key=lambda i: i["number"])
+    day = date.fromisoformat(acme_part["issued_on"])
+
+    async def pay(invoice: dict[str, Any], amount: str, received_on: date) -> None:
+        body = {
+            "invoice_id": invoice["id"],
+            "amount": amount,
+            "method": "bank_transfer",
+            "received_on": str(received_on),
+        }
+        paid = await erp.client.post("/payments", json=body, headers=erp.headers("finance"))
+        assert paid.status_code == 201, paid.text
+
+    await pay(acme_part, "38.00", day)
+    # Ten days on: a payment dated back to day 5, one received and a void booked today.
+    ten_days_on = datetime.combine(day + timedelta(days=10), time(12), UTC)
+    monkeypatch.setattr(UnitOfWork, "now", staticmethod(lambda: ten_days_on))
+    await pay(acme_part, "100.00", day + timedelta(days=5))
+    await pay(acme_paid, "119.00", day + timedelta(days=10))
+    voided = await erp.client.post(
+        f"/invoices/{beta_void['id']}/void", json={}, headers=erp.headers("finance")
+    )
+    assert voided.status_code == 200, voided.text
+
+    async def owed_on(as_of: date) -> tuple[str, str]:
+        """(aging total, receivables in the balance sheet) on that day."""
+        aging = await report(erp, "/reports/ar-aging", as_of=str(as_of))
+        sheet = await report(erp, "/reports/balance-sheet", as_of=str(as_of))
+        receivables = [line["amount"] for line in sheet["assets"]["lines"] if line["code"] == "1100"]
+        return aging["totals"]["total"], (receivables or ["0.00"])[0]
+
+    assert await owed_on(day - timedelta(days=1)) == ("0.00", "0.00")
+    # 200.00 of Acme's first, Beta's 119.00 not yet voided, Acme's second not yet paid.
+    assert await owed_on(day) == ("438.00", "438.00")
+    assert await owed_on(day + timedelta(days=4)) == ("438.00", "438.00")
+    assert await owed_on(day + timedelta(days=5)) == ("338.00", "338.00")
+    assert await owed_on(day + timedelta(days=9)) == ("338.00", "338.00")
+    assert await owed_on(day + timedelta(days=10)) == ("100.00", "100.00")
+    before_void = await report(erp, "/reports/ar-aging", as_of=str(day + timedelta(days=9)))
+    assert [(row["customer_name"], row["total"]) for row in before_void["customers"]] == [
+        ("Acme GmbH", "219.00"),
+        ("Beta AG", "119.00"),
+    ]

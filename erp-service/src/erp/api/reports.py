@@ -398,10 +398,11 @@ async def get_balance_sheet(
 @router.get(
     "/ar-aging",
     summary="Receivables aging: what each customer owes, by days past due",
-    description="Unpaid invoices (issued or partially paid) issued on or before `as_of`, "
-    "each at its amount due (total less what is paid today), in the bucket of its days past "
-    "due on `as_of` (`as_of` less the due date): current (not past due), 1-30, 31-60, 61-90, "
-    "over 90. Payments and voids are counted as they stand now, not as they stood on `as_of`.",
+    description="Invoices issued on or before `as_of` and not voided by then, each at what "
+    "was due on `as_of` (total less the payments received on or before it), in the bucket of "
+    "its days past due on `as_of` (`as_of` less the due date): current (not past due), 1-30, "
+    "31-60, 61-90, over 90. Payments and voids are counted on the days they were booked, so "
+    "the total equals the receivables account in the balance sheet of the same day.",
     responses=BAD_INPUT,
 )
 async def get_ar_aging(_access: ReadAccess, uow: UnitOfWorkDep, as_of: AsOf = None) -> ArAgingOut:

@@ -8,12 +8,11 @@ from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import BigInteger, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from erp.adapters.finance import Account, Budget, Invoice, JournalLine
+from erp.adapters.finance import Account, Budget, Invoice, JournalEntry, JournalLine, Payment
 from erp.adapters.replicas import CustomerReplica
-from erp.domain.invoicing import UNPAID
 from erp.domain.ledger import EXPENSE, REVENUE, Period, parse_period
 from erp.domain.reports import (
     OVER_90,
@@ -33,6 +32,7 @@ from erp.domain.reports import (
     profit_and_loss,
     trial_balance,
 )
+from erp.service.invoices import INVOICE_VOID
 from erp.service.ledger import today
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import from_cents, sum_in_cents
@@ -123,8 +123,10 @@ async def budget_against_actual(
 async def receivables_aging(
     uow: UnitOfWork, as_of: date | None
 ) -> tuple[date, list[CustomerAging], Aging]:
-    """What customers owe on their unpaid invoices issued by `as_of`, by how many days
-    past due each invoice is on that day."""
+    """What customers owed on `as_of` on the invoices issued by then, by how many days
+    past due each invoice was on that day: each invoice's total less the payments
+    received by then, leaving out invoices voided by then. So the aging of any day adds
+    up to the receivables account on that day."""
     async with uow:
         when = as_of or today(uow)
         rows = await _owed_by_bucket(uow.session, when)
@@ -139,6 +141,20 @@ async def _owed_by_bucket(
         *((Invoice.due_date >= earliest, name) for name, earliest in earliest_due_dates(as_of)),
         else_=OVER_90,
     )
+    # Payments count from the day received, a void from the date of its reversing entry:
+    # the days the receivables account moved, so the aging agrees with it on every day.
+    paid = (
+        select(Payment.invoice_id, sum_in_cents(Payment.amount).label("cents"))
+        .where(Payment.received_on <= as_of)
+        .group_by(Payment.invoice_id)
+        .subquery("paid")
+    )
+    voided = select(JournalEntry.source_id).where(
+        JournalEntry.source_type == INVOICE_VOID,
+        JournalEntry.source_id.is_not(None),
+        JournalEntry.entry_date <= as_of,
+    )
+    due_cents = cast(func.round(Invoice.total * 100), BigInteger) - func.coalesce(paid.c.cents, 0)
     # Bucketed in a subquery: PostgreSQL would not see a parameterised CASE in the select
     # list and the same one in GROUP BY as one expression.
     owed = (
@@ -146,15 +162,16 @@ async def _owed_by_bucket(
             Invoice.customer_id,
             Invoice.customer_name,
             bucket.label("bucket"),
-            (Invoice.total - Invoice.amount_paid).label("amount_due"),
+            due_cents.label("due_cents"),
         )
-        .where(Invoice.status.in_(UNPAID), Invoice.issued_on <= as_of)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.issued_on <= as_of, due_cents > 0, Invoice.id.not_in(voided))
         .subquery()
     )
     # The customer's name as CRM last reported it, else as the invoices carry it.
     name = func.max(func.coalesce(CustomerReplica.name, owed.c.customer_name))
     rows = await session.execute(
-        select(owed.c.customer_id, name, owed.c.bucket, sum_in_cents(owed.c.amount_due))
+        select(owed.c.customer_id, name, owed.c.bucket, func.sum(owed.c.due_cents))
         .outerjoin(CustomerReplica, CustomerReplica.id == owed.c.customer_id)
         .group_by(owed.c.customer_id, owed.c.bucket)
     )
