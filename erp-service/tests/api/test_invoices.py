@@ -333,6 +333,28 @@ async def test_the_unshipped_rest_of_an_order_still_counts_after_a_void(erp: Erp
     assert on_hold["data"]["credit_exposure"] == "963.00"
 
 
+async def test_two_copies_of_a_shipment_handled_at_once_make_one_invoice(
+    erp: Erp, erp_settings: Settings
+) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    assert (await ship(erp, order, [("CHAIR", 3), ("TABLE", 1)])).status_code == 201
+    [shipped] = await erp.events("erp.order.shipped.v1")
+    shipment_id = uuid.UUID(shipped["data"]["shipment_id"])
+    sessions = session_factory(erp.engine)
+
+    async def issue() -> str | None:
+        invoice = await issue_for_shipment(UnitOfWork(sessions, erp_settings), shipment_id)
+        return invoice.number if invoice is not None else None
+
+    issued = await asyncio.gather(issue(), issue())
+    year = shipped["data"]["shipped_at"][:4]
+    assert [number for number in issued if number is not None] == [f"INV-{year}-000001"]
+    invoices = await erp.invoice_shipments()
+    assert [(i["shipment_id"], i["total"]) for i in invoices] == [(str(shipment_id), order["total"])]
+    assert len(await erp.events("erp.invoice.issued.v1")) == 1
+
+
 async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> None:
     await stocked(erp)
     _, order = await shipped_order(erp)

@@ -86,10 +86,12 @@ async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice
     Cr tax payable (tax) and publishes erp.invoice.issued.v1.
 
     None when the shipment is invoiced already: a shipment gets one invoice, however
-    often its event arrives (the unique shipment_id is the last line of defence)."""
+    often its event arrives. Two copies handled at once queue on the order's lock, and the
+    second sees the first's invoice once it has the lock (the unique shipment_id is the
+    last line of defence)."""
     async with uow:
         session = uow.session
-        if await session.scalar(select(Invoice.id).where(Invoice.shipment_id == shipment_id)):
+        if await _invoiced_already(session, shipment_id):
             return None
         shipment = await session.get(Shipment, shipment_id, options=[selectinload(Shipment.lines)])
         if shipment is None:
@@ -99,6 +101,9 @@ async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice
             Order, shipment.order_id, with_for_update=True, populate_existing=True
         )
         assert order is not None  # a shipment's order is never deleted
+        # Checked again under the lock: a copy of the event handled meanwhile has committed.
+        if await _invoiced_already(session, shipment_id):
+            return None
         order_lines = {
             line.id: line
             for line in await session.scalars(
@@ -372,6 +377,11 @@ async def _post_invoice(uow: UnitOfWork, invoice: Invoice, shipment_number: str)
         memo=f"Invoice {invoice.number} for shipment {shipment_number}",
         entry_date=invoice.issued_on,
     )
+
+
+async def _invoiced_already(session: AsyncSession, shipment_id: uuid.UUID) -> bool:
+    found = await session.scalar(select(Invoice.id).where(Invoice.shipment_id == shipment_id))
+    return found is not None
 
 
 async def _payment_terms(session: AsyncSession, order: Order) -> int:
