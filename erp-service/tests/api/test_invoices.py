@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from erp.adapters.sales import Order
 from erp.config import Settings
-from erp.service.invoices import announce_overdue, issue_for_shipment
+from erp.service.invoices import _payment_terms, announce_overdue, issue_for_shipment
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
@@ -353,6 +354,22 @@ async def test_two_copies_of_a_shipment_handled_at_once_make_one_invoice(
     invoices = await erp.invoice_shipments()
     assert [(i["shipment_id"], i["total"]) for i in invoices] == [(str(shipment_id), order["total"])]
     assert len(await erp.events("erp.invoice.issued.v1")) == 1
+
+
+async def test_payment_terms_default_to_the_company_setting(
+    erp: Erp, erp_settings: Settings
+) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp, payment_terms_days=0)
+    company = erp_settings.company.model_copy(update={"payment_terms_days": 45})
+    sessions = session_factory(erp.engine)
+    async with sessions() as session:
+        known = await session.get(Order, uuid.UUID(order["id"]))
+        assert known is not None
+        assert await _payment_terms(session, known, company.payment_terms_days) == 0
+        # An order of a customer ERP holds no terms for (no replica, a snapshot without them).
+        unknown = Order(customer_id=uuid.uuid4(), customer_snapshot={"name": "Old GmbH"})
+        assert await _payment_terms(session, unknown, company.payment_terms_days) == 45
 
 
 async def test_the_invoice_api_reads_for_finance_and_sales_only(erp: Erp) -> None:

@@ -137,7 +137,7 @@ async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice
             )
         totals = document_totals((i.quantity, i.unit_price, i.line_net, i.line_tax) for i in lines)
         issued_on = shipment.shipped_at.astimezone(uow.settings.company.zone).date()
-        terms = await _payment_terms(session, order)
+        terms = await _payment_terms(session, order, uow.settings.company.payment_terms_days)
         invoice = Invoice(
             id=uuid.uuid4(),
             number=await next_number(session, document_sequences, "INV", issued_on.year),
@@ -384,15 +384,15 @@ async def _invoiced_already(session: AsyncSession, shipment_id: uuid.UUID) -> bo
     return found is not None
 
 
-async def _payment_terms(session: AsyncSession, order: Order) -> int:
+async def _payment_terms(session: AsyncSession, order: Order, company_default: int) -> int:
     """The customer's payment terms as ERP knows them now: the replica, else the order's
-    snapshot."""
+    snapshot, else the company's default (`COMPANY_PAYMENT_TERMS_DAYS`)."""
     terms = await session.scalar(
         select(CustomerReplica.payment_terms_days).where(CustomerReplica.id == order.customer_id)
     )
     if terms is None:
         terms = order.customer_snapshot.get("payment_terms_days")
-    return int(terms) if terms is not None else 0
+    return int(terms) if terms is not None else company_default
 
 
 def _part(line: OrderLine) -> OrderLinePart:
