@@ -19,6 +19,7 @@ from sqlalchemy import (
     cast,
     event,
     func,
+    select,
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -86,6 +87,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def lock_for_transaction(session: AsyncSession, key: int) -> None:
+    """Wait until no other transaction holds `key`, then hold it until this one ends: for
+    a decision made from rows a concurrent writer could add (no row to lock yet), such as
+    which record is the one default. A PostgreSQL transaction-scoped advisory lock;
+    SQLite needs none, its writers queue anyway (BEGIN IMMEDIATE, see `create_engine`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 NAMING_CONVENTION = {

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from erp.adapters.catalog import Product, Warehouse
 from erp.service import stock, valuation
 from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.database import lock_for_transaction
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation, StaleVersion
 from shared_schemas.events.erp.products import ProductCreated, ProductUpdated
 from shared_schemas.listing import normalise
@@ -108,6 +109,12 @@ def _require_company_currency(uow: UnitOfWork, currency: str | None) -> None:
         )
 
 
+# Which warehouse is the default is decided by one transaction at a time: the first
+# warehouses created at once would otherwise each see none and all claim it. A PostgreSQL
+# advisory lock (see service/employees.py for the ERP's other keys).
+_DEFAULT_WAREHOUSE = 0x45_52_50_03
+
+
 async def get_warehouse(session: AsyncSession, warehouse_id: uuid.UUID) -> Warehouse:
     warehouse = await session.get(Warehouse, warehouse_id)
     if warehouse is None:
@@ -124,6 +131,7 @@ async def default_warehouse(session: AsyncSession) -> Warehouse:
 
 
 async def create_warehouse(uow: UnitOfWork, values: Mapping[str, Any]) -> Warehouse:
+    """A warehouse; the first one, or one asked to be, becomes the default."""
     async with uow:
         session = uow.session
         existing = await session.scalar(
@@ -131,6 +139,7 @@ async def create_warehouse(uow: UnitOfWork, values: Mapping[str, Any]) -> Wareho
         )
         if existing is not None:
             raise Duplicate(f"A warehouse with code {values['code']!r} exists already.", existing)
+        await lock_for_transaction(session, _DEFAULT_WAREHOUSE)
         has_default = await session.scalar(select(Warehouse.id).where(Warehouse.is_default))
         wants_default = bool(values.get("is_default")) or has_default is None
         if wants_default and has_default is not None:
@@ -158,6 +167,7 @@ async def update_warehouse(
 
 async def make_default(uow: UnitOfWork, warehouse_id: uuid.UUID) -> Warehouse:
     async with uow:
+        await lock_for_transaction(uow.session, _DEFAULT_WAREHOUSE)
         warehouse = await get_warehouse(uow.session, warehouse_id)
         if not warehouse.active:
             raise Conflict("An inactive warehouse cannot be the default.")

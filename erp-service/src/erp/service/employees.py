@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +27,7 @@ from erp.domain.people import (
 )
 from erp.service.catalog import check_version
 from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.database import lock_for_transaction
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation
 from shared_schemas.events.erp.employees import EmployeeHired, EmployeeTerminated, EmployeeUpdated
 from shared_schemas.http.pagination import Page
@@ -51,7 +52,8 @@ DEPARTMENTS = Listing(
 
 # Transaction-scoped PostgreSQL advisory locks: one writer at a time changes who reports
 # to whom (or which department sits under which), so two changes that are each fine alone
-# cannot make a cycle together. SQLite writers queue anyway (BEGIN IMMEDIATE).
+# cannot make a cycle together. SQLite writers queue anyway (BEGIN IMMEDIATE). The ERP's
+# keys are 0x455250nn; 03 is the default warehouse's (service/catalog.py).
 _REPORTING_LINES = 0x45_52_50_01
 _DEPARTMENT_TREE = 0x45_52_50_02
 
@@ -77,7 +79,7 @@ async def hire(uow: UnitOfWork, values: Mapping[str, Any]) -> Employee:
         await _require_unique_email(session, email_key, None)
         await _require_department(session, values.get("department_id"))
         if values.get("manager_id") is not None:
-            await _lock(session, _REPORTING_LINES)
+            await lock_for_transaction(session, _REPORTING_LINES)
             await _require_manager(session, None, values["manager_id"])
         employee = Employee(
             id=employee_id,
@@ -107,7 +109,7 @@ async def update_employee(
     async with uow:
         session = uow.session
         if "manager_id" in changes:
-            await _lock(session, _REPORTING_LINES)
+            await lock_for_transaction(session, _REPORTING_LINES)
         employee = await get_employee(session, employee_id)
         check_version(employee.version, expected)
         if "email" in changes:
@@ -146,7 +148,7 @@ async def terminate(
     erp.employee.updated.v1, so a manager is always an active employee."""
     async with uow:
         session = uow.session
-        await _lock(session, _REPORTING_LINES)
+        await lock_for_transaction(session, _REPORTING_LINES)
         employee = await get_employee(session, employee_id)
         check_version(employee.version, expected)
         status = LIFECYCLE.next(employee.status, "terminate")
@@ -240,7 +242,7 @@ async def create_department(uow: UnitOfWork, values: Mapping[str, Any]) -> Depar
         name_key = normalise(values["name"]) or ""
         await _require_unique_department_name(session, name_key, None)
         if values.get("parent_id") is not None:
-            await _lock(session, _DEPARTMENT_TREE)
+            await lock_for_transaction(session, _DEPARTMENT_TREE)
             check_parent(None, await _lineage(session, values["parent_id"]))
         department = Department(
             id=uuid.uuid4(),
@@ -259,7 +261,7 @@ async def update_department(
     async with uow:
         session = uow.session
         if "parent_id" in changes:
-            await _lock(session, _DEPARTMENT_TREE)
+            await lock_for_transaction(session, _DEPARTMENT_TREE)
         department = await get_department(session, department_id)
         check_version(department.version, expected)
         if "name" in changes:
@@ -354,11 +356,6 @@ async def _require_unique_department_name(
     existing = await session.scalar(select(Department.id).where(Department.name_key == name_key))
     if existing is not None and existing != department_id:
         raise Duplicate("A department with this name exists already.", existing)
-
-
-async def _lock(session: AsyncSession, key: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def _flush(session: AsyncSession, entity: str) -> None:
