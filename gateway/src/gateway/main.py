@@ -13,6 +13,7 @@ from gateway.adapters.orm import messaging
 from gateway.api import public_routers, routers
 from gateway.api.documents import OWN_DOCUMENT
 from gateway.api.edge import install_edge
+from gateway.api.health import install_health, refresh_consumer_gauge
 from gateway.config import SERVICE_NAME, Settings
 from gateway.identity import install_identity
 from gateway.integration import handlers
@@ -48,12 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers=build_workers(engine, settings),
         routers=routers(),
         public_routers=public_routers(),
-        # The webhook backlog, read at each scrape whichever process delivers.
-        refresh_metrics=[partial(refresh_backlog, engine)],
+        # The webhook backlog and the consumer's last event, read at each scrape whichever
+        # process delivers or consumes.
+        refresh_metrics=[partial(refresh_backlog, engine), partial(refresh_consumer_gauge, engine)],
         # /openapi.json and /docs merge the services' documents (api/documents.py).
         openapi_url=OWN_DOCUMENT,
         docs_url=None,
     )
+    # /healthz?details=true: upstream circuits and the consumer's state (api/health.py).
+    install_health(app)
     # The gateway verifies with its own keys and refuses disabled users' tokens.
     install_identity(app, settings)
     # Limits, CORS and the routes to the services, in front of the app (api/edge.py).

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.api
 
 
 async def circuit_of(gateway: EdgeGateway, upstream: str) -> str:
-    health = (await gateway.client.get("/healthz/upstreams")).json()
-    circuit: str = health["upstreams"][upstream]["circuit"]
+    health = await gateway.client.get("/healthz", params={"details": "true"})
+    assert health.status_code == 200, "an upstream's state never makes the gateway unhealthy"
+    circuit: str = health.json()["upstreams"][upstream]["circuit"]
     return circuit
 
 
@@ -79,6 +80,34 @@ async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_bac
             )
     finally:
         await stub.stop()
+
+
+async def test_health_reports_an_open_circuit_and_the_gateway_stays_ready(
+    database_url: str,
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    async with edge_gateway(
+        database_url, erp_url=nowhere, breaker_failures=1, breaker_cooldown_seconds=60
+    ) as gateway:
+        client = gateway.client
+        # Sent once (a POST without a key), refused: the one failure opens the circuit.
+        assert (await client.post("/api/erp/orders", headers=bearer("admin"))).status_code == 502
+        health = await client.get("/healthz", params={"details": "true"})
+        assert health.status_code == 200
+        details = health.json()
+        assert details["status"] == "ok"
+        assert details["upstreams"] == {"crm": {"circuit": "closed"}, "erp": {"circuit": "open"}}
+        assert details["consumer"] == {
+            "state": "ok",
+            "last_event_received_at": None,
+            "webhook_backlog": 0,
+        }
+        # The plain probe stays the cheap answer every service gives.
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, "a service down does not make the gateway unready"
+        legacy = (await client.get("/healthz/upstreams")).json()
+        assert legacy["upstreams"]["erp"] == {"circuit": "open"}
 
 
 async def test_server_errors_count_as_failures_and_pass_through_until_it_opens(

@@ -37,3 +37,9 @@ WEBHOOK_BACKLOG = Gauge(
     "gateway_webhook_backlog",
     "Webhook deliveries not yet delivered (due now or waiting for a retry)",
 )
+# Set at each scrape from the event history: a consumer that stopped shows as a growing
+# distance to the current time (alert on it; it never makes the gateway unready).
+LAST_EVENT_RECEIVED = Gauge(
+    "gateway_last_event_received_timestamp_seconds",
+    "When the gateway's consumer last recorded a business event (Unix time)",
+)

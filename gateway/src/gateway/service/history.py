@@ -124,6 +124,14 @@ async def latest_seq(engine: AsyncEngine) -> int:
     return int(latest or 0)
 
 
+async def latest_received_at(engine: AsyncEngine) -> datetime | None:
+    """When the newest event of the history was recorded (None when it is empty)."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(**READ_ONLY)
+        latest: datetime | None = await connection.scalar(select(func.max(EventRecord.received_at)))
+    return latest
+
+
 async def events_after(
     engine: AsyncEngine, after: int, types: Collection[str] | None, limit: int = 100
 ) -> list[StoredEvent]:
