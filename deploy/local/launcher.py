@@ -165,7 +165,13 @@ class Platform:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        output, _ = await migration.communicate()
+        try:
+            output, _ = await migration.communicate()
+        except asyncio.CancelledError:  # Ctrl-C during start-up: leave no migration behind
+            if migration.returncode is None:
+                migration.kill()
+            await migration.wait()
+            raise
         if migration.returncode != 0:
             raise PlatformFailed(f"{service} migrations failed:\n{output.decode()}")
 

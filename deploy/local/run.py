@@ -8,14 +8,18 @@ Each process's output goes to the terminal prefixed with its name and to .data/l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from deploy.local.launcher import Platform, Ports
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def echo(line: str) -> None:
@@ -23,7 +27,7 @@ def echo(line: str) -> None:
     sys.stdout.flush()
 
 
-def banner(platform: Platform) -> str:
+def banner(platform: Platform, *, seeding: bool = False) -> str:
     ports = platform.ports
     return (
         "\nReady.\n"
@@ -38,8 +42,30 @@ def banner(platform: Platform) -> str:
             for role in ("admin", "sales", "sales_manager", "support", "warehouse", "finance", "hr")
         )
         + "  a development token for the services: make token ROLE=<role>\n"
-        "  demo data: make seed (while this runs); logs in .data/logs/; Ctrl-C stops all.\n"
+        + (
+            "  demo data: loading now (SEED=1); if stopped early, make seed finishes it\n"
+            if seeding
+            else "  demo data: make seed (while this runs)\n"
+        )
+        + "  logs in .data/logs/; Ctrl-C stops all.\n"
     )
+
+
+async def until_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> tuple[bool, T | None]:
+    """Run `work` unless `stop` is set first (Ctrl-C): then cancel it and wait until it has
+    unwound. (whether it finished, its result)."""
+    task = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False, None
+    return True, task.result()
 
 
 def ports_from_environment() -> Ports:
@@ -75,20 +101,20 @@ async def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        starting = asyncio.create_task(platform.start())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
+        started, _ = await until_stopped(platform.start(), stop)
+        if not started:
             return 130
-        stopping.cancel()
-        starting.result()
-        if os.environ.get("SEED") in ("1", "true", "yes"):
+        seeding = os.environ.get("SEED") in ("1", "true", "yes")
+        echo(banner(platform, seeding=seeding))
+        if seeding:
             from deploy.local.seed import seed
 
-            summary = await seed(platform.gateway_url)
+            echo("\nLoading the demo company through the gateway...\n")
+            seeded, summary = await until_stopped(seed(platform.gateway_url), stop)
+            if not seeded:
+                echo("\nDemo company interrupted: make seed finishes it on the next run.\n")
+                return 130
             echo(f"\nDemo company loaded: {summary}\n")
-        echo(banner(platform))
         while not stop.is_set():
             if platform.exited():
                 echo(f"stopping: {', '.join(platform.exited())} exited\n")
