@@ -75,12 +75,18 @@ _SALES_ERP = (
 )
 
 # Gateway routes: the event stream is every signed-in user's (filtered by what each may
-# read); the customer overview follows reading CRM customers (checked in the tests).
+# read); the customer overview follows reading CRM customers (checked in the tests);
+# users and webhook subscriptions are the administrator's alone, named here rather than
+# left to the administrator's "everything".
 _EVENTS = grant("gateway", "events", READ)
 _OVERVIEW = grant("gateway", "customer-overview", READ)
+_GATEWAY_ADMINISTRATION = grant("gateway", ("users", "webhooks"), ANY)
 
 PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
-    Role.ADMIN: (Grant(ANY, frozenset({ANY}), frozenset({ANY}), operations=True),),
+    Role.ADMIN: (
+        Grant(ANY, frozenset({ANY}), frozenset({ANY}), operations=True),
+        _GATEWAY_ADMINISTRATION,
+    ),
     Role.SALES: (
         grant("crm", ANY, READ),
         grant("crm", CRM_OWNED, CREATE),

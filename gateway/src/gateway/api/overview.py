@@ -31,8 +31,9 @@ from shared_schemas.money import Money
 
 router = APIRouter(tags=["overview"])
 
-# Every role that reads CRM customers may see their overview (design §7).
-ReadAccess = Annotated[Access, Depends(Authorize("crm", "customers", "read"))]
+# The gateway's own grant, held by every role that reads CRM customers (design §7; the
+# permission table's tests keep the two the same).
+ReadAccess = Annotated[Access, Depends(Authorize("gateway", "customer-overview", "read"))]
 
 RECENT = 10
 OPEN_OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
