@@ -352,7 +352,9 @@ async def test_two_copies_of_a_shipment_handled_at_once_make_one_invoice(
     year = shipped["data"]["shipped_at"][:4]
     assert [number for number in issued if number is not None] == [f"INV-{year}-000001"]
     invoices = await erp.invoice_shipments()
-    assert [(i["shipment_id"], i["total"]) for i in invoices] == [(str(shipment_id), order["total"])]
+    assert [(i["shipment_id"], i["total"]) for i in invoices] == [
+        (str(shipment_id), order["total"])
+    ]
     assert len(await erp.events("erp.invoice.issued.v1")) == 1
 
 

@@ -267,7 +267,9 @@ async def test_entries_of_business_documents_are_corrected_through_the_documents
         (receipt_entry, "stock adjustment"),
     ):
         refused = await erp.client.post(
-            f"/ledger/journal-entries/{entry['id']}/reverse", json={}, headers=erp.headers("finance")
+            f"/ledger/journal-entries/{entry['id']}/reverse",
+            json={},
+            headers=erp.headers("finance"),
         )
         assert refused.status_code == 409, refused.text
         assert refused.headers["content-type"] == "application/problem+json"

@@ -600,7 +600,9 @@ async def test_the_aging_of_a_past_day_counts_payments_and_voids_as_they_stood_t
         """(aging total, receivables in the balance sheet) on that day."""
         aging = await report(erp, "/reports/ar-aging", as_of=str(as_of))
         sheet = await report(erp, "/reports/balance-sheet", as_of=str(as_of))
-        receivables = [line["amount"] for line in sheet["assets"]["lines"] if line["code"] == "1100"]
+        receivables = [
+            line["amount"] for line in sheet["assets"]["lines"] if line["code"] == "1100"
+        ]
         return aging["totals"]["total"], (receivables or ["0.00"])[0]
 
     assert await owed_on(day - timedelta(days=1)) == ("0.00", "0.00")
