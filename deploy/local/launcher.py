@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -29,6 +29,14 @@ COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93", "92"]
 SERVICES = ("crm", "erp", "gateway")
 # Each service's package folder (its alembic.ini lives there).
 FOLDERS = {"crm": "crm-service", "erp": "erp-service", "gateway": "gateway"}
+# `alembic` with its INFO log on (which revisions it applies): the services' migration
+# environments configure no logging, so the plain command prints nothing on success.
+MIGRATE = (
+    "import logging, sys; from alembic.config import main; "
+    "logging.basicConfig(format='%(levelname)-5.5s [%(name)s] %(message)s'); "
+    "logging.getLogger('alembic').setLevel(logging.INFO); "
+    "main(argv=sys.argv[1:], prog='alembic')"
+)
 
 
 @dataclass(frozen=True)
@@ -149,13 +157,18 @@ class Platform:
         return {**env, **self.extra_environment}
 
     async def migrate(self) -> None:
-        """Every service's migrations, the three databases at once."""
+        """Every service's migrations, the three databases at once; each one's output goes
+        to `migrate-<service>.log` and to `echo`."""
+        self.logs.mkdir(parents=True, exist_ok=True)
         await asyncio.gather(*(self._migrate(service) for service in SERVICES))
 
     async def _migrate(self, service: str) -> None:
+        name = f"migrate-{service}"
         config = ROOT / FOLDERS[service] / "alembic.ini"
         migration = await asyncio.create_subprocess_exec(
-            str(BIN / "alembic"),
+            str(BIN / "python"),
+            "-c",
+            MIGRATE,
             "-c",
             str(config),
             "upgrade",
@@ -165,15 +178,18 @@ class Platform:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
+        assert migration.stdout is not None
+        output: list[bytes] = []
         try:
-            output, _ = await migration.communicate()
+            await self._pump(name, migration.stdout, log=self.logs / f"{name}.log", keep=output)
+            await migration.wait()
         except asyncio.CancelledError:  # Ctrl-C during start-up: leave no migration behind
             if migration.returncode is None:
                 migration.kill()
             await migration.wait()
             raise
         if migration.returncode != 0:
-            raise PlatformFailed(f"{service} migrations failed:\n{output.decode()}")
+            raise PlatformFailed(f"{service} migrations failed:\n{b''.join(output).decode()}")
 
     async def start(self, *, within: float = 90.0) -> None:
         """Migrate, start the broker (every topic created before any producer runs, so none is
@@ -181,7 +197,15 @@ class Platform:
         answer; then make sure the development employees exist."""
         self.logs.mkdir(parents=True, exist_ok=True)
         await self.migrate()
+        broker_log = self.broker.log_path
+        assert broker_log is not None
+        written = broker_log.stat().st_size if broker_log.exists() else 0
         await self.broker.start()
+        if self.echo is not None:
+            # The broker writes its log file itself; the terminal gets what this run adds.
+            self._pumps["broker"] = asyncio.create_task(
+                self._pump("broker", _follow(broker_log, written))
+            )
         for process in PROCESSES:
             await self.start_process(process.name)
         await self.wait_ready(within=within)
@@ -200,7 +224,10 @@ class Platform:
             start_new_session=True,  # Ctrl-C reaches the launcher only; it stops them in order
         )
         self.processes[name] = process
-        self._pumps[name] = asyncio.create_task(self._pump(name, process))
+        assert process.stdout is not None
+        self._pumps[name] = asyncio.create_task(
+            self._pump(name, process.stdout, log=self.logs / f"{name}.log")
+        )
 
     async def stop_process(self, name: str, *, grace: float = 20.0, crash: bool = False) -> None:
         """SIGTERM and wait (SIGKILL after `grace` seconds); `crash`: SIGKILL at once, no
@@ -290,18 +317,45 @@ class Platform:
             pump.cancel()
         self.broker.stop()
 
-    async def _pump(self, name: str, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        colour = COLOURS[list(BY_NAME).index(name) % len(COLOURS)]
+    async def _pump(
+        self,
+        name: str,
+        lines: AsyncIterator[bytes],
+        *,
+        log: Path | None = None,
+        keep: list[bytes] | None = None,
+    ) -> None:
+        """Each line to the log file `log` (when given), to `keep` (when given) and to
+        `echo`, prefixed by `name`."""
+        names = list(BY_NAME)
+        colour = COLOURS[names.index(name) % len(COLOURS)] if name in names else "90"
         plain = f"{name.ljust(self._width)}| "
         prefix = f"\x1b[{colour}m{name.ljust(self._width)}|\x1b[0m " if _tty() else plain
-        log_file: IO[bytes]
-        with (self.logs / f"{name}.log").open("ab") as log_file:
-            async for line in process.stdout:
-                log_file.write(line)
-                log_file.flush()
+        with contextlib.ExitStack() as files:
+            log_file: IO[bytes] | None = files.enter_context(log.open("ab")) if log else None
+            async for line in lines:
+                if log_file is not None:
+                    log_file.write(line)
+                    log_file.flush()
+                if keep is not None:
+                    keep.append(line)
                 if self.echo is not None:
                     self.echo(prefix + line.decode(errors="replace"))
+
+
+async def _follow(path: Path, offset: int) -> AsyncIterator[bytes]:
+    """The lines written to `path` after `offset`, as they come, until cancelled (polled:
+    the file is written by another process)."""
+    with path.open("rb") as file:
+        file.seek(offset)
+        partial = b""
+        while True:
+            partial += file.readline()
+            if partial.endswith(b"\n"):
+                yield partial
+                partial = b""
+            else:
+                await asyncio.sleep(0.2)
 
 
 async def _consumer_lags(client: httpx.AsyncClient, metrics_port: int) -> list[float]:

@@ -2,7 +2,8 @@
 separate processes) and the gateway, create the development employees, optionally load the
 demo company (`SEED=1`), print where everything is; Ctrl-C stops everything.
 
-Each process's output goes to the terminal prefixed with its name and to .data/logs/.
+Each process's output, the broker's and the migrations' too, goes to the terminal prefixed
+with its name and to .data/logs/ (migrate-<service>.log for the migrations).
 """
 
 from __future__ import annotations

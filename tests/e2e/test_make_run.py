@@ -1,6 +1,7 @@
 """`make run` as a developer meets it: everything starts, the URLs and logins are printed,
-every process's output reaches the terminal prefixed by its name and a log file, and Ctrl-C
-stops every process, even while `SEED=1` is still loading the demo company."""
+every process's output (the broker's and the migrations' too) reaches the terminal prefixed
+by its name and a log file, and Ctrl-C stops every process, even while `SEED=1` is still
+loading the demo company."""
 
 from __future__ import annotations
 
@@ -90,6 +91,11 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
     for process in PROCESSES:
         assert f"{process.ljust(17)}| " in printed, f"no output of {process} in the terminal"
         assert (tmp_path / "logs" / f"{process}.log").stat().st_size > 0
+    # The broker writes its own log file; the migrations' go to migrate-<service>.log.
+    for name in ("broker", "migrate-crm", "migrate-erp", "migrate-gateway"):
+        assert f"{name.ljust(17)}| " in printed, f"no output of {name} in the terminal"
+    for service in ("crm", "erp", "gateway"):
+        assert (tmp_path / "logs" / f"migrate-{service}.log").stat().st_size > 0
     assert "Traceback" not in printed
     for name, port in ports.items():
         assert not listening(port), f"{name} {port} still answers after Ctrl-C"
