@@ -38,6 +38,31 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`: its children, theirs, and so on (from /proc)."""
+    found: set[int] = set()
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = {int(child) for child in (task / "children").read_text().split()}
+            except OSError:  # it exited meanwhile
+                continue
+            parents.extend(children - found)
+            found |= children
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
@@ -64,6 +89,7 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's foreground job
         )
+        children: set[int] = set()
         try:
             deadline = time.monotonic() + 180
             # Ctrl-C once the demo company has started loading: it stops the seed too.
@@ -73,6 +99,7 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
                 time.sleep(0.5)
             for name, port in ports.items():
                 assert listening(port), f"nothing listens on {name} {port}"
+            children = descendants(launcher.pid)
         finally:
             os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
             interrupted = time.monotonic()
@@ -97,5 +124,9 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
     for service in ("crm", "erp", "gateway"):
         assert (tmp_path / "logs" / f"migrate-{service}.log").stat().st_size > 0
     assert "Traceback" not in printed
+    # The processes it started (each service's three, the broker): none outlives Ctrl-C.
+    assert len(children) >= len(PROCESSES) + 1, f"found only these children: {children}"
+    survivors = sorted(pid for pid in children if alive(pid))
+    assert not survivors, f"still running after Ctrl-C: {survivors}"
     for name, port in ports.items():
         assert not listening(port), f"{name} {port} still answers after Ctrl-C"
