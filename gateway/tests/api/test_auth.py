@@ -5,13 +5,13 @@ terminated employee."""
 from __future__ import annotations
 
 import json
-import statistics
-import time
 import uuid
 from datetime import date
+from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.employees import EmployeeTerminated
@@ -110,7 +110,7 @@ async def test_a_refresh_token_is_used_once_and_reuse_ends_every_session(
 
 
 async def test_every_refused_sign_in_is_the_same_answer_at_the_same_cost(
-    database_url: str,
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Throttling kept out of the way: every attempt here reaches the password check.
     async with gateway_of(settings_for(database_url, login_max_failures=100)) as gateway:
@@ -136,18 +136,26 @@ async def test_every_refused_sign_in_is_the_same_answer_at_the_same_cost(
         assert len({json.dumps(answer, sort_keys=True) for answer in answers.values()}) == 1
         assert answers["unknown user"][0]["detail"] == "The username or password is not correct."
 
-        async def median_seconds(username: str) -> float:
-            durations = []
-            for _ in range(5):
-                started = time.perf_counter()
-                response = await sign_in(gateway.client, username, "still not the password")
-                durations.append(time.perf_counter() - started)
-                assert response.status_code == 401
-            return statistics.median(durations)
+        # An unknown username is checked against a dummy hash of the same parameters as a
+        # real one: one full argon2 verification either way, no shortcut to measure.
+        checked: list[str] = []
+        real_verify = PasswordHasher.verify
 
-        unknown, wrong = await median_seconds("nobody"), await median_seconds("dave")
-        # An unknown username is checked against a dummy hash: no shortcut to measure.
-        assert 0.5 < unknown / wrong < 2, (unknown, wrong)
+        def counted(hasher: PasswordHasher, password_hash: str | bytes, password: Any) -> bool:
+            checked.append(str(password_hash))
+            return real_verify(hasher, password_hash, password)
+
+        monkeypatch.setattr(PasswordHasher, "verify", counted)
+        costs = {}
+        for username in ("nobody", "dave"):
+            checked.clear()
+            response = await sign_in(gateway.client, username, "still not the password")
+            assert response.status_code == 401
+            assert len(checked) == 1, (username, checked)
+            # "$argon2id$v=19$m=...,t=...,p=...$salt$hash": the algorithm and its costs.
+            costs[username] = checked[0].split("$")[1:4]
+        assert costs["nobody"] == costs["dave"], costs
+        assert costs["nobody"][0] == "argon2id"
 
 
 @pytest.mark.parametrize(
@@ -207,13 +215,11 @@ async def test_failed_sign_ins_of_a_username_are_throttled_from_any_address(
             assert 1 <= int(throttled.headers["Retry-After"]) <= 2
             assert throttled.json()["status"] == 429
             # Once the window has passed, the right password works again.
-            started = time.monotonic()
             await until(
                 lambda: sign_in(fresh, "grace", PASSWORD),
                 lambda response: response.status_code == 200,
                 "the window to pass",
             )
-            assert time.monotonic() - started < 5
 
 
 async def test_failed_sign_ins_from_an_address_are_throttled_whatever_the_username(
@@ -292,13 +298,11 @@ async def _terminate_and_check(gateway: GatewayApp) -> None:
     # disabled (a change made by the consumer process: within a second).
     assert (await refresh(gateway.client, pairs["leaver"]["refresh_token"])).status_code == 401
     assert (await refresh(gateway.client, pairs["leaver.alt"]["refresh_token"])).status_code == 401
-    started = time.monotonic()
     await until(
         lambda: gateway.client.get("/auth/users", headers=bearer(pairs["leaver"]["access_token"])),
         lambda response: response.status_code == 401,
         "the leaver's access token to be refused",
     )
-    assert time.monotonic() - started < 3
     assert (await sign_in(gateway.client, "leaver", PASSWORD)).status_code == 401
     still = await gateway.client.get("/auth/users", headers=bearer(pairs["stayer"]["access_token"]))
     assert still.status_code == 200

@@ -144,11 +144,9 @@ async def test_a_service_that_does_not_answer_in_time_is_a_504(database_url: str
         StubUpstream(stalled) as stub,
         edge_gateway(database_url, erp_url=stub.url, upstream_read_timeout=0.3) as gateway,
     ):
-        started = time.monotonic()
         answer = await gateway.client.get("/api/erp/products", headers=bearer("admin"))
         assert answer.status_code == 504
         assert answer.json()["type"].endswith("/upstream-timeout")
-        assert time.monotonic() - started < 5
         assert len(stub.arrived) == 1  # a timeout is never retried
         release.set()
 

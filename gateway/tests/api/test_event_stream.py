@@ -8,8 +8,9 @@ tests."""
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ import pytest
 from gateway.service import event_stream as stream_module
 from gateway.service.event_stream import STREAMS_OPEN
 from shared_schemas.events.base import CloudEvent
+from shared_schemas.events.erp.employees import EmployeeHired
+from shared_schemas.roles import Role
 from tests.support.gateway import SIGNER
 from tests.support.gateway_events import (
     EventStream,
@@ -60,6 +63,20 @@ async def received(stream: EventStream, count: int) -> list[tuple[int, str, str]
     return events
 
 
+def employee_hired() -> EmployeeHired:
+    return EmployeeHired(
+        version=1,
+        employee_id=uuid.uuid4(),
+        name="Ann Hire",
+        email="ann.hire@example.com",
+        department_id=None,
+        manager_id=None,
+        title=None,
+        role=Role.SALES,
+        hired_on=date(2026, 1, 5),
+    )
+
+
 def ids(events: list[CloudEvent[Any]]) -> list[str]:
     return [str(event.id) for event in events]
 
@@ -85,7 +102,9 @@ async def test_new_events_arrive_and_a_reconnect_resumes_after_the_last_id(
     async with event_stream(base_url, "admin", last_event_id=resumed_after) as stream:
         got = await received(stream, 3)
         assert [cloud_id for _, _, cloud_id in got] == [ids(published)[2], *ids(later)]
-        await stream.nothing_more(0.5)
+        # Nothing else came before an event recorded afterwards.
+        marker = await hub.publish(product_created())
+        assert [cloud_id for _, _, cloud_id in await received(stream, 1)] == ids([marker])
 
     # The position may also travel in the query string.
     async with event_stream(base_url, "admin", after=got[1][0]) as stream:
@@ -111,8 +130,12 @@ async def test_each_role_sees_only_the_events_it_may_read(
 
         assert [c for _, _, c in await received(warehouse, 2)] == ids([product, low])
         assert [c for _, _, c in await received(sales, 3)] == ids([customer, product, low])
-        await warehouse.nothing_more(0.3)
-        await hr.nothing_more(0.3)
+        # Markers recorded afterwards, one each may read, arrive first: what came before
+        # them and is not shown above was not sent.
+        product_marker = await hub.publish(product_created())
+        hired = await hub.publish(employee_hired())
+        assert [c for _, _, c in await received(warehouse, 1)] == ids([product_marker])
+        assert [c for _, _, c in await received(hr, 1)] == ids([hired])
 
 
 async def test_the_types_asked_for_narrow_the_stream(hub: GatewayEvents, base_url: str) -> None:
