@@ -5,8 +5,10 @@ targets, migrations per service, and settings every process can start with."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -152,11 +154,28 @@ def test_every_document_is_valid_against_the_kubernetes_schemas(rendered: Render
                 pytest.fail(f"{rendered.overlay} {where} at {path} ({version}): {exc.message}")
 
 
+def distinct_kubectls(candidates: list[Path | str | None]) -> list[Path]:
+    """The usable ones among `candidates`, one per distinct binary (the same file reached by
+    another path, or a byte-identical copy, counts once)."""
+    found: dict[str, Path] = {}
+    for candidate in candidates:
+        if candidate and usable(candidate):
+            digest = hashlib.sha256(Path(candidate).resolve().read_bytes()).hexdigest()
+            found.setdefault(digest, Path(candidate))
+    return list(found.values())
+
+
 def test_every_kubectl_at_hand_renders_the_same(kubectl: Path) -> None:
-    # The one on PATH and the one the project installs into .tools/ (when it is there).
-    others = [path for path in [DEFAULT_TOOLS / INSTALLED_AS] if usable(path)]
+    # The one the tests use, $KUBECTL, the one on PATH and the one the project installs into
+    # .tools/, whichever of them are there.
+    kubectls = distinct_kubectls(
+        [kubectl, os.environ.get("KUBECTL"), shutil.which("kubectl"), DEFAULT_TOOLS / INSTALLED_AS]
+    )
+    if len(kubectls) < 2:
+        pytest.skip(f"one kubectl binary at hand ({kubectls[0]}): nothing to compare it with")
+    first, *others = kubectls
     for overlay in OVERLAYS:
-        expected = render(overlay, kubectl)
+        expected = render(overlay, first)
         for other in others:
             assert render(overlay, other) == expected, f"{other} renders {overlay} differently"
 
