@@ -19,6 +19,8 @@ from gateway.config import Settings
 from gateway.main import create_app as create_gateway
 from shared_schemas.broker import free_port
 from shared_schemas.events.generate import schemas_dir
+from tests.support.edge import edge_gateway
+from tests.support.stub_upstreams import Arrived, Reply, StubUpstream
 
 pytestmark = pytest.mark.api
 
@@ -73,4 +75,26 @@ async def test_the_documents_are_served_and_name_an_upstream_that_is_down(
         catalogue = await client.get("/asyncapi.json")
         assert catalogue.status_code == 200
         assert catalogue.json() == json.loads((schemas_dir() / "asyncapi.json").read_text())
+    for upstream in app.state.upstreams.values():
+        await upstream.close()
     await app.state.engine.dispose()
+
+
+async def test_the_merged_document_is_kept_a_while_not_fetched_per_call(database_url: str) -> None:
+    async def document(_: int, arrived: Arrived) -> Reply:
+        assert arrived.target == "/openapi.json"
+        body = {"openapi": "3.1.0", "info": {"title": "svc"}, "paths": {"/things": {}}}
+        return Reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
+
+    async with (
+        StubUpstream(document) as crm,
+        StubUpstream(document) as erp,
+        edge_gateway(database_url, crm_url=crm.url, erp_url=erp.url) as gateway,
+    ):
+        for _ in range(2):
+            response = await gateway.client.get("/openapi.json")
+            assert response.status_code == 200
+            paths = response.json()["paths"]
+            assert {"/api/crm/things", "/api/erp/things"} <= paths.keys()
+            assert "x-degraded" not in response.json()
+        assert (len(crm.arrived), len(erp.arrived)) == (1, 1)

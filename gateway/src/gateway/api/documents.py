@@ -1,6 +1,8 @@
 """The API documents frontends read: one OpenAPI document merging the gateway's own routes
 with both services' under their prefixes (`/api/crm`, `/api/erp`), rendered at `/docs`,
-and the AsyncAPI event catalogue at `/asyncapi.json`."""
+and the AsyncAPI event catalogue at `/asyncapi.json`. The services' documents are
+fetched through the same pooled clients and breakers as proxied requests, and a complete
+merged document is kept for a minute."""
 
 from __future__ import annotations
 
@@ -9,15 +11,18 @@ import copy
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from gateway.config import Settings
+from gateway.adapters.upstream import Upstream, UpstreamFailure
+from gateway.domain.breaker import CircuitOpen
 from shared_schemas.events.asyncapi import asyncapi_document
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,8 @@ public_router = APIRouter(tags=["documents"])
 
 OWN_DOCUMENT = "/gateway/openapi.json"
 UPSTREAMS = {"crm": "CRM", "erp": "ERP"}
+# How long a merged document is served before the services are asked again.
+CACHE_SECONDS = 60.0
 _REF = re.compile(r'"#/components/schemas/([^"]+)"')
 
 
@@ -60,33 +67,51 @@ def merge_documents(
     return merged
 
 
-async def _fetch(client: httpx.AsyncClient, name: str, base_url: str) -> dict[str, Any] | None:
+async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
+    """The service's OpenAPI document, through its pooled client and circuit breaker."""
     try:
-        response = await client.get(f"{base_url.rstrip('/')}/openapi.json")
-        response.raise_for_status()
-        document: dict[str, Any] = response.json()
-        return document
-    except (httpx.HTTPError, ValueError) as exc:
-        log.warning("the %s API document is unavailable: %s", name, exc)
+        response = await upstream.send(
+            "GET", "/openapi.json", [("accept", "application/json")], None, replayable=True
+        )
+    except (UpstreamFailure, CircuitOpen) as exc:
+        log.warning("the %s API document is unavailable: %s", upstream.name, exc)
         return None
+    try:
+        if response.status != 200:
+            log.warning("the %s API document is unavailable: %s", upstream.name, response.status)
+            return None
+        document: dict[str, Any] = json.loads(await response.read())
+        return document
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        log.warning("the %s API document is unavailable: %s", upstream.name, exc)
+        return None
+    finally:
+        response.release()
+
+
+@dataclass
+class _Cached:
+    document: dict[str, Any]
+    until: float
 
 
 @public_router.get("/openapi.json", include_in_schema=False)
 async def openapi_document(request: Request) -> JSONResponse:
-    settings: Settings = request.app.state.settings
-    timeout = httpx.Timeout(
-        settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
-    )
-    async with httpx.AsyncClient(timeout=timeout) as client:
-        fetched = await asyncio.gather(
-            _fetch(client, "crm", settings.crm_url), _fetch(client, "erp", settings.erp_url)
-        )
+    cached: _Cached | None = getattr(request.app.state, "merged_openapi", None)
+    if cached is not None and time.monotonic() < cached.until:
+        return JSONResponse(cached.document)
+    upstreams: Mapping[str, Upstream] = request.app.state.upstreams
+    fetched = await asyncio.gather(*(_fetch(upstreams[name]) for name in UPSTREAMS))
     upstream = {name: doc for name, doc in zip(UPSTREAMS, fetched, strict=True) if doc is not None}
     merged = merge_documents(request.app.openapi(), upstream)
     missing = sorted(set(UPSTREAMS) - set(upstream))
     if missing:
-        # Served anyway: what is up is documented; the gap is named, not hidden.
+        # Served anyway: what is up is documented; the gap is named, not hidden, and the
+        # next call asks again.
         merged["x-degraded"] = missing
+    else:
+        # The services' documents change with a deployment, not between requests.
+        request.app.state.merged_openapi = _Cached(merged, time.monotonic() + CACHE_SECONDS)
     return JSONResponse(merged)
 
 
