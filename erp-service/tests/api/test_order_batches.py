@@ -127,7 +127,7 @@ async def test_one_unorderable_quote_fails_the_run_and_changes_nothing(erp: Erp)
     customer = uuid.uuid4()
     good = quote_accepted(customer, [("WIDGET", 1, "10.00")])
     unknown = quote_accepted(customer, [("NO-SUCH-SKU", 1, "10.00")])
-    with pytest.raises(RuleViolation, match="cannot be ordered"):
+    with pytest.raises(RuleViolation, match="cannot be put on the order"):
         await apply_in_one_transaction(erp, as_events(good, unknown))
     assert await erp.orders_of_quote(good.quote_id) == []
     level = await erp.stock_level("WIDGET")

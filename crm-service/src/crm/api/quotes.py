@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -12,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.quotes import Quote
 from crm.api.deps import UnitOfWorkDep
-from crm.domain.quotes import MAX_AMOUNT, MAX_LINES
+from crm.domain.quotes import MAX_LINES
 from crm.service import quotes
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent
@@ -29,34 +29,10 @@ AcceptAccess = Annotated[Access, Depends(Authorize("crm", "quotes", "accept"))]
 RejectAccess = Annotated[Access, Depends(Authorize("crm", "quotes", "reject"))]
 
 Status = Literal["draft", "sent", "accepted", "rejected", "expired"]
-Price = Annotated[Money, Field(ge=0, le=MAX_AMOUNT)]
-# Rates are stored with four decimals; more would be rounded away silently.
-Rate = Annotated[Percent, Field(ge=0, le=100, decimal_places=4)]
-Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
-
-LINE_EXAMPLE: dict[str, Any] = {
-    "sku": "CHAIR-01",
-    "quantity": 3,
-    "unit_price": "19.99",
-    "discount_pct": "10",
-    "tax_rate": "19",
-}
 
 
-class QuoteLineIn(BaseModel):
+class QuoteLineIn(LineIn):
     """A line to quote; unit_price and tax_rate default to the product's current ones."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [LINE_EXAMPLE]})
-
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: Quantity
-    unit_price: Price | None = Field(default=None, description="Default: the list price.")
-    discount_pct: Rate = Field(default=Decimal(0), description="Discount in percent, 0 to 100.")
-    tax_rate: Rate | None = Field(default=None, description="Default: the product's tax rate.")
-
-    def values(self) -> dict[str, Any]:
-        """The line as the use cases take it (amounts as Decimal)."""
-        return {name: getattr(self, name) for name in type(self).model_fields}
 
 
 class QuoteCreate(BaseModel):
@@ -222,7 +198,7 @@ async def create_quote(
     body: QuoteCreate, access: CreateAccess, uow: UnitOfWorkDep, response: Response
 ) -> QuoteOut:
     values = body.model_dump(exclude_unset=True)
-    values["lines"] = [line.values() for line in body.lines]
+    values["lines"] = [line.model_dump() for line in body.lines]
     quote = await quotes.create_quote(uow, access, values)
     response.headers["Location"] = f"/quotes/{quote.id}"
     return _respond(response, quote)
@@ -292,7 +268,7 @@ async def update_quote(
 ) -> QuoteOut:
     changes = body.model_dump(exclude_unset=True)
     if body.lines is not None:
-        changes["lines"] = [line.values() for line in body.lines]
+        changes["lines"] = [line.model_dump() for line in body.lines]
     quote = await quotes.update_quote(uow, access, quote_id, changes, expected_version(if_match))
     return _respond(response, quote)
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.domain.opportunities import CLOSED_STAGES
+from shared_schemas import pricing
 from shared_schemas.domain import Conflict, RuleViolation, StateMachine
-from shared_schemas.money import Totals, document_totals, line_amounts
+from shared_schemas.money import Totals
+from shared_schemas.pricing import MAX_AMOUNT as MAX_AMOUNT
+from shared_schemas.pricing import MAX_LINES as MAX_LINES
+from shared_schemas.pricing import CatalogueItem as CatalogueItem
+from shared_schemas.pricing import PricedLine as PricedLine
 
 DRAFT, SENT, ACCEPTED, REJECTED, EXPIRED = "draft", "sent", "accepted", "rejected", "expired"
 
@@ -23,11 +25,6 @@ LIFECYCLE = StateMachine(
 """What users may do; expiry is the sweep's own move from `sent`, never a user action."""
 
 STATUSES = (DRAFT, SENT, ACCEPTED, REJECTED, EXPIRED)
-
-MAX_LINES = 200
-
-# The largest amount a document column holds (14 digits, 2 of them decimals).
-MAX_AMOUNT = Decimal("999999999999.99")
 
 
 def company_today(now: datetime, zone: ZoneInfo) -> date:
@@ -83,106 +80,11 @@ def require_open_opportunity(stage: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class CatalogueItem:
-    """What the product replica says about one sku."""
-
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    unit_price: Decimal
-    currency: str
-    tax_rate: Decimal
-    active: bool
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    """A quote line with the amounts design §4 derives from it."""
-
-    sku: str
-    product_id: uuid.UUID
-    name: str
-    quantity: int
-    unit_price: Decimal
-    discount_pct: Decimal
-    tax_rate: Decimal
-    line_net: Decimal
-    line_tax: Decimal
-
-
-def price_line(
-    quantity: int, unit_price: Decimal, discount_pct: Decimal, tax_rate: Decimal
-) -> tuple[Decimal, Decimal]:
-    """(line_net, line_tax) of one line, rounded half up to cents."""
-    return line_amounts(quantity, unit_price, discount_pct, tax_rate)
-
-
-def quote_totals(lines: Sequence[PricedLine]) -> Totals:
-    """subtotal, discount_total, tax_total and total of the priced lines."""
-    return document_totals(
-        (line.quantity, line.unit_price, line.line_net, line.line_tax) for line in lines
-    )
-
-
 def price_lines(
     requested: Sequence[Mapping[str, Any]],
     catalogue: Mapping[str, CatalogueItem],
     currency: str,
 ) -> tuple[list[PricedLine], Totals]:
-    """Resolve each requested line against the catalogue and price the quote.
-
-    A line names a sku and quantity; unit_price and tax_rate default to the product's
-    current ones. Every line that cannot be quoted is refused at once, each error naming
-    its line (`lines.3.sku`).
-    """
-    errors: list[dict[str, str]] = []
-    priced: list[PricedLine] = []
-    for index, line in enumerate(requested):
-        item = catalogue.get(line["sku"])
-        field = f"lines.{index}"
-        if item is None:
-            errors.append({"field": f"{field}.sku", "message": f"no product {line['sku']!r}"})
-            continue
-        if not item.active:
-            errors.append({"field": f"{field}.sku", "message": f"{item.sku} is not active"})
-            continue
-        unit_price = line.get("unit_price")
-        if unit_price is None:
-            if item.currency != currency:
-                errors.append(
-                    {
-                        "field": f"{field}.unit_price",
-                        "message": f"{item.sku} is priced in {item.currency}; give a price",
-                    }
-                )
-                continue
-            unit_price = item.unit_price
-        tax_rate = line.get("tax_rate")
-        if tax_rate is None:
-            tax_rate = item.tax_rate
-        discount_pct = line.get("discount_pct") or Decimal(0)
-        quantity = int(line["quantity"])
-        net, tax = price_line(quantity, unit_price, discount_pct, tax_rate)
-        priced.append(
-            PricedLine(
-                sku=item.sku,
-                product_id=item.product_id,
-                name=item.name,
-                quantity=quantity,
-                unit_price=unit_price,
-                discount_pct=discount_pct,
-                tax_rate=tax_rate,
-                line_net=net,
-                line_tax=tax,
-            )
-        )
-    if errors:
-        raise RuleViolation("Some lines cannot be quoted.", errors)
-    totals = quote_totals(priced)
-    if max(totals.subtotal, totals.total) > MAX_AMOUNT:
-        raise RuleViolation(
-            "The quote's total is too large.",
-            [{"field": "lines", "message": f"the total must not exceed {MAX_AMOUNT}"}],
-        )
-    return priced, totals
+    """Price a quote in `currency`: unit_price and tax_rate default to the product's
+    current ones, and a product listed in another currency needs a price of its own."""
+    return pricing.price_lines(requested, catalogue, document="quote", currency=currency)

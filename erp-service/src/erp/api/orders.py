@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -13,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.sales import Order
 from erp.api.deps import UnitOfWorkDep
-from erp.domain.orders import MAX_AMOUNT, MAX_LINES
+from erp.domain.orders import MAX_LINES
 from erp.service import orders
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent
@@ -37,30 +37,10 @@ Status = Literal[
     "delivered",
     "cancelled",
 ]
-Price = Annotated[Money, Field(ge=0, le=MAX_AMOUNT)]
-# Rates are stored with four decimals; more would be rounded away silently.
-Rate = Annotated[Percent, Field(ge=0, le=100, decimal_places=4)]
-Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
-
-LINE_EXAMPLE: dict[str, JsonValue] = {
-    "sku": "CHAIR-01",
-    "quantity": 3,
-    "unit_price": "19.99",
-    "discount_pct": "10",
-    "tax_rate": "19",
-}
 
 
-class OrderLineIn(BaseModel):
+class OrderLineIn(LineIn):
     """A line to order; unit_price and tax_rate default to the product's, no discount."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [LINE_EXAMPLE]})
-
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: Quantity
-    unit_price: Price | None = Field(default=None, description="Default: the list price.")
-    discount_pct: Rate = Field(default=Decimal(0), description="Discount in percent, 0 to 100.")
-    tax_rate: Rate | None = Field(default=None, description="Default: the product's tax rate.")
 
 
 class OrderCreate(BaseModel):

@@ -3,14 +3,17 @@ what each line still waits for in stock."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from shared_schemas.domain import RuleViolation, StateMachine
-from shared_schemas.money import Totals, document_totals, line_amounts
+from shared_schemas import pricing
+from shared_schemas.domain import StateMachine
+from shared_schemas.money import Totals
+from shared_schemas.pricing import MAX_AMOUNT as MAX_AMOUNT
+from shared_schemas.pricing import MAX_LINES as MAX_LINES
+from shared_schemas.pricing import CatalogueItem as CatalogueItem
+from shared_schemas.pricing import PricedLine as PricedLine
 
 PENDING = "pending"
 CONFIRMED = "confirmed"
@@ -63,11 +66,6 @@ limit. Held orders do not (finance has not accepted them); cancelled ones are go
 
 HOLD_CREDIT = "credit_limit_exceeded"
 
-MAX_LINES = 200
-
-# The largest amount a document column holds (14 digits, 2 of them decimals).
-MAX_AMOUNT = Decimal("999999999999.99")
-
 
 def status_after_shipment(current: str, fully_shipped: bool) -> str:
     """partially_shipped or shipped after a shipment; IllegalTransition if the order may
@@ -95,88 +93,14 @@ def units_missing(quantity: int, reserved: int, shipped: int) -> int:
     return max(quantity - reserved - shipped, 0)
 
 
-@dataclass(frozen=True)
-class CatalogueItem:
-    """What ERP's catalogue says about one sku."""
-
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    unit_price: Decimal
-    tax_rate: Decimal
-    active: bool
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    """An order line with the amounts design §4 derives from it."""
-
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Decimal
-    discount_pct: Decimal
-    tax_rate: Decimal
-    line_net: Decimal
-    line_tax: Decimal
-
-
 def price_lines(
     requested: Sequence[Mapping[str, Any]],
     catalogue: Mapping[str, CatalogueItem],
     *,
     accept_inactive: bool = False,
 ) -> tuple[list[PricedLine], Totals]:
-    """Resolve each requested line against the catalogue and price the order.
-
-    A line names a sku and quantity; unit_price and tax_rate default to the product's,
-    discount_pct to 0. Every line that cannot be ordered is refused at once, each error
-    naming its line (`lines.3.sku`). `accept_inactive` honours products deactivated after
-    an accepted quote named them.
-    """
-    errors: list[dict[str, str]] = []
-    priced: list[PricedLine] = []
-    for index, line in enumerate(requested):
-        field = f"lines.{index}.sku"
-        item = catalogue.get(line["sku"])
-        if item is None:
-            errors.append({"field": field, "message": f"no product {line['sku']!r}"})
-            continue
-        if not item.active and not accept_inactive:
-            errors.append({"field": field, "message": f"{item.sku} is not active"})
-            continue
-        unit_price = _given(line, "unit_price", item.unit_price)
-        tax_rate = _given(line, "tax_rate", item.tax_rate)
-        discount_pct = _given(line, "discount_pct", Decimal(0))
-        quantity = int(line["quantity"])
-        net, tax = line_amounts(quantity, unit_price, discount_pct, tax_rate)
-        priced.append(
-            PricedLine(
-                product_id=item.product_id,
-                sku=item.sku,
-                name=item.name,
-                quantity=quantity,
-                unit_price=unit_price,
-                discount_pct=discount_pct,
-                tax_rate=tax_rate,
-                line_net=net,
-                line_tax=tax,
-            )
-        )
-    if errors:
-        raise RuleViolation("Some lines cannot be ordered.", errors)
-    totals = document_totals(
-        (line.quantity, line.unit_price, line.line_net, line.line_tax) for line in priced
+    """Price an order: unit_price and tax_rate default to the product's, discount_pct to
+    0. `accept_inactive` honours products deactivated after an accepted quote named them."""
+    return pricing.price_lines(
+        requested, catalogue, document="order", accept_inactive=accept_inactive
     )
-    if max(totals.subtotal, totals.total) > MAX_AMOUNT:
-        raise RuleViolation(
-            "The order's total is too large.",
-            [{"field": "lines", "message": f"the total must not exceed {MAX_AMOUNT}"}],
-        )
-    return priced, totals
-
-
-def _given(line: Mapping[str, Any], name: str, default: Decimal) -> Decimal:
-    value = line.get(name)
-    return default if value is None else Decimal(value)
