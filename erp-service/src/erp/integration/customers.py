@@ -43,10 +43,13 @@ async def apply_customer(session: AsyncSession, event: CloudEvent[Any]) -> Outco
 async def apply_archived(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
     data = event.data
     customer = await session.get(CustomerReplica, data.customer_id)
-    if customer is None or customer.version >= data.version:
-        # Unknown: its full state arrives with a later created/updated event (or a quote's
-        # snapshot); there is nothing to archive yet.
+    if customer is not None and customer.version >= data.version:
         return Outcome.SUPERSEDED
+    if customer is None:
+        # A customer not known yet is recorded as archived at this version with no state
+        # (the event carries none): its created event, arriving late, is then stale.
+        customer = CustomerReplica(id=data.customer_id)
+        session.add(customer)
     customer.archived = True
     customer.version = data.version
     customer.updated_at = event.time

@@ -317,7 +317,8 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
         customer_id, snapshot = request.customer_id, request.customer
         replica = replicas.get(customer_id)
         if snapshot is None:
-            if replica is None or replica.archived:
+            # Without state: known only as archived.
+            if replica is None or replica.archived or not replica.has_state:
                 raise RuleViolation(
                     f"There is no active customer {customer_id}.",
                     [{"field": "customer_id", "message": "no such active customer"}],
@@ -336,7 +337,9 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
             session.add(replica)
         if replica.version < snapshot.version:
             _refresh(replica, snapshot, uow.now())
-        seen.append(_Customer(snapshot, replica.credit_limit))
+        # A replica that only knows the customer was archived has no limit of its own.
+        limit = replica.credit_limit if replica.has_state else snapshot.credit_limit
+        seen.append(_Customer(snapshot, limit))
     return seen
 
 
