@@ -1,14 +1,24 @@
-"""The customer replica: an archive that arrives before the customer stays. Seen the way
-a user sees it: which customer an order is taken for, and whether it is taken at all."""
+"""The customer replica keeps the newest version CRM reported, whichever way it arrived (a
+customer event or an accepted quote's snapshot) and in whatever order, also when both
+write at once; an archive that arrives before the customer stays. Seen the way a user
+sees it: which customer an order is taken for, and whether it is taken at all."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from erp.integration import customers
+from shared_schemas.database import session_factory
+from shared_schemas.events.base import CloudEvent, new_event
 from shared_schemas.events.crm.customers import (
     CustomerArchived,
     CustomerCreated,
@@ -16,6 +26,7 @@ from shared_schemas.events.crm.customers import (
 )
 from shared_schemas.messaging import Outcome
 from tests.support.erp import Erp, quote_accepted
+from tests.support.kafka_tools import until
 
 pytestmark = pytest.mark.api
 
@@ -50,6 +61,99 @@ async def refused_order(erp: Erp, customer_id: uuid.UUID) -> dict[str, Any]:
     response = await erp.client.post("/orders", json=body, headers=erp.headers("sales"))
     assert response.status_code == 422, response.text
     return dict(response.json())
+
+
+async def test_a_customer_event_older_than_a_quotes_snapshot_changes_nothing(erp: Erp) -> None:
+    await stock_up(erp)
+    customer_id = await erp.customer(version=3)
+    accepted = quote_accepted(
+        customer_id, [("WIDGET-1", 1, "100.00")], customer_version=5, customer_name="Acme v5"
+    )
+    assert await erp.publish(accepted) is Outcome.APPLIED
+    assert await erp.publish(updated(customer_id, 4)) is Outcome.SUPERSEDED
+    seen = await customer_as_ordered(erp, customer_id)
+    assert (seen["version"], seen["name"]) == (5, "Acme v5")
+
+
+async def test_a_quotes_snapshot_older_than_the_customer_event_changes_nothing(erp: Erp) -> None:
+    await stock_up(erp)
+    customer_id = await erp.customer(version=3)
+    assert await erp.publish(updated(customer_id, 5)) is Outcome.APPLIED
+    accepted = quote_accepted(
+        customer_id, [("WIDGET-1", 1, "100.00")], customer_version=4, customer_name="Acme v4"
+    )
+    assert await erp.publish(accepted) is Outcome.APPLIED
+    [from_quote] = await erp.orders_of_quote(accepted.quote_id)
+    assert from_quote["customer_snapshot"]["version"] == 4  # the quote keeps what it showed
+    seen = await customer_as_ordered(erp, customer_id)
+    assert (seen["version"], seen["name"]) == (5, "Acme v5")
+
+
+@asynccontextmanager
+async def applying(erp: Erp, event: CloudEvent[Any]) -> AsyncIterator[AsyncSession]:
+    """The consumer's handler has applied `event` in a transaction that is still open; it
+    commits when the block ends."""
+    async with session_factory(erp.engine)() as session, session.begin():
+        assert await customers.apply_customer(session, event) is None
+        yield session
+
+
+async def waiting_or_done(erp: Erp, task: asyncio.Task[Any]) -> None:
+    """Until `task` has finished or waits for a lock another transaction holds."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    async def read() -> tuple[bool, int]:
+        async with erp.engine.connect() as connection:
+            return task.done(), int(await connection.scalar(query) or 0)
+
+    await until(read, lambda seen: seen[0] or seen[1] > 0, "the quote's order done or waiting")
+
+
+def require_postgresql(erp: Erp) -> None:
+    if erp.engine.dialect.name != "postgresql":
+        # Every SQLite transaction takes the write lock when it begins: two writers never
+        # interleave, so there is no race to provoke.
+        pytest.skip("SQLite writers never interleave")
+
+
+async def test_a_customer_event_and_a_newer_snapshot_at_once_keep_the_newer(erp: Erp) -> None:
+    require_postgresql(erp)
+    await stock_up(erp)
+    customer_id = await erp.customer(version=3)
+    event = new_event(updated(customer_id, 4), source="crm-service", actor="crm-service")
+    accepted = quote_accepted(
+        customer_id, [("WIDGET-1", 1, "100.00")], customer_version=5, customer_name="Acme v5"
+    )
+    async with applying(erp, event):
+        # Version 4 is applied, not committed: the quote with version 5 comes in between.
+        quote = asyncio.create_task(erp.publish(accepted))
+        await waiting_or_done(erp, quote)
+    assert await quote is Outcome.APPLIED
+    seen = await customer_as_ordered(erp, customer_id)
+    assert (seen["version"], seen["name"]) == (5, "Acme v5")
+
+
+async def test_a_new_customers_event_and_an_older_snapshot_at_once_keep_the_event(
+    erp: Erp,
+) -> None:
+    require_postgresql(erp)
+    await stock_up(erp)
+    customer_id = uuid.uuid4()  # not known to ERP yet: both writers would create its row
+    event = new_event(updated(customer_id, 5), source="crm-service", actor="crm-service")
+    accepted = quote_accepted(
+        customer_id, [("WIDGET-1", 1, "100.00")], customer_version=4, customer_name="Acme v4"
+    )
+    async with applying(erp, event):
+        quote = asyncio.create_task(erp.publish(accepted))
+        await waiting_or_done(erp, quote)
+    assert await quote is Outcome.APPLIED
+    [from_quote] = await erp.orders_of_quote(accepted.quote_id)
+    assert from_quote["status"] == "confirmed"
+    seen = await customer_as_ordered(erp, customer_id)
+    assert (seen["version"], seen["name"]) == (5, "Acme v5")
 
 
 async def test_an_archive_before_the_customer_keeps_it_archived(erp: Erp) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Integer, String, Uuid, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from erp.adapters.orm import Base
+from erp.adapters.orm import Base, utcnow
 from shared_schemas.database import MONEY, UtcDateTime
 
 
@@ -42,3 +46,50 @@ class CustomerReplica(Base):
     def has_state(self) -> bool:
         """Whether the row holds the customer's state, not only that it was archived."""
         return self.name is not None
+
+
+async def lock_customers(
+    session: AsyncSession, ids: Collection[uuid.UUID], *, create: Collection[uuid.UUID] = ()
+) -> dict[uuid.UUID, CustomerReplica]:
+    """The replica rows of `ids` that exist, locked in id order (no two transactions wait
+    for each other in a circle) and read as committed now: whoever writes a customer
+    decides on its version under this lock, so an older state never overwrites a newer
+    one that committed meanwhile.
+
+    A customer of `create` unknown so far gets an empty row first (version 0, no state;
+    the caller fills it before committing): inserting it makes a concurrent creator wait
+    for this transaction and then find it, instead of failing on a duplicate key."""
+    found = await _locked(session, ids)
+    missing = sorted(set(create) - set(found))
+    if missing:
+        insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        await session.execute(
+            insert(CustomerReplica)
+            .values(
+                [
+                    {"id": customer_id, "archived": False, "version": 0, "updated_at": utcnow()}
+                    for customer_id in missing
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        found.update(await _locked(session, missing))
+    return found
+
+
+async def _locked(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, CustomerReplica]:
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(CustomerReplica)
+        .where(CustomerReplica.id.in_(sorted(set(ids))))
+        .order_by(CustomerReplica.id)
+        .with_for_update()
+        # The rows as committed now, not as this session may have cached them before.
+        .execution_options(populate_existing=True)
+    )
+    return {replica.id: replica for replica in rows}

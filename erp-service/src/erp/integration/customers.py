@@ -1,13 +1,15 @@
-"""`crm.customer.*` → the customer replica orders check credit against (newest wins)."""
+"""`crm.customer.*` → the customer replica orders check credit against (newest wins:
+each write decides on the version under the row's lock, see `lock_customers`)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from erp.adapters.replicas import CustomerReplica
+from erp.adapters.replicas import CustomerReplica, lock_customers
 from erp.config import Settings
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.crm.customers import (
@@ -20,12 +22,9 @@ from shared_schemas.messaging import Handler, Outcome
 
 async def apply_customer(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
     data = event.data
-    customer = await session.get(CustomerReplica, data.customer_id)
-    if customer is not None and customer.version >= data.version:
+    customer = await _locked(session, data.customer_id)
+    if customer.version >= data.version:
         return Outcome.SUPERSEDED
-    if customer is None:
-        customer = CustomerReplica(id=data.customer_id)
-        session.add(customer)
     customer.kind = data.kind
     customer.name = data.name
     customer.email = data.email
@@ -42,18 +41,21 @@ async def apply_customer(session: AsyncSession, event: CloudEvent[Any]) -> Outco
 
 async def apply_archived(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
     data = event.data
-    customer = await session.get(CustomerReplica, data.customer_id)
-    if customer is not None and customer.version >= data.version:
+    customer = await _locked(session, data.customer_id)
+    if customer.version >= data.version:
         return Outcome.SUPERSEDED
-    if customer is None:
-        # A customer not known yet is recorded as archived at this version with no state
-        # (the event carries none): its created event, arriving late, is then stale.
-        customer = CustomerReplica(id=data.customer_id)
-        session.add(customer)
+    # A customer not known yet is recorded as archived at this version with no state (the
+    # event carries none): its created event, arriving late, is then stale.
     customer.archived = True
     customer.version = data.version
     customer.updated_at = event.time
     return None
+
+
+async def _locked(session: AsyncSession, customer_id: uuid.UUID) -> CustomerReplica:
+    """The customer's replica row, locked; an empty one (version 0) if it is new."""
+    locked = await lock_customers(session, [customer_id], create=[customer_id])
+    return locked[customer_id]
 
 
 def _address(value: Any) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from erp.adapters.catalog import Product
 from erp.adapters.orm import document_sequences
-from erp.adapters.replicas import CustomerReplica
+from erp.adapters.replicas import CustomerReplica, lock_customers
 from erp.adapters.sales import Order, OrderLine
 from erp.domain.orders import (
     ALLOCATION,
@@ -303,21 +303,17 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
     replica of a customer whose own events have not arrived yet, or refreshes an older
     one, for this order and those after it; without a snapshot the customer must be in
     the replica and not archived."""
-    session = uow.session
-    ids = sorted({request.customer_id for request in requests})
-    rows = await session.scalars(
-        select(CustomerReplica)
-        .where(CustomerReplica.id.in_(ids))
-        .order_by(CustomerReplica.id)
-        .with_for_update()
+    replicas = await lock_customers(
+        uow.session,
+        {request.customer_id for request in requests},
+        create={request.customer_id for request in requests if request.customer is not None},
     )
-    replicas = {replica.id: replica for replica in rows}
     seen: list[_Customer] = []
     for request in requests:
         customer_id, snapshot = request.customer_id, request.customer
         replica = replicas.get(customer_id)
         if snapshot is None:
-            # Without state: known only as archived.
+            # Without state: only archived, or an empty row a later request's snapshot fills.
             if replica is None or replica.archived or not replica.has_state:
                 raise RuleViolation(
                     f"There is no active customer {customer_id}.",
@@ -330,11 +326,7 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
                 "The customer snapshot is of another customer.",
                 [{"field": "customer.id", "message": "must equal customer_id"}],
             )
-        if replica is None:
-            replica = replicas[customer_id] = CustomerReplica(
-                id=customer_id, archived=False, version=0
-            )
-            session.add(replica)
+        assert replica is not None  # made by lock_customers when new
         if replica.version < snapshot.version:
             _refresh(replica, snapshot, uow.now())
         # A replica that only knows the customer was archived has no limit of its own.
