@@ -7,9 +7,11 @@ and the consumer too, for the smallest deployments.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.adapters.orm import messaging
+from crm.adapters.replicas import EmployeeReplica
 from crm.api import routers
 from crm.config import SERVICE_NAME, Settings
 from crm.integration import handlers
@@ -44,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine=engine,
         workers=build_workers(engine, settings),
         routers=routers(),
+        # ERP's word on who has left, from the employee replica.
+        terminated_employees=select(EmployeeReplica.id).where(
+            EmployeeReplica.status == "terminated"
+        ),
     )
     app.state.customer_writer = customer_writer(app.state.sessions, settings)
     return app

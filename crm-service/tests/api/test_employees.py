@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tests.support.crm import Crm
+from tests.support.kafka_tools import eventually
 
 pytestmark = pytest.mark.api
 
@@ -87,3 +88,20 @@ async def test_employees_cannot_be_changed_in_crm(crm: Crm) -> None:
         f"/employees/{rep}", json={"name": "Y"}, headers=crm.headers("admin")
     )
     assert changed.status_code == 405
+
+
+async def test_a_leavers_tokens_stop_working_once_erp_says_they_left(crm: Crm) -> None:
+    manager = await crm.hire("sales_manager", name="Maren Vogt")
+    leaver = await crm.hire("sales", manager_id=manager, name="Lars Berg")
+    leavers_token = crm.headers("sales", leaver)
+    assert (await crm.client.get("/customers", headers=leavers_token)).status_code == 200
+
+    await crm.terminate(leaver, manager_id=manager)
+
+    async def refused() -> bool:
+        response = await crm.client.get("/customers", headers=leavers_token)
+        return response.status_code == 401
+
+    await eventually(refused, timeout=10, what="the leaver's token refused")
+    managers_token = crm.headers("sales_manager", manager)
+    assert (await crm.client.get("/customers", headers=managers_token)).status_code == 200

@@ -7,11 +7,14 @@ and the consumer too, for the smallest deployments.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from erp.adapters.orm import messaging
+from erp.adapters.people import Employee
 from erp.api import routers
 from erp.config import SERVICE_NAME, Settings
+from erp.domain.people import TERMINATED
 from erp.integration import handlers
 from erp.service import invoices
 from shared_schemas.database import create_engine, session_factory
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine=engine,
         workers=build_workers(engine, settings),
         routers=routers(),
+        terminated_employees=select(Employee.id).where(Employee.status == TERMINATED),
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 from shared_schemas.permissions import PERMISSIONS, grant
 from shared_schemas.roles import Role
 from tests.support.erp import Erp
+from tests.support.kafka_tools import eventually
 
 pytestmark = pytest.mark.api
 
@@ -512,3 +513,24 @@ async def test_two_changes_at_once_never_make_a_cycle(erp: Erp) -> None:
     assert sorted(response.status_code for response in responses) == [200, 422]
     managers = {item["name"]: item["manager_id"] for item in await listed(erp, "")}
     assert None in managers.values()
+
+
+async def test_a_terminated_employees_tokens_stop_working_before_they_expire(erp: Erp) -> None:
+    leaver = await hire(erp, "Lena Leaver")
+    colleague = await hire(erp, "Carl Stays")
+    leavers_token = erp.headers("sales", uuid.UUID(leaver["id"]))
+    colleagues_token = erp.headers("sales", uuid.UUID(colleague["id"]))
+    assert (await erp.client.get("/products", headers=leavers_token)).status_code == 200
+
+    assert (await terminate(erp, leaver)).status_code == 200
+
+    async def refused() -> bool:
+        response = await erp.client.get("/products", headers=leavers_token)
+        return response.status_code == 401
+
+    await eventually(refused, timeout=10, what="the leaver's token refused")
+    response = await erp.client.get("/products", headers=leavers_token)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Lena" not in response.text
+    assert leaver["id"] not in response.text
+    assert (await erp.client.get("/products", headers=colleagues_token)).status_code == 200

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import create_engine, session_factory
@@ -28,6 +29,7 @@ from shared_schemas.identity import (
     current_principal,
     verifier,
 )
+from shared_schemas.identity.revocation import RevokedIds
 from shared_schemas.messaging.admin_api import operations_router
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.metrics import refresh_outbox_gauges
@@ -107,6 +109,7 @@ def create_service_app(
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
     refresh_metrics: Sequence[Callable[[], Awaitable[None]]] = (),
+    terminated_employees: Select[Any] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
 
@@ -116,7 +119,9 @@ def create_service_app(
     that serves its API documents itself (the gateway merges the services' into its own)
     moves FastAPI's with `openapi_url` and `docs_url`. `refresh_metrics` read the
     service's own gauges from its database at each scrape of `/metrics`, beside the
-    outbox's.
+    outbox's. `terminated_employees` selects the ids of employees the service knows to
+    have left: a token naming one of them is refused (401) from then on, whatever its
+    expiry (design §7).
     """
 
     @contextlib.asynccontextmanager
@@ -144,7 +149,15 @@ def create_service_app(
     app.state.workers = workers
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.token_verifier = verifier(settings.identity())
+    revoked = None
+    if terminated_employees is not None:
+        revoked = RevokedIds(
+            engine,
+            terminated_employees,
+            claim=lambda principal: principal.employee_id,
+            reason="employee {} has left",
+        )
+    app.state.token_verifier = verifier(settings.identity(), revoked)
     install_problem_handlers(app)
     app.add_middleware(
         IdempotencyMiddleware,

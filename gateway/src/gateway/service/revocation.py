@@ -1,77 +1,37 @@
-"""Access tokens of disabled users refused at the gateway before they expire.
-
-A token is a signed promise, valid until `exp`; the gateway also asks whether its subject
-is a user it has disabled since. It keeps the set of disabled users' ids in memory and
-reads it again at most every `refresh_seconds` (one small query per second per process,
-not one per request); a change made by this process forgets the set at once, a change
-made by another process (the consumer disabling a terminated employee's users, another
-replica) is seen within `refresh_seconds`.
-"""
+"""Access tokens of disabled users refused at the gateway before they expire: the
+shared revocation mechanism over the gateway's users. An admin's change made by this
+process is seen at once (`forget`); the consumer disabling a terminated employee's users,
+or another replica, within a second."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from dataclasses import replace
 
 import jwt
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.adapters.users import User
-from shared_schemas.database import READ_ONLY
 from shared_schemas.identity import (
-    InvalidToken,
-    KeysUnavailable,
-    Principal,
     TokenVerifier,
     key_source,
 )
 from shared_schemas.identity.config import CLOCK_SKEW, IdentityConfig
-from shared_schemas.identity.tokens import KeySource, TokenType
-
-log = logging.getLogger(__name__)
-
-REFRESH_SECONDS = 1.0
+from shared_schemas.identity.revocation import REFRESH_SECONDS, RevokedIds
+from shared_schemas.identity.tokens import KeySource
 
 
-class DisabledUsers:
+class DisabledUsers(RevokedIds):
+    """The users an admin disabled or the consumer disabled for a terminated employee."""
+
     def __init__(self, engine: AsyncEngine, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
-        self.engine = engine
-        self.refresh_seconds = refresh_seconds
-        self._ids: frozenset[str] | None = None
-        self._read_at = -float("inf")
-        self._lock = asyncio.Lock()
-
-    async def contains(self, user_id: str) -> bool:
-        if time.monotonic() - self._read_at > self.refresh_seconds:
-            await self._read()
-        assert self._ids is not None
-        return user_id in self._ids
-
-    def forget(self) -> None:
-        """Read the set again on next use (this process just disabled or enabled a user)."""
-        self._read_at = -float("inf")
-
-    async def _read(self) -> None:
-        async with self._lock:
-            started = time.monotonic()
-            if started - self._read_at <= self.refresh_seconds:
-                return  # read by another request while this one waited
-            try:
-                async with self.engine.connect() as connection:
-                    connection = await connection.execution_options(**READ_ONLY)
-                    rows = await connection.execute(select(User.id).where(User.disabled))
-                    self._ids = frozenset(str(user_id) for (user_id,) in rows)
-                self._read_at = started
-            except (SQLAlchemyError, OSError) as exc:
-                # The last known set keeps serving while the database is away; without
-                # one no token can be trusted.
-                log.warning("disabled users unavailable: %s", exc)
-                if self._ids is None:
-                    raise KeysUnavailable("the gateway's database is unavailable") from exc
+        super().__init__(
+            engine,
+            select(User.id).where(User.disabled),
+            claim=lambda principal: principal.user_id,
+            reason="user {} is disabled",
+            refresh_seconds=refresh_seconds,
+        )
 
 
 class _Keys:
@@ -101,11 +61,6 @@ class GatewayTokenVerifier(TokenVerifier):
             issuer=identity.issuer,
             audience=identity.audience,
             leeway=CLOCK_SKEW,
+            revoked=disabled,
         )
         self.disabled = disabled
-
-    async def verify(self, token: str, *, token_type: TokenType = "access") -> Principal:  # noqa: S107
-        principal = await super().verify(token, token_type=token_type)
-        if await self.disabled.contains(principal.user_id):
-            raise InvalidToken(f"user {principal.user_id} is disabled")
-        return principal

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
 from shared_schemas.identity.keys import RemoteKeys, StaticKeys
-from shared_schemas.identity.tokens import KeySource, TokenSigner, TokenVerifier
+from shared_schemas.identity.tokens import KeySource, Revocations, TokenSigner, TokenVerifier
 
 DEFAULT_ISSUER = "crm-erp-gateway"
 DEFAULT_AUDIENCE = "crm-erp-api"
@@ -49,9 +49,13 @@ def key_source(config: IdentityConfig) -> KeySource:
     raise DevelopmentSecretInProduction("production needs JWKS_URL or JWKS to verify tokens")
 
 
-def verifier(config: IdentityConfig) -> TokenVerifier:
+def verifier(config: IdentityConfig, revoked: Revocations | None = None) -> TokenVerifier:
     return TokenVerifier(
-        key_source(config), issuer=config.issuer, audience=config.audience, leeway=CLOCK_SKEW
+        key_source(config),
+        issuer=config.issuer,
+        audience=config.audience,
+        leeway=CLOCK_SKEW,
+        revoked=revoked,
     )
 
 

@@ -102,11 +102,20 @@ class TokenSigner:
         return {**jwk, "kid": self.key_id, "alg": ALGORITHM, "use": "sig"}
 
 
+class Revocations(Protocol):
+    async def refused(self, principal: Principal) -> str | None:
+        """Why the principal's tokens are not trusted any more (its user disabled, its
+        employee terminated), or None."""
+        ...
+
+
 class TokenVerifier:
-    """Checks signature, algorithm, issuer, audience, lifetime and type of a token.
+    """Checks signature, algorithm, issuer, audience, lifetime and type of a token, and
+    with `revoked` whether its user or employee was revoked since it was issued.
 
     A verified token is remembered until it expires (a token never changes), so a client
-    sending the same token on every request pays for one signature check, not hundreds.
+    sending the same token on every request pays for one signature check, not hundreds;
+    revocation is asked on every use.
     """
 
     def __init__(
@@ -117,8 +126,10 @@ class TokenVerifier:
         audience: str,
         leeway: timedelta = timedelta(0),
         cache_size: int = 10_000,
+        revoked: Revocations | None = None,
     ) -> None:
         self.keys = keys
+        self.revoked = revoked
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
@@ -131,6 +142,14 @@ class TokenVerifier:
         *,
         token_type: TokenType = "access",  # noqa: S107 - a token kind
     ) -> Principal:
+        principal = await self._verified_principal(token, token_type)
+        if self.revoked is not None:
+            reason = await self.revoked.refused(principal)
+            if reason is not None:
+                raise InvalidToken(reason)
+        return principal
+
+    async def _verified_principal(self, token: str, token_type: TokenType) -> Principal:
         key = (token, token_type)
         cached = self._verified.get(key)
         if cached is not None:
