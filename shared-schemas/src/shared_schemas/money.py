@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer, StringConstraints, WithJsonSchema
@@ -51,7 +51,10 @@ def document_totals(lines: Iterable[tuple[int, Decimal, Decimal, Decimal]]) -> T
 def _exact_cents(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
-    cents = value.quantize(CENT)
+    try:
+        cents = value.quantize(CENT)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise ValueError("amount is too large") from None
     if cents != value:
         raise ValueError("amount has more than two decimals")
     return cents
