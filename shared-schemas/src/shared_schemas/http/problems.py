@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -145,10 +145,13 @@ OUTAGE_RETRY_AFTER_SECONDS = 5
 async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse:
     """The database unreachable or busy is a 503 the client may retry, never a 500; a
     constraint another request's commit broke is a 409 (the use cases check before they
-    write, so only a concurrent writer gets here); any other such error is the server's
-    fault and goes on to the 500 handler."""
+    write, so only a concurrent writer gets here); a value the database refuses is the
+    request's fault, a 422; any other such error is the server's fault and goes on to the
+    500 handler."""
     if is_write_conflict(exc):
         return problem_response(_CONCURRENT_WRITE, request.url.path)
+    if is_refused_value(exc):
+        return problem_response(_REFUSED_VALUE, request.url.path)
     if not is_database_outage(exc):
         raise exc
     problem = Problem(
@@ -167,6 +170,48 @@ _CONCURRENT_WRITE = Problem(
 )
 
 
+# SQLSTATEs of a value the database refuses to store or compare, whatever the column: a NUL
+# character in text (PostgreSQL's text cannot hold it), a number or a date out of the
+# column's range, text too long for its column. Other data exceptions (a division by
+# zero, say) are the server's fault and stay 500s.
+_REFUSED_VALUE_SQLSTATES = frozenset(
+    {"22001", "22003", "22007", "22008", "22009", "22021", "22P02", "22P05"}
+)
+
+
+def is_refused_value(exc: BaseException) -> bool:
+    """True when the database refused a value the request carried, or its driver could not
+    encode one (an integer past 64 bits, a time zone that moves a date past year 1 or 9999
+    in UTC)."""
+    if not isinstance(exc, StatementError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _REFUSED_VALUE_SQLSTATES:
+        return True
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, OverflowError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+_REFUSED_VALUE = Problem(
+    422,
+    "A value of the request cannot be stored: text with a NUL character, or a number or "
+    "date out of range.",
+    kind="validation-error",
+    title="Validation error",
+    errors=[{"field": "request", "message": "a value is out of the range the service stores"}],
+)
+
+
+async def _on_statement_error(request: Request, exc: Exception) -> JSONResponse:
+    """A parameter the driver could not encode: the request's fault when out of range."""
+    if is_refused_value(exc):
+        return problem_response(_REFUSED_VALUE, request.url.path)
+    raise exc
+
+
 async def _on_stale_data(request: Request, exc: Exception) -> JSONResponse:
     """A versioned row another transaction updated between this one's read and write."""
     return problem_response(_CONCURRENT_WRITE, request.url.path)
@@ -181,3 +226,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _on_stale_data)
     for dependency_error in (DBAPIError, OSError):
         app.add_exception_handler(dependency_error, _on_dependency_error)
+    app.add_exception_handler(StatementError, _on_statement_error)
