@@ -1,6 +1,7 @@
 """The APIs under fuzzing: CRM, ERP and the gateway, each as its own API process on a free
 port and a fresh, migrated PostgreSQL database (its strict typing refuses what SQLite lets
-through: NUL characters, out-of-range numbers and dates), started once for the session."""
+through: NUL characters, out-of-range numbers and dates), started once for this folder's
+tests and stopped after them."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ async def _until_ready(url: str, process: ServiceProcess, within: float = 60.0) 
             await asyncio.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def running_apis() -> AsyncIterator[RunningApis]:
     async with platform_databases(SERVICES) as database_urls:
         if database_urls is None:
@@ -89,6 +90,6 @@ async def running_apis() -> AsyncIterator[RunningApis]:
                 process.terminate()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_headers(running_apis: RunningApis) -> dict[str, str]:
     return {"Authorization": f"Bearer {running_apis.admin_token}"}
