@@ -15,8 +15,16 @@ from shared_schemas.broker import EmbeddedBroker, free_port
 from shared_schemas.database import create_engine
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
+from tests.support.migrated import templates
 
 LOG_DIR = Path(__file__).resolve().parents[2] / ".data" / "test-logs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def migrated_templates() -> AsyncIterator[None]:
+    """Each service's migrations run once per session; test databases are copies."""
+    async with templates():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,19 @@ from shared_schemas.messaging import (
     ensure_topics,
 )
 from tests.support.kafka_tools import PeerOnTheBroker, running, start_at_end
+from tests.support.migrated import copy_of_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def migrate(service_dir: str, database_url: str) -> None:
+    """Bring the database to the service's latest migration: in a test session an empty
+    one becomes a copy of a template the migrations made once (tests.support.migrated)."""
+    if not await copy_of_template(service_dir, database_url, partial(_upgrade, service_dir)):
+        await _upgrade(service_dir, database_url)
+
+
+async def _upgrade(service_dir: str, database_url: str) -> None:
     config = Config(str(ROOT / service_dir / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url)
     await asyncio.to_thread(command.upgrade, config, "head")
