@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 PORT ?= 9092
 ROLE ?= admin
 PYTEST_ARGS ?=
+# The suite mostly waits on databases and the broker: two processes use two cores.
+TEST_WORKERS ?= 2
 
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_LINK_MODE := copy
@@ -33,8 +35,8 @@ run: install ## Start broker, services and gateway on embedded defaults (SEED=1:
 seed: install ## Load the demo company through the gateway of a running `make run`
 	$(BIN)/python -m deploy.local.seed
 
-test: install ## Run the whole suite (SQLite, and PostgreSQL when reachable)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: install ## Run the whole suite (SQLite, and PostgreSQL when reachable); TEST_WORKERS=0 runs it in one process
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

@@ -20,6 +20,17 @@ from tests.support.migrated import templates
 LOG_DIR = Path(__file__).resolve().parents[2] / ".data" / "test-logs"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With several workers (`pytest -n 2 --dist loadgroup`, as `make test` runs), each
+    test file stays on one worker, so module fixtures (a live consumer, a module's
+    database) are set up once; the end-to-end files share one worker, so one platform
+    serves them all."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "e2e" if path.startswith("tests/e2e/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def migrated_templates() -> AsyncIterator[None]:
     """Each service's migrations run once per session; test databases are copies."""
