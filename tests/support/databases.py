@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -35,7 +35,8 @@ def postgres_required() -> bool:
     return bool(os.environ.get("TEST_POSTGRES_URL"))
 
 
-def _driver_dsn(url: str) -> str:
+def driver_dsn(url: str | URL) -> str:
+    """The URL as asyncpg takes it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -43,7 +44,7 @@ def _driver_dsn(url: str) -> str:
 async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
     """Create an empty database, yield its SQLAlchemy URL, drop it afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(_driver_dsn(admin_url))
+    admin = await asyncpg.connect(driver_dsn(admin_url))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -51,7 +52,7 @@ async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        admin = await asyncpg.connect(_driver_dsn(admin_url))
+        admin = await asyncpg.connect(driver_dsn(admin_url))
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:

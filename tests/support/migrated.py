@@ -17,6 +17,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import URL, make_url
 
+from tests.support.databases import driver_dsn
+
 Build = Callable[[str], Awaitable[None]]
 
 _templates: dict[tuple[str, str], str] = {}
@@ -69,7 +71,7 @@ async def copy_of_template(key: str, database_url: str, build: Build) -> bool:
 async def _drop_templates() -> None:
     global _sqlite_folder
     for server, name in _postgres_templates:
-        connection = await asyncpg.connect(_dsn(server))
+        connection = await asyncpg.connect(driver_dsn(server))
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -109,7 +111,7 @@ def _sqlite_copy(template: str, target: Path) -> None:
 
 async def _postgres_template(server: URL, key: str, build: Build) -> str:
     name = f"tmpl_{key.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(_dsn(server))
+    connection = await asyncpg.connect(driver_dsn(server))
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -123,7 +125,7 @@ async def _postgres_template(server: URL, key: str, build: Build) -> str:
 
 async def _postgres_empty(url: URL) -> bool:
     """No tables, and no one else connected (who would lose their connection)."""
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(driver_dsn(url))
     try:
         tables = await connection.fetchval(
             "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', "
@@ -139,13 +141,9 @@ async def _postgres_empty(url: URL) -> bool:
 
 
 async def _postgres_copy(server: URL, template: str, name: str) -> None:
-    connection = await asyncpg.connect(_dsn(server))
+    connection = await asyncpg.connect(driver_dsn(server))
     try:
         await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await connection.close()
-
-
-def _dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gateway.adapters.events import EventRecord, WebhookDelivery, WebhookSubscription
 from gateway.domain.webhooks import DeliveryStatus, matches_any
-from shared_schemas.database import READ_ONLY
+from shared_schemas.database import READ_ONLY, lock_for_transaction
 from shared_schemas.events.base import CloudEvent
 from shared_schemas.events.registry import event_model
 
@@ -40,8 +40,7 @@ async def record_events(
         return 0
     now = now or datetime.now(UTC)
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        await session.execute(select(func.pg_advisory_xact_lock(HISTORY_LOCK)))
+    await lock_for_transaction(session, HISTORY_LOCK)
     upsert = postgresql_insert if postgres else sqlite_insert
     unique = {event.id: event for event in events}
     statement = (
