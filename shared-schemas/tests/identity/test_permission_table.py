@@ -76,7 +76,12 @@ EXPECTED: dict[tuple[str, str, str], frozenset[Role]] = {
 }
 
 
-@pytest.mark.parametrize(("route", "expected"), EXPECTED.items(), ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    EXPECTED.items(),
+    # Stable names whatever the hash seed: each worker process collects the same tests.
+    ids=lambda v: "-".join(v) if isinstance(v, tuple) else ",".join(sorted(v)),
+)
 def test_each_route_is_open_to_exactly_the_roles_of_the_design(
     route: tuple[str, str, str], expected: frozenset[Role]
 ) -> None:
