@@ -1,5 +1,5 @@
 """The platform for the end-to-end journeys: the embedded broker, both services as API, relay
-and consumer processes and the gateway, started once for the session on free ports, on
+and consumer processes and the gateway, started once for the end-to-end tests on free ports, on
 PostgreSQL when a server is there (SQLite files otherwise)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.support.journeys import Gateway, Journeys
 LOGS = Path(__file__).resolve().parents[2] / ".data" / "test-logs" / "e2e"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     data = tmp_path_factory.mktemp("platform")
     shutil.rmtree(LOGS, ignore_errors=True)
@@ -37,7 +37,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
             await platform.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def journeys(platform: Platform) -> AsyncIterator[Journeys]:
     gateway = Gateway(platform.gateway_url)
     try:

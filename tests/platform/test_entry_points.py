@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -26,12 +27,19 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"crm": "crm-service", "erp": "erp-service"}
+STARTUP_SECONDS = 90
 
 
 async def migrated(service: str, database_url: str) -> None:
     config = Config(str(ROOT / SERVICES[service] / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url)
     await asyncio.to_thread(command.upgrade, config, "head")
+
+
+async def started(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """`eventually`, with room for a process to start on a loaded machine (its imports
+    alone take seconds there); a deadline, never a wait when all is well."""
+    await eventually(check, timeout=STARTUP_SECONDS, what=what)
 
 
 async def record_probe(service: str, database_url: str, topic: str) -> uuid.UUID:
@@ -109,11 +117,13 @@ async def test_relay_and_consumer_processes_run_and_stop_cleanly(
     relay = ServiceProcess(f"{service}-relay", env, tmp_path / "relay.log")
     consumer = ServiceProcess(f"{service}-consumer", env, tmp_path / "consumer.log")
     try:
-        await eventually(lambda: on_topic(kafka, topic, event_id), what="event on the topic")
-        await eventually(lambda: published(service, database_url), what="outbox row marked")
-        await eventually(lambda: answers(f"http://127.0.0.1:{relay_metrics}/metrics"))
+        await started(lambda: on_topic(kafka, topic, event_id), "event on the topic")
+        await started(lambda: published(service, database_url), "outbox row marked")
+        await started(lambda: answers(f"http://127.0.0.1:{relay_metrics}/metrics"), "relay metrics")
         assert f'events_published_total{{topic="{topic}"}} 1.0' in await metrics_of(relay_metrics)
-        await eventually(lambda: answers(f"http://127.0.0.1:{consumer_metrics}/metrics"))
+        await started(
+            lambda: answers(f"http://127.0.0.1:{consumer_metrics}/metrics"), "consumer metrics"
+        )
         assert consumer.running()
         assert relay.running()
     finally:
@@ -138,7 +148,7 @@ async def test_api_process_alone_or_with_its_workers_inside(
     base = f"http://127.0.0.1:{port}"
     alone = ServiceProcess(f"{service}-api", env, tmp_path / "api.log")
     try:
-        await eventually(lambda: answers(f"{base}/readyz"), what="API ready")
+        await started(lambda: answers(f"{base}/readyz"), "API ready")
         assert not await published(service, database_url), "the API alone publishes nothing"
     finally:
         stopped_gracefully(alone)
@@ -147,14 +157,14 @@ async def test_api_process_alone_or_with_its_workers_inside(
         f"{service}-api", {**env, f"{prefix}_RUN_WORKERS_IN_API": "true"}, tmp_path / "all.log"
     )
     try:
-        await eventually(lambda: answers(f"{base}/readyz"), what="API ready")
-        await eventually(lambda: on_topic(kafka, topic, event_id), what="relayed by the API")
+        await started(lambda: answers(f"{base}/readyz"), "API ready")
+        await started(lambda: on_topic(kafka, topic, event_id), "relayed by the API")
 
         # Published first, marked published just after: the backlog drains to zero.
         async def drained() -> bool:
             return "outbox_backlog 0.0" in await metrics_of_url(f"{base}/metrics")
 
-        await eventually(drained, what="outbox backlog 0 in the API's metrics")
+        await started(drained, "outbox backlog 0 in the API's metrics")
         assert "http_request_duration_seconds" in await metrics_of_url(f"{base}/metrics")
     finally:
         stopped_gracefully(combined)
@@ -168,6 +178,6 @@ async def test_gateway_process_starts_and_stops(database_url: str, tmp_path: Pat
     env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_PORT": str(port)}
     gateway = ServiceProcess("gateway-api", env, tmp_path / "gateway.log")
     try:
-        await eventually(lambda: answers(f"http://127.0.0.1:{port}/readyz"), what="gateway")
+        await started(lambda: answers(f"http://127.0.0.1:{port}/readyz"), "gateway")
     finally:
         stopped_gracefully(gateway)

@@ -20,15 +20,29 @@ from tests.support.migrated import templates
 LOG_DIR = Path(__file__).resolve().parents[2] / ".data" / "test-logs"
 
 
+# Test files that start processes of their own (the platform, API processes, workers to
+# kill): together they would crowd two cores, so they run one after another.
+PROCESS_HEAVY = (
+    "tests/e2e/",
+    "tests/security/",
+    "tests/platform/test_entry_points.py",
+    "shared-schemas/tests/messaging/test_faults.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With several workers (`pytest -n 2 --dist loadgroup`, as `make test` runs), each
     test file stays on one worker, so module fixtures (a live consumer, a module's
-    database) are set up once; the end-to-end files share one worker, so one platform
-    serves them all."""
+    database) are set up once; the files that start processes share one worker and come
+    first, so the longest group starts at once while the other worker takes the rest."""
+
+    def heavy(item: pytest.Item) -> bool:
+        return item.nodeid.startswith(PROCESS_HEAVY)
+
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "e2e" if path.startswith("tests/e2e/") else path
+        group = "processes" if heavy(item) else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not heavy(item))
 
 
 @pytest.fixture(scope="session", autouse=True)
