@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,28 +48,37 @@ class CustomerReplica(Base):
         return self.name is not None
 
 
+NO_STATE: Mapping[str, Any] = {"archived": False, "version": 0}
+"""A row for a customer known by id only: version 0, so any state of it is newer."""
+
+
 async def lock_customers(
-    session: AsyncSession, ids: Collection[uuid.UUID], *, create: Collection[uuid.UUID] = ()
+    session: AsyncSession,
+    ids: Collection[uuid.UUID],
+    *,
+    create: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
 ) -> dict[uuid.UUID, CustomerReplica]:
     """The replica rows of `ids` that exist, locked in id order (no two transactions wait
     for each other in a circle) and read as committed now: whoever writes a customer
     decides on its version under this lock, so an older state never overwrites a newer
     one that committed meanwhile.
 
-    A customer of `create` unknown so far gets an empty row first (version 0, no state;
-    the caller fills it before committing): inserting it makes a concurrent creator wait
-    for this transaction and then find it, instead of failing on a duplicate key."""
+    A customer of `create` unknown so far is inserted first with the columns given (the
+    same columns for each; `NO_STATE` for a row the caller fills before committing):
+    inserting makes a concurrent creator wait for this transaction and then find the row,
+    instead of failing on a duplicate key."""
     found = await _locked(session, ids)
-    missing = sorted(set(create) - set(found))
-    if missing:
+    missing = sorted(set(create or ()) - set(found))
+    if create and missing:
         insert = (
             postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         )
+        now = utcnow()
         await session.execute(
             insert(CustomerReplica)
             .values(
                 [
-                    {"id": customer_id, "archived": False, "version": 0, "updated_at": utcnow()}
+                    {"updated_at": now, "archived": False, **create[customer_id], "id": customer_id}
                     for customer_id in missing
                 ]
             )

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from erp.adapters.replicas import CustomerReplica, lock_customers
+from erp.adapters.replicas import NO_STATE, CustomerReplica, lock_customers
 from erp.config import Settings
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.crm.customers import (
@@ -54,7 +54,7 @@ async def apply_archived(session: AsyncSession, event: CloudEvent[Any]) -> Outco
 
 async def _locked(session: AsyncSession, customer_id: uuid.UUID) -> CustomerReplica:
     """The customer's replica row, locked; an empty one (version 0) if it is new."""
-    locked = await lock_customers(session, [customer_id], create=[customer_id])
+    locked = await lock_customers(session, [customer_id], create={customer_id: NO_STATE})
     return locked[customer_id]
 
 

@@ -303,10 +303,15 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
     replica of a customer whose own events have not arrived yet, or refreshes an older
     one, for this order and those after it; without a snapshot the customer must be in
     the replica and not archived."""
+    now = uow.now()
+    # A customer new to the replica is inserted with the snapshot of its first order in
+    # the run; a later order's newer snapshot refreshes it from that order on.
+    new_rows: dict[uuid.UUID, dict[str, Any]] = {}
+    for request in requests:
+        if request.customer is not None and request.customer_id not in new_rows:
+            new_rows[request.customer_id] = _snapshot_state(request.customer, now)
     replicas = await lock_customers(
-        uow.session,
-        {request.customer_id for request in requests},
-        create={request.customer_id for request in requests if request.customer is not None},
+        uow.session, {request.customer_id for request in requests}, create=new_rows
     )
     seen: list[_Customer] = []
     for request in requests:
@@ -328,24 +333,29 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
             )
         assert replica is not None  # made by lock_customers when new
         if replica.version < snapshot.version:
-            _refresh(replica, snapshot, uow.now())
+            for column, value in _snapshot_state(snapshot, now).items():
+                setattr(replica, column, value)
         # A replica that only knows the customer was archived has no limit of its own.
         limit = replica.credit_limit if replica.has_state else snapshot.credit_limit
         seen.append(_Customer(snapshot, limit))
     return seen
 
 
-def _refresh(replica: CustomerReplica, snapshot: CustomerSnapshot, now: datetime) -> None:
-    replica.kind = snapshot.kind
-    replica.name = snapshot.name
-    replica.email = snapshot.email
-    replica.phone = snapshot.phone
-    replica.billing_address = _address(snapshot.billing_address)
-    replica.shipping_address = _address(snapshot.shipping_address)
-    replica.credit_limit = snapshot.credit_limit
-    replica.payment_terms_days = snapshot.payment_terms_days
-    replica.version = snapshot.version
-    replica.updated_at = now
+def _snapshot_state(snapshot: CustomerSnapshot, now: datetime) -> dict[str, Any]:
+    """The replica's columns as a quote's customer snapshot states them (`archived` is
+    not in a snapshot: an existing row keeps its own)."""
+    return {
+        "kind": snapshot.kind,
+        "name": snapshot.name,
+        "email": snapshot.email,
+        "phone": snapshot.phone,
+        "billing_address": _address(snapshot.billing_address),
+        "shipping_address": _address(snapshot.shipping_address),
+        "credit_limit": snapshot.credit_limit,
+        "payment_terms_days": snapshot.payment_terms_days,
+        "version": snapshot.version,
+        "updated_at": now,
+    }
 
 
 def _snapshot_of(replica: CustomerReplica) -> CustomerSnapshot:
