@@ -17,7 +17,7 @@ from shared_schemas.http.problems import PROBLEM_CONTENT_TYPE, install_problem_h
 
 
 class Base(DeclarativeBase):
-    pass
+    """The metadata of this test's own table."""
 
 
 class Item(Base):

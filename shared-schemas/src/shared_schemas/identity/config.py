@@ -17,7 +17,7 @@ CLOCK_SKEW = timedelta(seconds=30)
 
 
 class DevelopmentSecretInProduction(ValueError):
-    pass
+    """Production settings that would trust the published development key, or lack keys."""
 
 
 @dataclass(frozen=True)
