@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Numeric,
+    Table,
     TypeDecorator,
     Uuid,
     cast,
@@ -148,6 +149,19 @@ class Record:
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+def table_of(model: type[Any]) -> Table:
+    """The table a declarative model maps, for Core statements on it."""
+    table: Table = model.__table__
+    return table
+
+
+def column_values(instance: Any) -> dict[str, Any]:
+    """A mapped object's value of every column of its table (None where unset), for a
+    multi-row INSERT of objects built outside the session: set every column that has a
+    default, as no default applies to a value given."""
+    return {column.key: getattr(instance, column.key) for column in instance.__table__.c}
 
 
 def is_database_outage(exc: BaseException) -> bool:

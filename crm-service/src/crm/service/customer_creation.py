@@ -33,6 +33,7 @@ from crm.service import custom_fields
 from crm.service.customers import customer_state, index_search_keys, stored_address
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.batching import GroupCommit
+from shared_schemas.database import column_values
 from shared_schemas.domain import DomainError, Duplicate, RuleViolation
 from shared_schemas.events.base import EventData
 from shared_schemas.events.crm.customers import CustomerCreated
@@ -248,10 +249,7 @@ async def _insert(
     session: AsyncSession, created: Sequence[Customer], definitions: Mapping[str, FieldDefinition]
 ) -> None:
     """Multi-row bulk INSERTs: the ORM's unit of work would cost more than the rows."""
-    columns = [column.key for column in Customer.__table__.c]
-    await session.execute(
-        insert(Customer), [{key: getattr(customer, key) for key in columns} for customer in created]
-    )
+    await session.execute(insert(Customer), [column_values(customer) for customer in created])
     tags = [{"customer_id": c.id, "tag": tag} for c in created for tag in c.tags]
     if tags:
         await session.execute(insert(CustomerTag), tags)

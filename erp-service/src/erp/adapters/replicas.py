@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from erp.adapters.orm import Base, utcnow
-from shared_schemas.database import MONEY, UtcDateTime
+from shared_schemas.database import MONEY, UtcDateTime, table_of
 
 
 class CustomerReplica(Base):
@@ -74,15 +74,14 @@ async def lock_customers(
             postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         )
         now = utcnow()
+        # Rows as parameters of one statement (sent as multi-row VALUES in a few round
+        # trips), not rendered into its SQL: the statement compiles once and is cached.
         await session.execute(
-            insert(CustomerReplica)
-            .values(
-                [
-                    {"updated_at": now, "archived": False, **create[customer_id], "id": customer_id}
-                    for customer_id in missing
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
+            insert(table_of(CustomerReplica)).on_conflict_do_nothing(index_elements=["id"]),
+            [
+                {"updated_at": now, "archived": False, **create[customer_id], "id": customer_id}
+                for customer_id in missing
+            ],
         )
         found.update(await _locked(session, missing))
     return found

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -34,6 +34,7 @@ from erp.service import credit, stock
 from erp.service.backorders import allocate, fill_backorders, flush_order, order_header
 from erp.service.catalog import check_version, default_warehouse
 from erp.service.unit_of_work import UnitOfWork
+from shared_schemas.database import column_values, table_of
 from shared_schemas.domain import NotFound, RuleViolation
 from shared_schemas.events.documents import OrderLine as OrderLineData
 from shared_schemas.events.erp.orders import OrderCancelled, OrderCreated, OrderOnHold
@@ -116,11 +117,18 @@ async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> li
             price_lines(r.lines, catalogue, accept_inactive=r.quote_id is not None)
             for r in requests
         ]
-        year = uow.now().astimezone(uow.settings.company.zone).year
+        now = uow.now()
+        year = now.astimezone(uow.settings.company.zone).year
         numbers = await next_numbers(session, document_sequences, "SO", year, len(requests))
+        # Built outside the session and inserted once decided (`_insert`): version 1 is
+        # the order as created, and the credit check or reservation that follows makes
+        # the version 2 it is inserted at, with no UPDATE per order.
         orders = [
             Order(
                 id=uuid.uuid4(),
+                version=1,
+                created_at=now,
+                updated_at=now,
                 number=number,
                 customer_id=request.customer_id,
                 quote_id=request.quote_id,
@@ -138,9 +146,6 @@ async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> li
                 requests, customers, numbers, priced, strict=True
             )
         ]
-        session.add_all(orders)
-        # Inserted now, at version 1: what follows changes them into version 2.
-        await session.flush()
         owed = await credit.exposures(
             session,
             {
@@ -160,6 +165,7 @@ async def create_orders(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> li
         for request, customer, order in zip(requests, customers, orders, strict=True):
             with recorded_as(request.context):
                 await _check_credit_and_reserve(uow, order, customer.credit_limit, owed)
+        await _insert(session, orders)
     return orders
 
 
@@ -397,6 +403,7 @@ async def _catalogue(session: AsyncSession, skus: Collection[str]) -> dict[str, 
 def _order_lines(priced: Sequence[PricedLine]) -> list[OrderLine]:
     return [
         OrderLine(
+            id=uuid.uuid4(),
             position=position,
             product_id=line.product_id,
             sku=line.sku,
@@ -409,9 +416,23 @@ def _order_lines(priced: Sequence[PricedLine]) -> list[OrderLine]:
             line_tax=line.line_tax,
             quantity_reserved=0,
             quantity_shipped=0,
+            quantity_invoiced=0,
+            net_invoiced=Decimal("0.00"),
+            tax_invoiced=Decimal("0.00"),
         )
         for position, line in enumerate(priced, start=1)
     ]
+
+
+async def _insert(session: AsyncSession, orders: Sequence[Order]) -> None:
+    """The new orders and their lines, in one multi-row INSERT each. Through the tables,
+    not the ORM: it would insert every order at version 1 and UPDATE it to 2 one order
+    at a time. The objects stay outside the session (the caller only reads them)."""
+    await session.execute(insert(table_of(Order)), [column_values(order) for order in orders])
+    await session.execute(
+        insert(table_of(OrderLine)),
+        [{**column_values(line), "order_id": order.id} for order in orders for line in order.lines],
+    )
 
 
 def _amounts(totals: Totals) -> dict[str, Decimal]:

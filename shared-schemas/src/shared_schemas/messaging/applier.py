@@ -159,24 +159,20 @@ class EventApplier:
         dialect = session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         now = datetime.now(UTC)
-        statement = (
-            insert(self.inbox)
-            .values(
-                [
-                    {
-                        "consumer_group": self.group,
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "subject": event.subject,
-                        "processed_at": now,
-                    }
-                    for event in unique.values()
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(self.inbox.c.event_id)
-        )
-        return set((await session.execute(statement)).scalars())
+        # The rows as parameters (sent as multi-row VALUES), so the statement compiles
+        # once and is cached; RETURNING names the rows that were new.
+        statement = insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.event_id)
+        rows = [
+            {
+                "consumer_group": self.group,
+                "event_id": event.id,
+                "event_type": event.type,
+                "subject": event.subject,
+                "processed_at": now,
+            }
+            for event in unique.values()
+        ]
+        return set((await session.execute(statement, rows)).scalars())
 
     async def _remember(self, session: AsyncSession, event: CloudEvent[Any]) -> bool:
         dialect = session.get_bind().dialect.name
