@@ -69,6 +69,28 @@ async def test_sku_is_unique_and_prices_are_in_the_company_currency(erp: Erp) ->
     assert len(await erp.events("erp.product.created.v1")) == 1
 
 
+async def test_amounts_and_rates_given_as_fractional_json_numbers_are_refused(erp: Erp) -> None:
+    # Money and rates are decimal strings: a float may have lost digits on its way here.
+    body = {"sku": "FLOAT-1", "name": "x", "unit_price": "1.00", "tax_rate": "19", "cost": "0.50"}
+    for field, number in (("unit_price", 19.99), ("cost", 5.0), ("tax_rate", 19.5)):
+        refused = await erp.client.post(
+            "/products", json=body | {field: number}, headers=erp.headers("warehouse")
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        [error] = refused.json()["errors"]
+        assert error["field"] == field
+        assert "decimal string" in error["message"]
+    listed = await erp.client.get("/products", headers=erp.headers("warehouse"))
+    assert listed.json()["items"] == []
+    assert await erp.events("erp.product.created.v1") == []
+    whole = await erp.client.post(
+        "/products", json=body | {"unit_price": 20}, headers=erp.headers("warehouse")
+    )
+    assert whole.status_code == 201
+    assert whole.json()["unit_price"] == "20.00"
+
+
 async def test_products_are_listed_searched_and_filtered(erp: Erp) -> None:
     for sku in ("B-2", "A-1", "C-3"):
         await erp.product(sku)

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -64,8 +70,17 @@ def _plain_decimal(value: Decimal) -> str:
     return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
 
 
+def _not_a_float(value: object) -> object:
+    """Amounts and rates are decimal strings (or whole numbers): a number with a fraction
+    may have lost digits to binary floating point before it reached us, so it is refused."""
+    if isinstance(value, float):
+        raise ValueError('must be a decimal string such as "1250.00", not a fractional number')
+    return value
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(_not_a_float),
     AfterValidator(_exact_cents),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
@@ -74,6 +89,7 @@ Money = Annotated[
 
 Percent = Annotated[
     Decimal,
+    BeforeValidator(_not_a_float),
     PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19"]}),
 ]

@@ -162,6 +162,8 @@ def test_money_with_more_than_cents_is_refused(samples: dict[str, EventData]) ->
     data = samples["erp.payment.received.v1"].model_dump(mode="json")
     with pytest.raises(ValidationError, match="more than two decimals"):
         PaymentReceived.model_validate(data | {"amount": "1250.001"})
+    with pytest.raises(ValidationError, match="decimal string"):
+        PaymentReceived.model_validate(data | {"amount": 1250.5})  # a float
     with pytest.raises(ValidationError):
         PaymentReceived.model_validate(data | {"amount": "0.00"})
 
