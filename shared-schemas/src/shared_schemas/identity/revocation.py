@@ -4,9 +4,10 @@ employees terminated since (in the services, which know their employees).
 A token is a signed promise valid until `exp`; a process that can also tell whether the
 token's user or employee was revoked since keeps the revoked ids in memory and reads them
 again at most every `refresh_seconds` (one small query a second per process, not one per
-request). A change this process made itself is seen at once after `forget()`; one another
-process made (a consumer applying a termination, another replica) within
-`refresh_seconds`.
+request). The read after the first runs beside the requests: they go on with the ids in
+hand meanwhile, so no request waits for it. A change this process made itself is seen at
+once after `forget()` (the next request waits for a fresh read); one another process made
+(a consumer applying a termination, another replica) within `refresh_seconds` and a read.
 """
 
 from __future__ import annotations
@@ -48,12 +49,24 @@ class RevokedIds:
         self.reason = reason
         self.refresh_seconds = refresh_seconds
         self._ids: frozenset[str] | None = None
+        # When the read in hand started (it saw what was committed by then), and when
+        # this process last changed an id itself.
         self._read_at = -float("inf")
+        self._forgotten_at = -float("inf")
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
 
     async def contains(self, value: str) -> bool:
-        if time.monotonic() - self._read_at > self.refresh_seconds:
-            await self._read()
+        now = time.monotonic()
+        if self._ids is None or self._read_at < self._forgotten_at:
+            # Nothing in hand yet, or older than our own change: wait for a fresh read.
+            await self._read(fresher_than=self._forgotten_at)
+        elif now - self._read_at > self.refresh_seconds and (
+            self._refreshing is None or self._refreshing.done()
+        ):
+            self._refreshing = asyncio.create_task(
+                self._read(fresher_than=now - self.refresh_seconds)
+            )
         assert self._ids is not None
         return value in self._ids
 
@@ -65,14 +78,15 @@ class RevokedIds:
         return self.reason.format(value)
 
     def forget(self) -> None:
-        """Read the ids again on next use (this process just revoked or restored one)."""
-        self._read_at = -float("inf")
+        """Read the ids again before the next answer (this process just revoked or
+        restored one)."""
+        self._forgotten_at = time.monotonic()
 
-    async def _read(self) -> None:
+    async def _read(self, *, fresher_than: float) -> None:
         async with self._lock:
-            started = time.monotonic()
-            if started - self._read_at <= self.refresh_seconds:
+            if self._ids is not None and self._read_at > fresher_than:
                 return  # read by another request while this one waited
+            started = time.monotonic()
             try:
                 async with self.engine.connect() as connection:
                     connection = await connection.execution_options(**READ_ONLY)
