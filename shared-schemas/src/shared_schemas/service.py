@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Generic, Literal, TypeVar
@@ -96,6 +97,21 @@ class ServiceSettings(BaseSettings):
         )
 
 
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, routes, models, pools: 150,000-180,000 objects
+    in each API process) out of the garbage collector's sight, once per process: a full
+    collection over them took ~100 ms on the development machines (in the ERP API under
+    load, one every few seconds), a pause every request in flight waits out."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
 def create_service_app(
     *,
     service: str,
@@ -130,6 +146,7 @@ def create_service_app(
         if settings.run_workers_in_api:
             background = _InProcessWorkers(workers)
             background.start()
+        _freeze_startup_objects()
         try:
             yield
         finally:

@@ -10,7 +10,6 @@ are never rate limited (orchestrators and scrapers call them all the time).
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -276,20 +275,6 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-_frozen = False
-
-
-def _freeze_startup_objects() -> None:
-    """Move what start-up built (modules, routes, models: ~150,000 objects) out of the
-    garbage collector's sight, once per process: a full collection over them takes
-    ~100 ms here, a pause every request in flight would wait out (the p99 target)."""
-    global _frozen
-    if not _frozen:
-        gc.collect()
-        gc.freeze()
-        _frozen = True
-
-
 def install_edge(app: FastAPI, settings: Settings) -> None:
     """Put the edge in front of `app`: its upstream clients open and close with the app's
     lifespan (and open on first use when an app is driven without one)."""
@@ -328,7 +313,6 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
             await upstream.start()
         try:
             async with inner(application) as state:
-                _freeze_startup_objects()
                 yield state
         finally:
             for upstream in upstreams.values():
