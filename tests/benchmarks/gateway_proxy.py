@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -218,9 +219,17 @@ async def open_loop(url: str, headers: dict[str, str], rate: float, seconds: flo
 
         # One second at the same rate first, not timed: connections open, caches warm.
         for duration, timed in ((1.0, []), (seconds, latencies)):
+            # The load generator's own full collections (~110 ms over its ~200,000
+            # objects) would delay every request in flight and count against whichever
+            # path is measured: one before the round is scheduled, none while it runs.
+            gc.collect()
+            gc.disable()
             start = loop.time() + 0.05
             due = [start + n / rate for n in range(int(rate * duration))]
-            await asyncio.gather(*(one(at, timed) for at in due))
+            try:
+                await asyncio.gather(*(one(at, timed) for at in due))
+            finally:
+                gc.enable()
     if failures:
         raise RuntimeError(f"{url}: {len(failures)} requests failed, e.g. {failures[:5]}")
     return latencies
@@ -321,11 +330,14 @@ def render(rates: Rates, latency: dict[str, Any]) -> str:
             "The trivial endpoint shows the proxy's own cost (the service does almost "
             "nothing); the list shows what a user of the API sees, where the gateway's cost "
             "is within this machine's noise. Load generator, gateway and service share the "
-            "two cores. The gateway freezes what it built at start-up out of the garbage "
-            "collector's sight (`gc.freeze()`): before that, its full collections (~100 ms "
-            "over ~150,000 objects) showed as p99 of 70-140 ms through the gateway in the "
-            "same measurement. The smallest proxies show the client alone: over httpx the "
-            "proxy is an order of magnitude slower than over aiohttp, hence aiohttp on "
+            "two cores. Every API process, the ERP's as the gateway's, freezes what it built "
+            "at start-up out of the garbage collector's sight (`gc.freeze()`; a full "
+            "collection over those 150,000-180,000 objects took ~100 ms, a pause every "
+            "request in flight waited out), and the load generator collects its own garbage "
+            "between timed rounds, never during one (its ~110 ms collections had shown as "
+            "p99 of 60-120 ms on whichever path was being measured). The smallest proxies "
+            "show the client alone: over httpx the proxy is an order of magnitude slower "
+            "than over aiohttp, hence aiohttp on "
             "the gateway's hot path (docs/decisions.md).",
             "",
             "Repeat: `make bench-gateway` (`SECONDS=10 ROUNDS=7 make bench-gateway` for a "
