@@ -69,7 +69,8 @@ def _describe(response: httpx.Response) -> str:
     return f"{request.method} {request.url.path}: {response.status_code} {response.text[:600]}"
 
 
-def _retry_after(response: httpx.Response) -> float:
+def retry_after(response: httpx.Response) -> float:
+    """Seconds the gateway asks to wait (`Retry-After`), at least 0.2; 1 if unreadable."""
     try:
         return max(0.2, float(response.headers.get("retry-after", "1")))
     except ValueError:
@@ -111,7 +112,7 @@ class Api:
             )
             if response.status_code not in (429, 503) and not busy:
                 return response
-            await asyncio.sleep(_retry_after(response))
+            await asyncio.sleep(retry_after(response))
         raise SeedFailed(f"gave up waiting: {_describe(response)}")
 
     async def get(self, role: str, path: str, params: dict[str, Any] | None = None) -> Json:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from deploy.local.launcher import Platform, sign_in
+from deploy.local.seed import retry_after
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
 
 POLL_SECONDS = 0.02
@@ -73,7 +74,7 @@ class Gateway:
             # the gateway's per-address limit, wait as told, as a frontend would.
             if response.status_code != 429:
                 break
-            await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+            await asyncio.sleep(retry_after(response))
             response = await self.client.request(
                 method, path, json=json, params=params, headers=all_headers
             )

@@ -161,7 +161,7 @@ def column_values(instance: Any) -> dict[str, Any]:
     """A mapped object's value of every column of its table (None where unset), for a
     multi-row INSERT of objects built outside the session: set every column that has a
     default, as no default applies to a value given."""
-    return {column.key: getattr(instance, column.key) for column in instance.__table__.c}
+    return {column.key: getattr(instance, column.key) for column in table_of(type(instance)).c}
 
 
 def is_database_outage(exc: BaseException) -> bool:

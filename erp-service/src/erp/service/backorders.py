@@ -53,10 +53,11 @@ async def allocate(uow: UnitOfWork, order: Order, previous_status: str) -> None:
     """Reserve what the order's lines miss in its warehouse: confirmed when every unit is
     reserved, else backordered keeping what was; records the matching event.
 
-    The order is `previous_status` (pending or on_hold) in the database until the
+    A held order being released is `previous_status` (on_hold) in the database until the
     reservation is made: stock levels are locked before the order's row, the order every
-    writer of both takes. Nothing is flushed here: a caller that read the order before
-    flushes it (`flush_order`) to learn whether someone changed it meanwhile.
+    writer of both takes. Nothing is written here: a caller that read the order before
+    flushes it (`flush_order`) to learn whether someone changed it meanwhile; a new order
+    (pending) is not in the database yet and is inserted by its caller once decided.
     """
     wanting = [line for line in order.lines if missing(line) > 0]
     await _reserve(uow, order, wanting)
