@@ -159,3 +159,20 @@ async def test_a_newer_snapshot_in_the_run_counts_from_its_own_order_on(erp: Erp
     assert (second["status"], second["customer_snapshot"]["name"]) == ("on_hold", "Acme AG")
     [held] = await erp.events("erp.order.on_hold.v1")
     assert (held["data"]["credit_limit"], held["data"]["credit_exposure"]) == ("100.00", "450.00")
+
+
+async def test_backorders_of_one_run_are_filled_in_the_order_their_quotes_came(erp: Erp) -> None:
+    await erp.warehouse("MAIN")
+    await erp.product("WIDGET", "10.00")
+    customer = uuid.uuid4()
+    quotes = [quote_accepted(customer, [("WIDGET", 1, "10.00")]) for _ in range(8)]
+    await apply_in_one_transaction(erp, as_events(*quotes))
+    made = [(await erp.orders_of_quote(quote.quote_id))[0] for quote in quotes]
+    assert {order["status"] for order in made} == {"backordered"}
+    assert [order["number"] for order in made] == sorted(order["number"] for order in made)
+
+    await erp.receive("WIDGET", 3)
+    await erp.receive("WIDGET", 2)
+
+    statuses = [(await erp.orders_of_quote(quote.quote_id))[0]["status"] for quote in quotes]
+    assert statuses == ["confirmed"] * 5 + ["backordered"] * 3

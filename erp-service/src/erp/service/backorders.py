@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -91,8 +91,8 @@ async def fill_backorders(
     uow: UnitOfWork, warehouse_id: uuid.UUID, product_ids: Collection[uuid.UUID]
 ) -> None:
     """Stock of `product_ids` became available in the warehouse: reserve it for the
-    backordered orders waiting for it, oldest order first (created_at, id), each taking
-    all it can before the next gets any; an order whose lines are now all reserved is
+    backordered orders waiting for it, oldest order first, each taking all it can before
+    the next gets any; an order whose lines are now all reserved is
     confirmed (erp.order.confirmed.v1).
 
     Only lines of the given products are reserved, so only their levels are locked (the
@@ -113,7 +113,9 @@ async def fill_backorders(
             Order.warehouse_id == warehouse_id,
             Order.id.in_(needing),
         )
-        .order_by(Order.created_at, Order.id)
+        # Orders made in one transaction share created_at; their numbers were given in
+        # arrival order (a longer number is a later one past the zero-padded width).
+        .order_by(Order.created_at, func.length(Order.number), Order.number)
         .options(selectinload(Order.lines))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
