@@ -16,13 +16,14 @@ import pytest
 
 from erp.adapters.sales import Order
 from erp.config import Settings
+from erp.service import credit
 from erp.service.invoices import _payment_terms, announce_overdue, issue_for_shipment
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.orders import OrderShipped
 from shared_schemas.messaging import Outcome
-from tests.support.erp import Erp, ship
+from tests.support.erp import Erp, quote_accepted, ship
 
 pytestmark = pytest.mark.api
 
@@ -160,6 +161,52 @@ async def test_each_shipment_is_invoiced_once_and_the_invoices_add_up_to_the_ord
         "/invoices", params={"q": "INV_%"}, headers=erp.headers("finance")
     )
     assert wildcard.json()["items"] == []
+
+
+async def test_parts_rounded_down_one_by_one_still_leave_the_last_invoice_no_surcharge(
+    erp: Erp,
+) -> None:
+    # 7 units at 1.60, 1 % off: each unit alone is 1.58 net, the line 11.09, so the last
+    # of seven single-unit invoices would bill 1.61 for 1.60 of goods if nothing held it.
+    await erp.warehouse("MAIN")
+    await erp.product("BOLT", "1.60", tax_rate="0")
+    await erp.receive("BOLT", 7)
+    customer = uuid.uuid4()
+    quote = quote_accepted(customer, [("BOLT", 7, "1.60", "1", "0")])
+    assert await erp.publish(quote) is Outcome.APPLIED
+    [order] = await erp.orders_of_quote(quote.quote_id)
+    for _ in range(7):
+        assert (await ship(erp, order, [("BOLT", 1)])).status_code == 201
+    invoices = await erp.invoice_shipments()
+    assert len(invoices) == 7
+    assert [i["total"] for i in invoices] == ["1.58"] * 5 + ["1.59", "1.60"]
+    assert {i["discount_total"] for i in invoices} == {"0.02", "0.01", "0.00"}
+    assert sum(Decimal(i["total"]) for i in invoices) == Decimal(order["total"]) == Decimal("11.09")
+
+
+async def test_after_a_void_the_order_s_last_invoice_completes_it_to_the_cent(erp: Erp) -> None:
+    # 3 units at 0.33, 19 % tax: 0.99 + 0.19. Each unit alone is 0.33 + 0.06, so without the
+    # last part taking the remainder the order would stay a cent short of billed for good.
+    await erp.warehouse("MAIN")
+    await erp.product("PIN", "0.33")
+    await erp.receive("PIN", 3)
+    customer = uuid.uuid4()
+    quote = quote_accepted(customer, [("PIN", 3, "0.33")])
+    assert await erp.publish(quote) is Outcome.APPLIED
+    [order] = await erp.orders_of_quote(quote.quote_id)
+    assert order["total"] == "1.18"
+    for _ in range(2):
+        assert (await ship(erp, order, [("PIN", 1)])).status_code == 201
+    _, second = await erp.invoice_shipments()
+    await erp.post(f"/invoices/{second['id']}/void", {"reason": "issued in error"}, "finance")
+    assert (await ship(erp, order, [("PIN", 1)])).status_code == 201
+    first, voided, last = await erp.invoice_shipments()
+    assert (first["total"], voided["status"], last["total"]) == ("0.39", "void", "0.40")
+    for invoice in (first, last):
+        assert (await pay(erp, invoice, invoice["amount_due"])).status_code == 201
+    # Paid in full and nothing left to invoice: the customer owes nothing at all.
+    async with session_factory(erp.engine)() as session:
+        assert await credit.exposures(session, [customer]) == {}
 
 
 async def test_voiding_reverses_the_invoice_but_never_the_cost_of_goods(erp: Erp) -> None:

@@ -72,15 +72,37 @@ def test_parts_rounded_up_one_by_one_stop_at_the_line_and_never_go_negative() ->
     assert sum(tax for _, tax in parts) == D("0.86")
 
 
+def test_parts_rounded_down_leave_the_last_no_more_than_its_goods() -> None:
+    # 7 units at 1.60, 1 % off: the line is 11.09 net; one unit alone rounds to 1.58, so
+    # six such parts would leave 1.61 for the last unit's 1.60 of goods, a negative
+    # discount on its invoice. The sixth part takes 1.59 and the last 1.60.
+    line = order_line(7, "1.60", "1", "0")
+    assert line.line_net == D("11.09")
+    parts = bill(line, [1] * 7)
+    assert [net for net, _ in parts] == [D("1.58")] * 5 + [D("1.59"), D("1.60")]
+    # Shipped 3 at a time, 100 units: no part bills more than its units' gross.
+    line = order_line(100, "1.60", "1", "19")
+    shipments = [3] * 33 + [1]
+    parts = bill(line, shipments)
+    assert all(net <= units * D("1.60") for (net, _), units in zip(parts, shipments, strict=True))
+    assert sum(net for net, _ in parts) == line.line_net
+
+
 @st.composite
 def lines_and_shipments(draw: st.DrawFn) -> tuple[OrderLinePart, list[int]]:
     quantity = draw(st.integers(1, 300))
-    # Small prices most often: there rounding each part up weighs most.
-    cents = draw(st.one_of(st.integers(0, 30), st.integers(0, 100_000)))
-    discount = draw(st.sampled_from(["0", "2.5", "7.5", "10", "33.3333", "50", "99", "100"]))
+    # Small prices most often: there rounding each part up weighs most; prices of a few
+    # units with a small discount round each part down by more than the discount leaves.
+    cents = draw(st.one_of(st.integers(0, 30), st.integers(100, 999), st.integers(0, 100_000)))
+    discount = draw(
+        st.sampled_from(["0", "0.5", "1", "2.5", "7.5", "10", "33.3333", "50", "99", "100"])
+    )
     rate = draw(st.sampled_from(["0", "5", "7", "16", "19", "20", "21", "25"]))
     line = order_line(quantity, f"{D(cents).scaleb(-2):.2f}", discount, rate)
-    # A random split of the quantity into shipments.
+    # Equal small shipments, where each part's rounding goes the same way, or a random split.
+    size = draw(st.integers(1, 5))
+    if draw(st.booleans()):
+        return line, [size] * (quantity // size) + ([quantity % size] if quantity % size else [])
     cuts = draw(st.lists(st.integers(1, quantity - 1), max_size=30)) if quantity > 1 else []
     points = [0, *sorted(set(cuts)), quantity]
     return line, [b - a for a, b in itertools.pairwise(points)]
@@ -88,12 +110,15 @@ def lines_and_shipments(draw: st.DrawFn) -> tuple[OrderLinePart, list[int]]:
 
 @settings(max_examples=200, deadline=None)
 @given(lines_and_shipments())
-def test_parts_are_never_negative_and_add_up_exactly_to_the_line(
+def test_parts_are_never_negative_nor_above_their_goods_and_add_up_exactly_to_the_line(
     drawn: tuple[OrderLinePart, list[int]],
 ) -> None:
     line, shipments = drawn
     parts = bill(line, shipments)
     assert all(net >= 0 and tax >= 0 for net, tax in parts), parts
+    # An invoice's discount_total (its gross less its net) is never negative.
+    gross = [units * line.unit_price for units in shipments]
+    assert all(net <= most for (net, _), most in zip(parts, gross, strict=True)), parts
     assert sum((net for net, _ in parts), D("0.00")) == line.line_net
     assert sum((tax for _, tax in parts), D("0.00")) == line.line_tax
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from shared_schemas.domain import RuleViolation, StateMachine
-from shared_schemas.money import ZERO, line_amounts
+from shared_schemas.money import HUNDRED, ZERO, cents, line_amounts
 
 ISSUED = "issued"
 PARTIALLY_PAID = "partially_paid"
@@ -53,18 +53,26 @@ def billed_amounts(line: OrderLinePart, quantity: int) -> tuple[Decimal, Decimal
     says, except the part that completes the line, which takes what remains of the line's
     own line_net and line_tax.
 
-    A part never takes more than remains of the line: parts rounded up one by one can
-    reach the line's own amounts before its last units (100 units at 0.05, 10 % off, billed
-    one at a time), and the last part would then be negative. So every part is at least
-    zero and the parts still add up to the line exactly."""
+    Parts rounded one by one drift from the line, and the last part absorbs the drift, so
+    each part is kept where the rest can still absorb it: its net never below zero nor
+    above its units' gross (quantity times unit_price, so an invoice's discount_total is never
+    negative), and what remains of the line's net never below zero nor above the gross of
+    the units still to bill. Parts rounded up (100 units at 0.05, 10 % off, one at a time:
+    90 parts of 0.05 already make the line's 4.50) or down (7 units at 1.60, 1 % off: six
+    parts of 1.58 would leave 1.61 for the last 1.60 of goods) are held to those bounds;
+    the parts still add up exactly to the line. The tax of a part is its rate on its net,
+    within what remains of the line's tax."""
     if quantity < 1 or line.quantity_invoiced + quantity > line.quantity:
         raise ValueError(f"{quantity} units cannot be billed of {line}")
     remaining_net = line.line_net - line.net_invoiced
     remaining_tax = line.line_tax - line.tax_invoiced
     if line.quantity_invoiced + quantity == line.quantity:
         return remaining_net, remaining_tax
-    net, tax = line_amounts(quantity, line.unit_price, line.discount_pct, line.tax_rate)
-    return min(net, remaining_net), min(tax, remaining_tax)
+    net, _ = line_amounts(quantity, line.unit_price, line.discount_pct, line.tax_rate)
+    gross = quantity * line.unit_price
+    gross_after = (line.quantity - line.quantity_invoiced - quantity) * line.unit_price
+    net = min(max(net, remaining_net - gross_after, ZERO), remaining_net, gross)
+    return net, min(cents(net * line.tax_rate / HUNDRED), remaining_tax)
 
 
 def due_date(issued_on: date, payment_terms_days: int) -> date:

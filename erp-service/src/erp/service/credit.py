@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.finance import Invoice
@@ -24,8 +24,9 @@ async def exposures(
 
     An order's uninvoiced part is its total less its invoices, voided ones included: a
     voided invoice's goods are not billed again, so its amount is neither owed nor yet to
-    be invoiced (the order's `invoiced_total` counts it out again on void). Never below
-    zero: an order billed again after a void may round a cent past its total."""
+    be invoiced (the order's `invoiced_total` counts it out again on void). An order's
+    invoices, voided ones included, add up to at most its total, and to exactly its total
+    once every unit is billed."""
     if not customer_ids:
         return {}
     voided = (
@@ -34,11 +35,10 @@ async def exposures(
         .group_by(Invoice.order_id)
         .subquery("voided")
     )
-    rest = Order.total - Order.invoiced_total - func.coalesce(voided.c.total, 0)
     uninvoiced = (
         select(
             Order.customer_id.label("customer_id"),
-            case((rest > 0, rest), else_=literal(0)).label("owed"),
+            (Order.total - Order.invoiced_total - func.coalesce(voided.c.total, 0)).label("owed"),
         )
         .outerjoin(voided, voided.c.order_id == Order.id)
         .where(Order.customer_id.in_(customer_ids), Order.status.in_(OPEN_STATUSES))

@@ -189,7 +189,7 @@ async def void_invoice(
 ) -> Invoice:
     """Void an invoice nothing was paid on: its entry is reversed (never the cost of the
     goods, which did leave), dated today or, for an invoice dated ahead, its day of issue;
-    its lines count as not invoiced again, and erp.invoice.voided.v1 is published. 409
+    the order's invoiced_total no longer counts it, and erp.invoice.voided.v1 is published. 409
     naming what the invoice may do otherwise."""
     async with uow:
         session = uow.session
@@ -198,24 +198,8 @@ async def void_invoice(
         invoice.status = LIFECYCLE.next(invoice.status, "void")
         invoice.void_reason = reason
         invoice.voided_at = uow.now()
-        # The order's row before its lines: the order shipments take them in.
-        await session.execute(
-            select(Order.id).where(Order.id == invoice.order_id).with_for_update()
-        )
-        order_lines = {
-            line.id: line
-            for line in await session.scalars(
-                select(OrderLine)
-                .where(OrderLine.order_id == invoice.order_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        }
-        for billed in invoice.lines:
-            line = order_lines[billed.order_line_id]
-            line.quantity_invoiced -= billed.quantity
-            line.net_invoiced -= billed.line_net
-            line.tax_invoiced -= billed.line_tax
+        # The order lines keep the voided part as billed: its goods are not billed again,
+        # and the part that completes a line still takes exactly what remains of it.
         await session.execute(
             update(Order)
             .where(Order.id == invoice.order_id)
