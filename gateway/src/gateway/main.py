@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.adapters.broker_probe import BrokerProbe
 from gateway.adapters.orm import messaging
 from gateway.api import public_routers, routers
 from gateway.api.documents import OWN_DOCUMENT
@@ -40,24 +41,32 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
+    workers = build_workers(engine, settings)
+    broker = BrokerProbe(workers.kafka)
     app = create_service_app(
         service="gateway",
         title="CRM + ERP gateway",
         description=__doc__ or "",
         settings=settings,
         engine=engine,
-        workers=build_workers(engine, settings),
+        workers=workers,
         routers=routers(),
         public_routers=public_routers(),
         # The webhook backlog and the consumer's last event, read at each scrape whichever
-        # process delivers or consumes.
-        refresh_metrics=[partial(refresh_backlog, engine), partial(refresh_consumer_gauge, engine)],
+        # process delivers or consumes; whether the broker answers (checked at most every
+        # 15 s).
+        refresh_metrics=[
+            partial(refresh_backlog, engine),
+            partial(refresh_consumer_gauge, engine),
+            broker.refresh_gauge,
+        ],
         # /openapi.json and /docs merge the services' documents (api/documents.py).
         openapi_url=OWN_DOCUMENT,
         docs_url=None,
     )
-    # /healthz?details=true: upstream circuits and the consumer's state (api/health.py).
-    install_health(app)
+    # /healthz?details=true: upstream circuits, the broker and the consumer's state
+    # (api/health.py).
+    install_health(app, broker)
     # The gateway verifies with its own keys and refuses disabled users' tokens.
     install_identity(app, settings)
     # Limits, CORS and the routes to the services, in front of the app (api/edge.py).

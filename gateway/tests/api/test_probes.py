@@ -1,9 +1,18 @@
-"""The gateway answers its probes without a token, on its own database."""
+"""The gateway answers its probes without a token, on its own database; its health details
+say whether the Kafka brokers answer, and a broker that does not never makes it unready."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 
+from gateway.adapters.broker_probe import BrokerProbe
+from shared_schemas.broker import free_port
+from shared_schemas.messaging import KafkaSettings
+from tests.support.edge import edge_gateway
 from tests.support.gateway import Gateway
 
 pytestmark = pytest.mark.api
@@ -14,3 +23,79 @@ async def test_the_gateway_is_alive_and_ready_on_its_database(gateway: Gateway) 
     assert (await client.get("/healthz")).status_code == 200
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
+
+
+async def test_an_unreachable_broker_is_reported_down_and_the_gateway_stays_ready(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens there: every connection is refused.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    async with edge_gateway(database_url) as gateway:
+        client = gateway.client
+        async with asyncio.timeout(10):
+            health = await client.get("/healthz", params={"details": "true"})
+        assert health.status_code == 200
+        details = health.json()
+        assert details["status"] == "ok"
+        broker = details["broker"]
+        assert broker["state"] == "down"
+        assert broker["detail"] == "No bootstrap server answered."
+        assert "127.0.0.1" not in health.text, "no address of the infrastructure is shown"
+        # Answered from the last check until it is older than the interval.
+        again = (await client.get("/healthz", params={"details": "true"})).json()["broker"]
+        assert again == broker
+        assert "gateway_broker_up 0.0" in (await client.get("/metrics")).text
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+@asynccontextmanager
+async def silent_listener() -> AsyncIterator[int]:
+    """A port that accepts connections and never answers (a frozen broker, seen from a
+    client); yields the port."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+        await server.wait_closed()
+
+
+async def test_a_broker_that_never_answers_is_down_once_the_check_times_out() -> None:
+    async with silent_listener() as port:
+        probe = BrokerProbe(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}"), timeout=0.3)
+        try:
+            async with asyncio.timeout(5):
+                state = await probe.state()
+        finally:
+            await probe.close()
+    assert state.state == "down"
+    assert state.detail == "The broker did not answer within 0.3 s."
+
+
+async def test_a_due_check_runs_beside_the_callers_who_get_the_last_answer() -> None:
+    now = [0.0]
+    probe = BrokerProbe(
+        KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}"),
+        interval=15,
+        clock=lambda: now[0],
+    )
+    try:
+        first = await probe.state()
+        now[0] = 16.0
+        # Due: a new check starts, and this caller is answered from the last one at once.
+        assert await probe.state() is first
+        async with asyncio.timeout(10):
+            while (latest := await probe.state()) is first:
+                await asyncio.sleep(0.01)
+        assert latest.state == "down"
+        assert latest.checked_at >= first.checked_at
+    finally:
+        await probe.close()

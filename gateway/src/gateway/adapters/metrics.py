@@ -43,3 +43,9 @@ LAST_EVENT_RECEIVED = Gauge(
     "gateway_last_event_received_timestamp_seconds",
     "When the gateway's consumer last recorded a business event (Unix time)",
 )
+# Set by the broker probe (adapters/broker_probe.py), checked at most every 15 s when
+# scraped or asked for health details; never a reason to be unready.
+BROKER_UP = Gauge(
+    "gateway_broker_up",
+    "Whether a Kafka bootstrap server answered the gateway's last metadata request (1) or not (0)",
+)

@@ -3,7 +3,8 @@
 A target's host is checked when a subscription is saved and again on every connection:
 the connector's resolver refuses a name that now resolves to a private address, and it
 connects to exactly the addresses it checked, so DNS rebinding between the check and the
-connection gets nowhere. Redirects are not followed.
+connection gets nowhere (that resolver hook is why this is aiohttp, not httpx:
+docs/decisions.md). Redirects are not followed.
 """
 
 from __future__ import annotations

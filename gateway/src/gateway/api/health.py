@@ -1,14 +1,17 @@
 """The gateway's liveness probe with details: `GET /healthz?details=true` adds the circuit
-of each service it routes to and the state of its event consumer, as seen from its own
-database. Neither ever makes the gateway unhealthy or unready: an upstream that is down
-is what the breaker is for, and a stalled consumer is caught up from the broker later.
-`/healthz` without details is the same cheap answer every service gives (no I/O), which
-is what the orchestrator's liveness probe calls."""
+of each service it routes to, whether the Kafka brokers answer (adapters/broker_probe.py)
+and the state of its event consumer, as seen from its own database. None of them ever
+makes the gateway unhealthy or unready: an upstream that is down is what the breaker is
+for, a broker that is away leaves events waiting in the services' outboxes, and a stalled
+consumer is caught up from the broker later. `/healthz` without details is the same cheap
+answer every service gives (no I/O), which is what the orchestrator's liveness probe
+calls."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -16,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.adapters.broker_probe import BrokerProbe
 from gateway.adapters.metrics import LAST_EVENT_RECEIVED
 from gateway.adapters.upstream import Upstream
 from gateway.service.history import latest_received_at
@@ -31,6 +35,7 @@ _UPSTREAMS_EXAMPLE = {"crm": {"circuit": "closed"}, "erp": {"circuit": "open"}}
 _DETAILS_EXAMPLE = {
     "status": "ok",
     "upstreams": _UPSTREAMS_EXAMPLE,
+    "broker": {"state": "ok", "checked_at": "2026-03-02T09:15:04Z"},
     "consumer": {
         "state": "ok",
         "last_event_received_at": "2026-03-02T09:15:00Z",
@@ -42,7 +47,8 @@ _DETAILS_EXAMPLE = {
 @liveness_router.get(
     "/healthz",
     operation_id="gateway_healthz",
-    summary="The gateway is alive; with details, its upstreams' circuits and its consumer",
+    summary="The gateway is alive; with details, its upstreams' circuits, the broker and its "
+    "consumer",
     responses={
         200: {
             "content": {
@@ -59,14 +65,20 @@ _DETAILS_EXAMPLE = {
 async def healthz(
     request: Request,
     details: Annotated[
-        bool, Query(description="Add the upstream circuits and the event consumer's state.")
+        bool,
+        Query(
+            description="Add the upstream circuits, whether the broker answers (checked at "
+            "most every 15 s) and the event consumer's state."
+        ),
     ] = False,
 ) -> dict[str, Any]:
     if not details:
         return {"status": "ok"}
+    broker: BrokerProbe = request.app.state.broker_probe
     return {
         "status": "ok",
         "upstreams": circuits(request.app.state.upstreams),
+        "broker": (await broker.state()).as_details(),
         "consumer": await consumer_state(request.app.state.engine),
     }
 
@@ -113,9 +125,11 @@ async def refresh_consumer_gauge(engine: AsyncEngine) -> None:
         LAST_EVENT_RECEIVED.set(last.timestamp())
 
 
-def install_health(app: FastAPI) -> None:
+def install_health(app: FastAPI, broker: BrokerProbe) -> None:
     """Answer `/healthz` with this module's probe instead of the shell's: placed first, it
-    is the one matched, and its description replaces the shell's in the API document."""
+    is the one matched, and its description replaces the shell's in the API document. A
+    check of the broker still running at shutdown is cancelled."""
+    app.state.broker_probe = broker
     for route in reversed(liveness_router.routes):
         app.router.routes.insert(0, route)
     own = get_openapi(title=app.title, version=app.version, routes=liveness_router.routes)
@@ -127,3 +141,14 @@ def install_health(app: FastAPI) -> None:
         return schema
 
     app.openapi = document  # type: ignore[method-assign]
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(running: Any) -> AsyncIterator[Any]:
+        try:
+            async with started(running) as state:
+                yield state
+        finally:
+            await broker.close()
+
+    app.router.lifespan_context = lifespan
