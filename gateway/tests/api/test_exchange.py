@@ -1,20 +1,22 @@
-"""`POST /auth/exchange`: an external OIDC issuer's token for the gateway's own pair, and
-every token it must refuse."""
+"""`POST /auth/exchange`: an external OIDC issuer's token for the gateway's own pair, every
+token it must refuse, and refusals counted against the address like failed sign-ins."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 
 from shared_schemas.broker import free_port
 from tests.support.gateway import Gateway
 from tests.support.gateway_identity import (
+    PASSWORD,
     ExternalIssuer,
     bearer,
     claims_of,
@@ -24,6 +26,7 @@ from tests.support.gateway_identity import (
     refresh,
     serving_jwks,
     settings_for,
+    sign_in,
     unsigned_token,
     without_instance,
 )
@@ -41,6 +44,8 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
             oidc_issuer=idp.issuer,
             oidc_audience=idp.audience,
             oidc_jwks_url=url,
+            # Every refusal below comes from one address; throttling has a test of its own.
+            login_max_failures=50,
         )
         async with gateway_of(settings) as gateway:
             user = await create_user(
@@ -90,6 +95,19 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
                     headers={"kid": idp.key_id},
                 ),
                 "expired": idp.token("idp|sam", lifetime=timedelta(minutes=-5)),
+                "not yet valid": idp.token("idp|sam", nbf=datetime.now(UTC) + timedelta(hours=1)),
+                "unknown kid": jwt.encode(
+                    {
+                        "iss": idp.issuer,
+                        "aud": idp.audience,
+                        "sub": "idp|sam",
+                        "iat": now,
+                        "exp": now + 60,
+                    },
+                    idp.key,
+                    algorithm="RS256",
+                    headers={"kid": "idp-retired-long-ago"},
+                ),
                 "another key": jwt.encode(
                     {
                         "iss": idp.issuer,
@@ -132,6 +150,47 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
                 headers=gateway.headers("admin"),
             )
             assert (await exchange(idp.token("idp|sam"))).status_code == 401
+
+
+async def test_failed_exchanges_count_against_the_address_with_failed_sign_ins(
+    database_url: str,
+) -> None:
+    idp = ExternalIssuer()
+    async with serving_jwks(idp.jwks()) as url:
+        settings = settings_for(
+            database_url,
+            oidc_issuer=idp.issuer,
+            oidc_audience=idp.audience,
+            oidc_jwks_url=url,
+            login_max_failures=3,
+        )
+        async with gateway_of(settings, address="203.0.113.7") as gateway:
+            await create_user(gateway, "tia", oidc_subject="idp|tia")
+            await create_user(gateway, "ola")
+
+            async def exchange_from(address: str, token: str) -> httpx.Response:
+                async with gateway.client_from(address) as client:
+                    return await client.post("/auth/exchange", data={"subject_token": token})
+
+            good = idp.token("idp|tia")
+            for refused in ("garbage", idp.token("idp|nobody"), ExternalIssuer().token("idp|tia")):
+                assert (await exchange_from("203.0.113.7", refused)).status_code == 401
+
+            # The address is throttled: even a good token waits, and no token is checked.
+            throttled = await exchange_from("203.0.113.7", good)
+            assert throttled.status_code == 429
+            assert throttled.headers["content-type"] == "application/problem+json"
+            assert 0 < int(throttled.headers["Retry-After"]) <= settings.login_window_seconds
+            # One count with failed passwords: signing in from there waits too.
+            assert (await sign_in(gateway.client, "ola", PASSWORD)).status_code == 429
+            # Another address is not held back.
+            assert (await exchange_from("198.51.100.9", good)).status_code == 200
+
+            # And failed passwords hold back exchanges from their address.
+            async with gateway.client_from("198.51.100.23") as guesser:
+                for _ in range(3):
+                    assert (await sign_in(guesser, "ola", "not the password")).status_code == 401
+            assert (await exchange_from("198.51.100.23", good)).status_code == 429
 
 
 async def test_without_an_external_issuer_there_is_no_exchange(gateway: Gateway) -> None:

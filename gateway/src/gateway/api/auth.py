@@ -168,6 +168,15 @@ def _refused(detail: str) -> Problem:
     return Problem(401, detail, kind="invalid-grant", extra={"error": "invalid_grant"})
 
 
+def _throttled(exc: Throttled) -> Problem:
+    return Problem(
+        429,
+        "Too many failed sign-ins; try again later.",
+        kind="too-many-requests",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def _unavailable(detail: str) -> Problem:
     return Problem(503, detail, kind="dependency-unavailable", headers={"Retry-After": "5"})
 
@@ -210,12 +219,7 @@ async def token(
                 credentials.username, credentials.password, client_address(request)
             )
         except Throttled as exc:
-            raise Problem(
-                429,
-                "Too many failed sign-ins; try again later.",
-                kind="too-many-requests",
-                headers={"Retry-After": str(exc.retry_after)},
-            ) from None
+            raise _throttled(exc) from None
         except BadCredentials:
             raise _refused("The username or password is not correct.") from None
         return TokenOut.of(pair)
@@ -258,10 +262,14 @@ EXCHANGE_FORM = {
     responses={
         401: {"description": "The token is not accepted, or no enabled user is linked to it"},
         404: {"description": "No external issuer is configured"},
+        415: {"description": "Not a urlencoded form"},
+        422: {"description": "A parameter is missing or invalid"},
+        429: {"description": "Too many failed sign-ins or exchanges from the address"},
         503: {"description": "The external issuer's keys cannot be fetched"},
     },
 )
 async def exchange(
+    request: Request,
     identity: IdentityDep,
     form: Annotated[dict[str, str], Depends(_form)],
     response: Response,
@@ -269,9 +277,13 @@ async def exchange(
     if identity.sign_in.external is None:
         raise Problem(404, "No external identity provider is configured.", kind="not-found")
     response.headers.update(NO_STORE)
-    request = _parsed(ExchangeRequest, form)
+    asked = _parsed(ExchangeRequest, form)
     try:
-        pair = await identity.sign_in.with_external_token(request.subject_token)
+        pair = await identity.sign_in.with_external_token(
+            asked.subject_token, client_address(request)
+        )
+    except Throttled as exc:
+        raise _throttled(exc) from None
     except InvalidGrant as exc:
         log.info("token exchange refused: %s", exc)
         raise _refused("The external token is not accepted.") from None

@@ -1,5 +1,6 @@
-"""Signing in: a password (throttled when it keeps failing), a refresh token (used once),
-or an external issuer's token exchanged for the gateway's own; each ends in a token pair."""
+"""Signing in: a password or an external issuer's token exchanged for the gateway's own
+(both throttled per address when they keep failing), or a refresh token (used once);
+each ends in a token pair."""
 
 from __future__ import annotations
 
@@ -171,22 +172,31 @@ class SignIn:
                 await revoke_refresh_tokens(session, user_id, "reused", now)
         raise InvalidGrant("the refresh token was revoked or has expired")
 
-    async def with_external_token(self, token: str) -> TokenPair:
+    async def with_external_token(self, token: str, client: str) -> TokenPair:
         """A pair for the gateway user linked (by `oidc_subject`) to the external token's
-        subject; the roles claim, when present, can only narrow the user's roles."""
+        subject; the roles claim, when present, can only narrow the user's roles. A refused
+        token is a failed sign-in of the client address, counted with failed passwords:
+        throttled (even for a good token) while the address has too many."""
         if self.external is None:
             raise InvalidGrant("no external issuer is configured")
+        now = utcnow()
+        keys = [f"ip:{client}"]
+        async with self.sessions() as session, session.begin():
+            wait = await self._wait(session, keys, now)
+        if wait is not None:
+            raise Throttled(wait)
         try:
             claims = await self.external.verify(token)
         except InvalidToken as exc:
+            await self._record_failure(keys, now)
             raise InvalidGrant(str(exc)) from exc
-        now = utcnow()
         async with self.sessions() as session, session.begin():
             user = await session.scalar(select(User).where(User.oidc_subject == claims["sub"]))
-            if user is None or user.disabled:
-                raise InvalidGrant("no enabled user is linked to this subject")
-            roles = carried_roles(user.roles, claims.get(self.external.roles_claim))
-            return await self._issue(session, user, now, roles)
+            if user is not None and not user.disabled:
+                roles = carried_roles(user.roles, claims.get(self.external.roles_claim))
+                return await self._issue(session, user, now, roles)
+        await self._record_failure(keys, now)
+        raise InvalidGrant("no enabled user is linked to this subject")
 
     async def _issue(
         self, session: AsyncSession, user: User, now: datetime, roles_limit: list[str] | None = None
@@ -256,6 +266,10 @@ class SignIn:
             is not None
         ]
         return max(waits, default=None)
+
+    async def _record_failure(self, keys: list[str], now: datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            await self._fail(session, keys, now)
 
     async def _fail(self, session: AsyncSession, keys: list[str], now: datetime) -> None:
         # Failures older than the window count for nothing: pruned as new ones arrive.
