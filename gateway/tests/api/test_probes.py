@@ -1,9 +1,11 @@
-"""The gateway answers its probes without a token, on its own database; its health details
-say whether the Kafka brokers answer, and a broker that does not never makes it unready."""
+"""The gateway answers its probes without a token, on its own database, and leaves open
+only what the documentation lists; its health details say whether the Kafka brokers
+answer, and a broker that does not never makes it unready."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +25,36 @@ async def test_the_gateway_is_alive_and_ready_on_its_database(gateway: Gateway) 
     assert (await client.get("/healthz")).status_code == 200
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
+
+
+# What README.md and docs/identity.md say the gateway answers without a token.
+OPEN_OPERATIONS = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/healthz/upstreams"),
+    ("POST", "/auth/token"),
+    ("POST", "/auth/exchange"),
+    ("GET", "/.well-known/jwks.json"),
+}
+OPEN_DOCUMENTS = ("/openapi.json", "/gateway/openapi.json", "/docs", "/redoc", "/asyncapi.json")
+
+
+async def test_only_the_documented_routes_answer_without_a_token(database_url: str) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    async with edge_gateway(database_url, crm_url=nowhere, erp_url=nowhere) as gateway:
+        client = gateway.client
+        document = (await client.get("/gateway/openapi.json")).json()
+        answered = set()
+        for path, operations in document["paths"].items():
+            target = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+            for method in operations:
+                response = await client.request(method.upper(), target)
+                if response.status_code != 401:
+                    answered.add((method.upper(), path))
+        assert answered == OPEN_OPERATIONS
+        for path in OPEN_DOCUMENTS:
+            assert (await client.get(path)).status_code == 200, path
 
 
 async def test_an_unreachable_broker_is_reported_down_and_the_gateway_stays_ready(
