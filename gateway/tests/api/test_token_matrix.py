@@ -1,11 +1,14 @@
 """RFC 8725 at the edge and behind it: every kind of bad token is the same 401 problem
-document, leaking nothing, at a gateway route (`GET /auth/users` as admin) and at an ERP
-route called directly (the ERP trusting the gateway's published keys)."""
+document, leaking nothing, at a gateway route (`GET /auth/users` as admin), at routes the
+gateway proxies (`/api/crm/...`, `/api/erp/...`: refused at the edge, the service never
+asked) and at CRM and ERP routes called directly (the services trusting the gateway's
+published keys)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +18,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from fastapi import FastAPI
 
+from crm.config import Settings as CrmSettings
+from crm.main import create_app as create_crm_app
 from erp.config import Settings as ErpSettings
 from erp.main import create_app as create_erp_app
 from shared_schemas.identity import TokenSigner
@@ -33,6 +39,7 @@ from tests.support.gateway_identity import (
 )
 from tests.support.harness import migrate
 from tests.support.identity import AUDIENCE, ISSUER, new_signer
+from tests.support.stub_upstreams import StubUpstream
 
 pytestmark = [pytest.mark.api, pytest.mark.security]
 
@@ -44,31 +51,64 @@ GATEWAY_KEY = TokenSigner(PEM, KEY_ID, issuer=ISSUER, audience=AUDIENCE)
 @dataclass
 class Stack:
     gateway: httpx.AsyncClient
+    crm: httpx.AsyncClient
     erp: httpx.AsyncClient
+    # What the gateway proxies to: stand-ins that record every request reaching them.
+    upstreams: dict[str, StubUpstream]
     pair: dict[str, Any]
     user_id: str
+
+
+@asynccontextmanager
+async def service_of(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield client
+    finally:
+        await app.state.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 async def stack(
     module_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    settings = settings_for(module_database, signing_key_pem=PEM, signing_key_id=KEY_ID)
-    async with (
-        gateway_of(settings) as gateway,
-        another_database(module_database, tmp_path_factory.mktemp("erp")) as erp_database,
-    ):
-        user = await create_user(gateway, "matrix.admin", roles=["admin"])
-        pair = await token_pair(gateway.client, "matrix.admin", PASSWORD)
-        jwks = (await gateway.client.get("/.well-known/jwks.json")).json()
-        await migrate("erp-service", erp_database)
-        erp = create_erp_app(ErpSettings(database_url=erp_database, jwks=json.dumps(jwks)))
-        transport = httpx.ASGITransport(app=erp)
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
-                yield Stack(gateway.client, client, pair, user["id"])
-        finally:
-            await erp.state.engine.dispose()
+    async with StubUpstream() as crm_stub, StubUpstream() as erp_stub:
+        settings = settings_for(
+            module_database,
+            signing_key_pem=PEM,
+            signing_key_id=KEY_ID,
+            crm_url=crm_stub.url,
+            erp_url=erp_stub.url,
+        )
+        async with (
+            gateway_of(settings) as gateway,
+            another_database(module_database, tmp_path_factory.mktemp("crm")) as crm_database,
+            another_database(module_database, tmp_path_factory.mktemp("erp")) as erp_database,
+        ):
+            try:
+                user = await create_user(gateway, "matrix.admin", roles=["admin"])
+                pair = await token_pair(gateway.client, "matrix.admin", PASSWORD)
+                jwks = json.dumps((await gateway.client.get("/.well-known/jwks.json")).json())
+                await migrate("crm-service", crm_database)
+                await migrate("erp-service", erp_database)
+                crm = create_crm_app(CrmSettings(database_url=crm_database, jwks=jwks))
+                erp = create_erp_app(ErpSettings(database_url=erp_database, jwks=jwks))
+                async with (
+                    service_of(crm, "crm") as crm_client,
+                    service_of(erp, "erp") as erp_client,
+                ):
+                    yield Stack(
+                        gateway.client,
+                        crm_client,
+                        erp_client,
+                        {"crm": crm_stub, "erp": erp_stub},
+                        pair,
+                        user["id"],
+                    )
+            finally:
+                for upstream in gateway.app.state.upstreams.values():
+                    await upstream.close()
 
 
 def claims(user_id: str, **changes: Any) -> dict[str, Any]:
@@ -145,30 +185,59 @@ CASES: dict[str, Callable[[Stack], dict[str, str]]] = {
     "no Authorization header": lambda s: {},
 }
 
-ROUTES = {"gateway": "/auth/users", "erp": "/products"}
+
+@dataclass(frozen=True)
+class Target:
+    """Where a token is presented: which client, which route, and for a proxied route the
+    upstream it would be sent to."""
+
+    client: str
+    path: str
+    upstream: str | None = None
 
 
-def client_of(stack: Stack, target: str) -> httpx.AsyncClient:
-    return stack.gateway if target == "gateway" else stack.erp
+TARGETS = {
+    "gateway route": Target("gateway", "/auth/users"),
+    "CRM through the gateway": Target("gateway", "/api/crm/customers", upstream="crm"),
+    "ERP through the gateway": Target("gateway", "/api/erp/products", upstream="erp"),
+    "CRM directly": Target("crm", "/customers"),
+    "ERP directly": Target("erp", "/products"),
+}
 
 
-@pytest.mark.parametrize("target", ROUTES)
+def client_of(stack: Stack, target: Target) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = getattr(stack, target.client)
+    return client
+
+
+def arrived_at(stack: Stack, target: Target) -> int:
+    """Requests that reached the target's upstream so far (0 for a route served there)."""
+    return len(stack.upstreams[target.upstream].arrived) if target.upstream else 0
+
+
+@pytest.mark.parametrize("target", TARGETS)
 async def test_a_valid_access_token_passes(stack: Stack, target: str) -> None:
-    response = await client_of(stack, target).get(
-        ROUTES[target], headers=bearer(stack.pair["access_token"])
+    where = TARGETS[target]
+    before = arrived_at(stack, where)
+    response = await client_of(stack, where).get(
+        where.path, headers=bearer(stack.pair["access_token"])
     )
     assert response.status_code == 200, response.text
+    if where.upstream is not None:
+        assert arrived_at(stack, where) == before + 1, "a good token is sent on"
 
 
-@pytest.mark.parametrize("target", ROUTES)
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("case", CASES)
 async def test_a_bad_token_is_the_one_401_that_says_nothing(
     stack: Stack, target: str, case: str
 ) -> None:
-    client = client_of(stack, target)
+    where = TARGETS[target]
     headers = CASES[case](stack)
-    response = await client.get(ROUTES[target], headers=headers)
+    before = arrived_at(stack, where)
+    response = await client_of(stack, where).get(where.path, headers=headers)
     assert response.status_code == 401, response.text
+    assert arrived_at(stack, where) == before, "refused at the edge, the service never asked"
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     body = response.json()
