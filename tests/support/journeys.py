@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -334,25 +335,55 @@ class Journeys:
     ) -> float:
         """Every quote has a confirmed order in ERP and shows it in CRM; then, once
         `settled()` returns (every outbox published and every consumer caught up, so a
-        redelivery that would make a second order has been applied by then), counted
-        again: exactly one order per quote, and ERP reserved exactly their units. Nothing
-        lost, nothing doubled. Seconds until the orders showed."""
+        redelivery that would make a second order or a second timeline entry has been
+        applied by then), counted again: exactly one order per quote, ERP reserved exactly
+        their units, and each order is on its customer's CRM timeline as confirmed exactly
+        once. Nothing lost, nothing doubled, on either side. Seconds until the orders
+        showed."""
         start = time.monotonic()
         for quote in quotes:
             await self.order_of(quote["id"], "confirmed", since=start, within=within)
             await self.quote_shows(quote["id"], "confirmed", since=start, within=within)
         seconds = time.monotonic() - start
-        t0 = time.monotonic()
         await settled()
-        print(f"\nDEBUG orders seen {seconds:.1f}s, settled in {time.monotonic() - t0:.1f}s")
-        counts = {quote["id"]: len(await self.orders_of(quote["id"])) for quote in quotes}
+        orders = {quote["id"]: await self.orders_of(quote["id"]) for quote in quotes}
+        counts = {quote_id: len(found) for quote_id, found in orders.items()}
         if any(count != 1 for count in counts.values()):
             raise Unexpected(f"orders per quote once settled: {counts}")
         units = sum(line["quantity"] for quote in quotes for line in quote["lines"])
         level = await self.stock(product["sku"])
         if (level["reserved"], level["available"]) != (units, 0):
             raise Unexpected(f"{len(quotes)} orders of {units} units in all reserved {level}")
+        for customer_id in sorted({quote["customer_id"] for quote in quotes}):
+            # An order.confirmed entry refers to its order (ref_id is the order's id).
+            entries = await self.all_pages(
+                "sales", f"/api/crm/customers/{customer_id}/timeline", kind="order.confirmed"
+            )
+            shown = Counter(str(entry["ref_id"]) for entry in entries)
+            wrong = {
+                order["number"]: shown[order["id"]]
+                for quote in quotes
+                if quote["customer_id"] == customer_id
+                for order in orders[quote["id"]]
+                if shown[order["id"]] != 1
+            }
+            if wrong:
+                raise Unexpected(
+                    f"order.confirmed entries per order on CRM's timeline of customer "
+                    f"{customer_id} once settled (one each expected): {wrong}"
+                )
         return seconds
+
+    async def all_pages(self, role: str, path: str, **params: Any) -> list[Json]:
+        """Every item of a list, page after page (at most 200 items a page, design §4)."""
+        items: list[Json] = []
+        query: dict[str, Any] = {**params, "limit": 200}
+        while True:
+            page = await self.gw.get(role, path, **query)
+            items += page["items"]
+            if not page["next_cursor"]:
+                return items
+            query["cursor"] = page["next_cursor"]
 
     # The six flows ---------------------------------------------------------------------
 
@@ -381,9 +412,10 @@ class Journeys:
 
     async def ship_invoice_pay(self) -> Timings:
         """2. Shipment in ERP → invoice issued, ledger posted → CRM timeline shows shipped and
-        invoiced; payment → invoice paid → CRM shows the customer's balance."""
+        invoiced; payment → invoice paid → CRM shows the customer's balance; and the
+        ledger holds the shipment's, the invoice's and the payment's entries and balances."""
         product, customer, order = await self.confirmed_order(quantity=3)
-        await self.gw.post(
+        shipment = await self.gw.post(
             "warehouse",
             f"/api/erp/orders/{order['id']}/shipments",
             {
@@ -407,7 +439,6 @@ class Journeys:
         invoice = found[0]
         if (invoice["total"], invoice["status"]) != (order["total"], "issued"):
             raise Unexpected(f"invoice of the whole shipment: {invoice} for {order}")
-        await self.invoice_posted(invoice)
         shipped_seen = await self.timeline_shows(customer["id"], "order.shipped", since=shipped)
         invoiced_seen = await self.timeline_shows(customer["id"], "invoice.issued", since=shipped)
         _, balance_seen = await settle(
@@ -417,7 +448,7 @@ class Journeys:
             since=shipped,
         )
 
-        await self.gw.post(
+        payment = await self.gw.post(
             "finance",
             "/api/erp/payments",
             {"invoice_id": invoice["id"], "amount": invoice["total"], "method": "bank_transfer"},
@@ -433,6 +464,15 @@ class Journeys:
             since=paid,
         )
         payment_seen = await self.timeline_shows(customer["id"], "payment.received", since=paid)
+        # Read once every time above is taken: the entries are posted in the transactions
+        # of the shipment, the invoice and the payment, so reading them is no part of how
+        # long anything took to show.
+        await self.ledger_posted(
+            shipment=shipment,
+            cost=3 * Decimal(product["cost"]),
+            invoice=invoice,
+            payment=payment,
+        )
         return {
             "invoice issued in ERP": invoice_seen,
             "shipment on the CRM timeline": shipped_seen,
@@ -442,31 +482,56 @@ class Journeys:
             "payment on the CRM timeline": payment_seen,
         }
 
-    async def invoice_posted(self, invoice: Json) -> None:
-        """The invoice's own journal entry: Dr receivables by its total, Cr revenue by its
-        net and Cr tax payable by its tax (design §5), and nothing else."""
-        accounts = await self.gw.get("finance", "/api/erp/ledger/accounts", limit=200)
-        key_of = {account["id"]: account["system_key"] for account in accounts["items"]}
-        entries = await self.gw.get(
-            "finance",
-            "/api/erp/ledger/journal-entries",
-            source_type="invoice",
-            source_id=invoice["id"],
-        )
-        if len(entries["items"]) != 1:
-            raise Unexpected(f"journal entries of invoice {invoice['number']}: {entries}")
-        posted = {
-            (key_of.get(line["account_id"]), Decimal(line["debit"]), Decimal(line["credit"]))
-            for line in entries["items"][0]["lines"]
-        }
+    async def ledger_posted(
+        self, *, shipment: Json, cost: Decimal, invoice: Json, payment: Json
+    ) -> None:
+        """Flow 2's ledger (design §5), each document one entry of exactly these lines: the
+        shipment Dr cost of goods sold / Cr inventory by its `cost`; the invoice Dr
+        receivables by its total / Cr revenue by its net / Cr tax payable by its tax; the
+        payment (by bank transfer) Dr bank / Cr receivables by its amount. And the ledger
+        balances: the trial balance's debits equal its credits."""
+        accounts = await self.all_pages("finance", "/api/erp/ledger/accounts")
+        key_of = {account["id"]: account["system_key"] for account in accounts}
         total, tax = Decimal(invoice["total"]), Decimal(invoice["tax_total"])
-        expected = {
-            ("receivables", total, Decimal(0)),
-            ("revenue", Decimal(0), total - tax),
-            ("tax_payable", Decimal(0), tax),
-        }
-        if posted != expected:
-            raise Unexpected(f"invoice {invoice['number']} posted {posted}, not {expected}")
+        amount, nothing = Decimal(payment["amount"]), Decimal(0)
+        for source_type, document, expected in (
+            ("shipment", shipment, [("cogs", cost, nothing), ("inventory", nothing, cost)]),
+            (
+                "invoice",
+                invoice,
+                [
+                    ("receivables", total, nothing),
+                    ("revenue", nothing, total - tax),
+                    ("tax_payable", nothing, tax),
+                ],
+            ),
+            ("payment", payment, [("bank", amount, nothing), ("receivables", nothing, amount)]),
+        ):
+            entries = await self.all_pages(
+                "finance",
+                "/api/erp/ledger/journal-entries",
+                source_type=source_type,
+                source_id=document["id"],
+            )
+            if len(entries) != 1:
+                raise Unexpected(f"journal entries of {source_type} {document['id']}: {entries}")
+            posted = Counter(
+                (key_of.get(line["account_id"]), Decimal(line["debit"]), Decimal(line["credit"]))
+                for line in entries[0]["lines"]
+            )
+            if posted != Counter(expected):
+                raise Unexpected(
+                    f"{source_type} {document['id']} posted {sorted(posted.elements(), key=str)}"
+                    f", not {expected}"
+                )
+        trial = await self.gw.get("finance", "/api/erp/reports/trial-balance")
+        totals = {name: Decimal(value) for name, value in trial["totals"].items()}
+        if not (
+            trial["balanced"]
+            and totals["debit_total"] == totals["credit_total"]
+            and totals["debit_balance"] == totals["credit_balance"]
+        ):
+            raise Unexpected(f"the trial balance does not balance: {trial['totals']}")
 
     async def cancel_order(self) -> Timings:
         """3. Order cancelled → reservations released → CRM sees it, on the quote and on the
