@@ -9,7 +9,6 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from erp.config import Settings as ErpSettings
 from erp.integration import handlers as erp_handlers
 from gateway.config import Settings as GatewaySettings
 from gateway.integration import handlers as gateway_handlers
-from shared_schemas import topics as topics_command
 from shared_schemas.events.catalogue import topic
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
 from shared_schemas.messaging.kafka import KafkaSettings
@@ -40,6 +38,7 @@ from tests.deploy.k8s_manifests import (
     secret_refs,
     selects,
 )
+from tests.deploy.topic_plan import needed_topics, planned_topics
 from tests.support.gateway_identity import new_pem
 
 pytestmark = pytest.mark.deploy
@@ -322,34 +321,62 @@ def test_api_services_and_the_ingress_reach_the_apis(rendered: Rendered) -> None
         assert ingress["spec"]["tls"][0]["secretName"]
 
 
-def test_the_topics_job_creates_the_catalogue_with_the_replication_factor(
+def test_the_topics_job_creates_every_catalogue_topic_with_the_replication_factor(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The Job's command, run with its container's environment (the broker call recorded,
+    not made), asks for every topic the platform needs with its catalogue partition count,
+    and nothing else."""
     job = rendered.named("Job", "kafka-topics")
     (container,) = pod_spec(job)["containers"]
     env = container_env(rendered, container, outside_secret)
-    calls = []
-
-    async def provision(
-        settings: KafkaSettings, topics: Any, factor: int
-    ) -> tuple[list[str], list[str]]:
-        calls.append((settings, list(topics), factor))
-        return [], []
-
-    _set_environment(monkeypatch, env)
-    monkeypatch.setattr(topics_command, "provision", provision)
     command = [  # Kubernetes expands $(VAR) from the container's environment
         re.sub(r"\$\((\w+)\)", lambda found: env[found.group(1)], part)
         for part in container["command"]
     ]
-    assert command[0] == "platform-topics"
-    monkeypatch.setattr(sys, "argv", command)
-    topics_command.main()
-    ((settings, topics, factor),) = calls
-    assert factor == (1 if rendered.overlay == "dev" else 3)
-    assert {"crm.quote", "erp.order", "dlq.gateway"} <= {name for name, _ in topics}
-    assert settings.bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
+    plan = planned_topics(command, env, monkeypatch)
+    assert sorted(plan.topics) == needed_topics(), "the Job does not create the catalogue"
+    assert plan.replication_factor == (1 if rendered.overlay == "dev" else 3)
+    assert plan.settings.bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
     assert "topics created" in capsys.readouterr().out
+
+
+def test_a_first_install_can_create_the_topics_before_any_relay_or_consumer_starts(
+    rendered: Rendered,
+) -> None:
+    """The first install of docs/operations.md and deploy/k8s/README.md: what has no
+    component label (namespace and settings), then the `migration` component (the
+    migration Jobs and kafka-topics), waited for, and only then the rest. The first two
+    steps hold every Job and what the Jobs read, and no relay or consumer."""
+
+    def component(document: Manifest) -> str | None:
+        return labels(document).get("app.kubernetes.io/component")
+
+    first = {(d["kind"], d["metadata"]["name"]) for d in rendered.documents if not component(d)}
+    assert {kind for kind, _ in first} <= {"Namespace", "ConfigMap", "Secret"}, first
+    jobs = [d for d in rendered.documents if component(d) == "migration"]
+    assert {(d["kind"], d["metadata"]["name"]) for d in jobs} == {
+        ("Job", name) for name in rendered.names("Job")
+    }
+    assert "kafka-topics" in rendered.names("Job")
+    for job in jobs:
+        name = job["metadata"]["name"]
+        for container in containers(job):
+            read = {
+                (kind, source[ref]["name"])
+                for source in container.get("envFrom", [])
+                for kind, ref in (("ConfigMap", "configMapRef"), ("Secret", "secretRef"))
+                if ref in source
+            }
+            read |= {
+                ("ConfigMap", v["valueFrom"]["configMapKeyRef"]["name"])
+                for v in container.get("env", [])
+                if "configMapKeyRef" in v.get("valueFrom", {})
+            }
+            assert read <= first, f"{name} reads {sorted(read - first)}"
+        for secret, key in secret_refs(job):
+            if ("Secret", secret) not in first:
+                outside_secret(secret, key)  # created before the first apply
 
 
 def _set_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
