@@ -70,20 +70,20 @@ class Process:
     name: str
     script: str
     service: str
-    ready_path: str | None = None
+    kind: str  # api, relay or consumer
 
 
 PROCESSES = (
-    Process("crm-api", "crm-api", "crm", "/readyz"),
-    Process("crm-relay", "crm-relay", "crm"),
-    Process("crm-consumer", "crm-consumer", "crm"),
-    Process("erp-api", "erp-api", "erp", "/readyz"),
-    Process("erp-relay", "erp-relay", "erp"),
-    Process("erp-consumer", "erp-consumer", "erp"),
-    Process("gateway", "gateway-api", "gateway", "/readyz"),
+    Process("crm-api", "crm-api", "crm", "api"),
+    Process("crm-relay", "crm-relay", "crm", "relay"),
+    Process("crm-consumer", "crm-consumer", "crm", "consumer"),
+    Process("erp-api", "erp-api", "erp", "api"),
+    Process("erp-relay", "erp-relay", "erp", "relay"),
+    Process("erp-consumer", "erp-consumer", "erp", "consumer"),
+    Process("gateway", "gateway-api", "gateway", "api"),
     # The gateway's consumer keeps its event history; its relay runs the webhook deliveries.
-    Process("gateway-relay", "gateway-relay", "gateway"),
-    Process("gateway-consumer", "gateway-consumer", "gateway"),
+    Process("gateway-relay", "gateway-relay", "gateway", "relay"),
+    Process("gateway-consumer", "gateway-consumer", "gateway", "consumer"),
 )
 BY_NAME = {process.name: process for process in PROCESSES}
 
@@ -140,6 +140,17 @@ class Platform:
         port = {"crm": self.ports.crm, "erp": self.ports.erp, "gateway": self.ports.gateway}
         return f"http://127.0.0.1:{port[service]}"
 
+    def ready_url(self, name: str) -> str:
+        """Where the process answers once it is up: an API's /readyz (its database
+        reachable), a relay's or consumer's /metrics on its metrics port (served once it
+        has read its settings and built its workers; compose and Kubernetes probe the
+        same)."""
+        process = BY_NAME[name]
+        if process.kind == "api":
+            return self.url_of(process.service) + "/readyz"
+        relay, consumer = self.ports.workers[process.service]
+        return f"http://127.0.0.1:{relay if process.kind == 'relay' else consumer}/metrics"
+
     def environment(self) -> dict[str, str]:
         env = {
             **os.environ,
@@ -193,8 +204,9 @@ class Platform:
 
     async def start(self, *, within: float = 90.0) -> None:
         """Migrate, start the broker (every topic created before any producer runs, so none is
-        auto-created with the wrong partition count), every process, and wait until the APIs
-        answer; then make sure the development employees exist."""
+        auto-created with the wrong partition count), every process, and wait until each
+        answers (the APIs ready, the relays and consumers serving their metrics); then make
+        sure the development employees exist and wait until everything has settled."""
         self.logs.mkdir(parents=True, exist_ok=True)
         await self.migrate()
         broker_log = self.broker.log_path
@@ -254,14 +266,11 @@ class Platform:
         self.processes[name].send_signal(signal.SIGCONT)
 
     async def wait_ready(self, names: list[str] | None = None, *, within: float = 90.0) -> None:
-        """Until every named API process (all by default) answers /readyz."""
+        """Until every named process (all by default) answers at its `ready_url`."""
         deadline = time.monotonic() + within
-        wanted = [BY_NAME[name] for name in names or list(BY_NAME)]
         async with httpx.AsyncClient(timeout=2.0) as client:
-            for process in wanted:
-                if process.ready_path is None:
-                    continue
-                url = self.url_of(process.service) + process.ready_path
+            for name in names or list(BY_NAME):
+                url = self.ready_url(name)
                 while True:
                     if self.exited():
                         raise PlatformFailed(f"exited during start-up: {', '.join(self.exited())}")
