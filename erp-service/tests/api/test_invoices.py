@@ -493,3 +493,41 @@ async def test_invoice_numbers_have_no_gaps_under_concurrency_or_rollback(
     assert sorted(i["shipment_id"] for i in invoices) == sorted(str(s) for s in shipments)
     assert sorted(i["order_id"] for i in invoices) == sorted(o["id"] for o in orders)
     assert sum(Decimal(i["total"]) for i in invoices) == sum(Decimal(o["total"]) for o in orders)
+
+
+async def test_payments_are_listed_by_when_they_were_recorded(erp: Erp) -> None:
+    await stocked(erp)
+    _, order = await shipped_order(erp)
+    await ship(erp, order, [("CHAIR", 3), ("TABLE", 1)])
+    [invoice] = await erp.invoice_shipments()
+    made = []
+    for amount in ("10.00", "20.00", "30.00"):
+        response = await pay(erp, invoice, amount)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    ids = [payment["id"] for payment in made]
+
+    async def listed(**filters: Any) -> list[str]:
+        response = await erp.client.get(
+            "/payments",
+            params={"sort": "created_at", "limit": 2, **filters},
+            headers=erp.headers("finance"),
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found = [p["id"] for p in page["items"]]
+        if page["next_cursor"]:
+            found += await listed(**filters, cursor=page["next_cursor"])
+        return found
+
+    assert await listed() == ids
+    middle, last = made[1]["created_at"], made[2]["created_at"]
+    assert await listed(created_from=middle) == ids[1:]
+    assert await listed(created_to=middle) == ids[:1]
+    assert await listed(created_from=middle, created_to=last) == ids[1:2]
+    assert await listed(created_from=middle, invoice_id=invoice["id"]) == ids[1:]
+    assert await listed(created_from=middle, customer_id=str(uuid.uuid4())) == []
+    for bad in ({"created_from": "2026-11-30T00:00:00"}, {"created_to": "yesterday"}):
+        response = await erp.client.get("/payments", params=bad, headers=erp.headers("finance"))
+        assert response.status_code == 422, bad
+        assert response.json()["errors"][0]["field"] == f"query.{next(iter(bad))}"

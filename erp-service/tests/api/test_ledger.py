@@ -81,6 +81,7 @@ def manual(lines: list[tuple[str, str, str]], **fields: Any) -> dict[str, Any]:
     return {
         "entry_date": "2026-11-30",
         "memo": "test",
+        "reference": "TEST-1",
         "lines": [
             {"account_id": account, "debit": debit, "credit": credit}
             for account, debit, credit in lines
@@ -334,3 +335,97 @@ async def test_a_reversal_is_never_dated_before_the_entry_it_reverses(erp: Erp) 
         f"/ledger/journal-entries/{posted['id']}/reverse", {"entry_date": "2026-11-30"}, "finance"
     )
     assert (same_day["entry_date"], same_day["reverses_id"]) == ("2026-11-30", posted["id"])
+
+
+async def test_a_manual_entry_names_the_source_document_it_books(erp: Erp) -> None:
+    chart = await accounts(erp)
+    lines = [(chart["cash"]["id"], "60.00", "0"), (chart["equity"]["id"], "0", "60.00")]
+    without = manual(lines)
+    del without["reference"]
+    for what, body in {
+        "missing": without,
+        "null": manual(lines, reference=None),
+        "empty": manual(lines, reference=""),
+        "blank": manual(lines, reference=" \t "),
+    }.items():
+        response = await erp.client.post(
+            "/ledger/journal-entries", json=body, headers=erp.headers("finance")
+        )
+        assert response.status_code == 422, (what, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [error["field"] for error in response.json()["errors"]] == ["reference"], what
+    assert await entries(erp) == []
+    posted = await erp.post(
+        "/ledger/journal-entries", manual(lines, reference="  LEASE-2026-11 "), "finance"
+    )
+    assert (posted["source_type"], posted["reference"]) == ("manual", "LEASE-2026-11")
+    # Its reversal names the entry it reverses.
+    reversal = await erp.post(f"/ledger/journal-entries/{posted['id']}/reverse", {}, "finance")
+    assert reversal["reference"] == posted["number"]
+
+
+async def test_a_cost_change_entry_names_its_product_as_source(erp: Erp) -> None:
+    await erp.warehouse("MAIN")
+    chair = await erp.product("CHAIR", "100.00", cost="40.00")
+    table = await erp.product("TABLE", "300.00", cost="120.00")
+    await erp.receive("CHAIR", 10)
+    await erp.receive("TABLE", 2)
+    # A product changes cost again and again: one entry per change, each naming it.
+    for product, cost in ((chair, "42.00"), (table, "110.00"), (chair, "41.00")):
+        response = await erp.client.patch(
+            f"/products/{product['id']}", json={"cost": cost}, headers=erp.headers("warehouse")
+        )
+        assert response.status_code == 200, response.text
+    changes = await entries(erp, source_type="cost_change")
+    assert [(e["source_id"], e["reference"]) for e in changes] == [
+        (chair["id"], "CHAIR"),
+        (table["id"], "TABLE"),
+        (chair["id"], "CHAIR"),
+    ]
+    of_chair = await entries(erp, source_type="cost_change", source_id=chair["id"])
+    assert [e["id"] for e in of_chair] == [changes[0]["id"], changes[2]["id"]]
+    chart = await accounts(erp)
+    # 10 chairs 1.00 cheaper each: Dr revaluation / Cr inventory.
+    assert [
+        (line["account_id"], line["debit"], line["credit"]) for line in of_chair[1]["lines"]
+    ] == [
+        (chart["inventory_revaluation"]["id"], "10.00", "0.00"),
+        (chart["inventory"]["id"], "0.00", "10.00"),
+    ]
+    # The product's id names only its cost changes: its receipt's entry names the movement.
+    assert [e["source_id"] for e in await entries(erp, source_id=chair["id"])] == [
+        chair["id"],
+        chair["id"],
+    ]
+    assert await entries(erp, source_type="stock_movement", source_id=chair["id"]) == []
+    assert await balance(erp, "inventory") == await inventory_at_cost(erp)
+
+
+async def test_entries_are_listed_by_when_posted_and_by_accounting_date(erp: Erp) -> None:
+    chart = await accounts(erp)
+    lines = [(chart["cash"]["id"], "5.00", "0"), (chart["equity"]["id"], "0", "5.00")]
+    posted = [
+        await erp.post(
+            "/ledger/journal-entries",
+            manual(lines, entry_date=day, reference=f"R-{day}"),
+            "finance",
+        )
+        for day in ("2026-11-30", "2026-10-01", "2026-11-15")
+    ]
+    ids = [entry["id"] for entry in posted]
+    assert [e["id"] for e in await entries(erp)] == ids  # sorted by created_at
+    middle = posted[1]["created_at"]
+    assert [e["id"] for e in await entries(erp, created_from=middle)] == ids[1:]
+    assert [e["id"] for e in await entries(erp, created_to=middle)] == ids[:1]
+    assert [
+        e["id"] for e in await entries(erp, created_from=middle, created_to=posted[2]["created_at"])
+    ] == ids[1:2]
+    # date_from / date_to keep selecting by the entry's date, both ends included.
+    by_date = await entries(erp, date_from="2026-11-15", date_to="2026-11-30")
+    assert sorted(e["id"] for e in by_date) == sorted([ids[0], ids[2]])
+    for bad in ({"created_from": "2026-11-30T00:00:00"}, {"created_to": "yesterday"}):
+        response = await erp.client.get(
+            "/ledger/journal-entries", params=bad, headers=erp.headers("finance")
+        )
+        assert response.status_code == 422, bad
+        assert response.json()["errors"][0]["field"] == f"query.{next(iter(bad))}"

@@ -39,6 +39,7 @@ async def post_entry(
     body = {
         "entry_date": entry_date,
         "memo": memo,
+        "reference": f"{memo.upper()}-{entry_date}",
         "lines": [
             {"account_id": account, "debit": debit, "credit": credit}
             for account, debit, credit in lines
@@ -293,7 +294,8 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
     of_rent = await report(erp, "/budgets", account_id=rent, sort="-month")
     assert [b["month"] for b in of_rent["items"]] == ["2026-12", "2026-11"]
     # Keyset pages: one at a time, nothing twice, nothing left out.
-    seen, cursor = [], None
+    seen: list[str] = []
+    cursor = None
     while True:
         params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
         page = await report(erp, "/budgets", **params)

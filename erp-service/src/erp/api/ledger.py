@@ -17,7 +17,7 @@ from erp.domain.ledger import MAX_LINES, Posting
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger
 from shared_schemas.http.concurrency import set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -97,8 +97,10 @@ class JournalEntryCreate(BaseModel):
 
     entry_date: date
     memo: str | None = Field(default=None, max_length=500)
-    reference: str | None = Field(
-        default=None, max_length=100, description="The source document's reference."
+    reference: str = Field(
+        max_length=100,
+        description="The source document the entry books (the lease, the payroll run, the "
+        "bank statement): required, not blank.",
     )
     lines: list[EntryLineIn] = Field(min_length=2, max_length=MAX_LINES)
 
@@ -146,12 +148,20 @@ class JournalEntryOut(BaseModel):
     number: str
     entry_date: date
     memo: str | None
-    reference: str | None
+    reference: str | None = Field(
+        description="The source document's human reference: what a manual entry books, the "
+        "number of the shipment, invoice or entry reversed, a payment's reference (else its "
+        "invoice's number), the sku of a cost change; none on a stock movement's entry."
+    )
     source_type: str = Field(
         description="manual, reversal, stock_movement, cost_change, shipment, invoice, "
         "invoice_void or payment"
     )
-    source_id: uuid.UUID | None = Field(description="The document that posted it.")
+    source_id: uuid.UUID | None = Field(
+        description="The document that posted it: the stock movement, shipment, invoice or "
+        "payment; the product of a cost change (one entry per change); the voided invoice of "
+        "an invoice_void. None on manual entries and their reversals."
+    )
     reverses_id: uuid.UUID | None
     created_by: str
     created_at: datetime
@@ -199,7 +209,14 @@ async def get_account(
     return AccountOut.model_validate(account)
 
 
-@router.get("/journal-entries", summary="List journal entries")
+@router.get(
+    "/journal-entries",
+    summary="List journal entries",
+    description="`date_from`/`date_to` select by the entry's accounting date (`entry_date`, "
+    "both ends included); `created_from`/`created_to` by when it was posted (`created_at`), "
+    "as on every list. `source_type` with `source_id` finds what a document posted, e.g. "
+    "`source_type=cost_change&source_id=<product id>` every revaluation of a product.",
+)
 async def list_entries(
     _access: ReadAccess,
     uow: UnitOfWorkDep,
@@ -211,10 +228,24 @@ async def list_entries(
     account_id: uuid.UUID | None = None,
     source_type: Annotated[str | None, Query(max_length=40)] = None,
     source_id: uuid.UUID | None = None,
-    date_from: Annotated[date | None, Query(description="Entries dated on or after.")] = None,
-    date_to: Annotated[date | None, Query(description="Entries dated on or before.")] = None,
+    date_from: Annotated[
+        date | None, Query(description="Entries whose entry_date is on or after this day.")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(description="Entries whose entry_date is on or before this day.")
+    ] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[JournalEntryOut]:
-    filters = ledger.EntryFilters(account_id, source_type, source_id, date_from, date_to)
+    filters = ledger.EntryFilters(
+        account_id=account_id,
+        source_type=source_type,
+        source_id=source_id,
+        date_from=date_from,
+        date_to=date_to,
+        created_from=created_from,
+        created_to=created_to,
+    )
     async with uow:
         page = await ledger.list_entries(uow.session, filters, sort, cursor, limit)
         return Page[JournalEntryOut](
@@ -231,8 +262,8 @@ async def list_entries(
     "the invoices (a line naming one is a 422).",
     responses={
         422: {
-            "description": "Unbalanced, an unknown or inactive account, or an account a "
-            "sub-ledger keeps (inventory, receivables)"
+            "description": "Unbalanced, an unknown or inactive account, an account a "
+            "sub-ledger keeps (inventory, receivables), or no `reference`"
         }
     },
 )

@@ -15,7 +15,7 @@ from erp.api.deps import UnitOfWorkDep
 from erp.api.invoices import InvoiceOut, out
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger, payments
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
 
@@ -123,16 +123,17 @@ async def list_payments(
     ] = None,
     invoice_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[PaymentOut]:
+    filters = payments.PaymentFilters(
+        invoice_id=invoice_id,
+        customer_id=customer_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
     async with uow:
-        page = await payments.list_payments(
-            uow.session,
-            invoice_id=invoice_id,
-            customer_id=customer_id,
-            sort=sort,
-            cursor=cursor,
-            limit=limit,
-        )
+        page = await payments.list_payments(uow.session, filters, sort, cursor, limit)
     return Page[PaymentOut](
         items=[PaymentOut.model_validate(p) for p in page.items], next_cursor=page.next_cursor
     )

@@ -143,17 +143,25 @@ async def post_manual_entry(
     *,
     entry_date: date,
     memo: str | None,
-    reference: str | None,
+    reference: str,
 ) -> JournalEntry:
     """A balanced entry by hand, never to an account a sub-ledger keeps (inventory,
-    receivables): 422 naming the line."""
+    receivables): 422 naming the line. It names the document it books (`reference`: the
+    lease, the payroll run, the bank statement), as a business document's entry names
+    its document: 422 when blank."""
+    source = reference.strip()
+    if not source:
+        raise RuleViolation(
+            "A manual entry names the source document it books.",
+            [{"field": "reference", "message": "required: the source document's reference"}],
+        )
     async with uow:
         await _check_no_sub_ledger_account(uow.session, lines)
         entry = await post_entry(
             uow,
             lines,
             source_type=MANUAL,
-            reference=reference,
+            reference=source,
             memo=memo,
             entry_date=entry_date,
         )
@@ -294,8 +302,12 @@ class EntryFilters:
     account_id: uuid.UUID | None = None
     source_type: str | None = None
     source_id: uuid.UUID | None = None
+    # The entry's accounting date (`entry_date`), both ends included.
     date_from: date | None = None
     date_to: date | None = None
+    # When it was posted (`created_at`), the end excluded as in every other list.
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 async def list_entries(
@@ -313,6 +325,10 @@ async def list_entries(
         conditions.append(JournalEntry.entry_date >= filters.date_from)
     if filters.date_to:
         conditions.append(JournalEntry.entry_date <= filters.date_to)
+    if filters.created_from:
+        conditions.append(JournalEntry.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(JournalEntry.created_at < filters.created_to)
     query = select(JournalEntry).options(selectinload(JournalEntry.lines))
     if conditions:
         query = query.where(and_(*conditions))

@@ -122,20 +122,30 @@ async def get_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
     return payment
 
 
+@dataclass(frozen=True)
+class PaymentFilters:
+    invoice_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
 async def list_payments(
     session: AsyncSession,
-    *,
-    invoice_id: uuid.UUID | None,
-    customer_id: uuid.UUID | None,
+    filters: PaymentFilters,
     sort: str | None,
     cursor: str | None,
     limit: int,
 ) -> Page[Payment]:
     conditions: list[ColumnElement[bool]] = []
-    if invoice_id:
-        conditions.append(Payment.invoice_id == invoice_id)
-    if customer_id:
-        conditions.append(Payment.customer_id == customer_id)
+    if filters.invoice_id:
+        conditions.append(Payment.invoice_id == filters.invoice_id)
+    if filters.customer_id:
+        conditions.append(Payment.customer_id == filters.customer_id)
+    if filters.created_from:
+        conditions.append(Payment.created_at >= filters.created_from)
+    if filters.created_to:
+        conditions.append(Payment.created_at < filters.created_to)
     query = select(Payment).where(and_(*conditions)) if conditions else select(Payment)
     rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
     return LISTING.page(rows, limit, sort)

@@ -137,7 +137,11 @@ async def post_revaluation(
     await post_entry(
         uow,
         [Posting.dr(up, abs(value), product.sku), Posting.cr(down, abs(value), product.sku)],
+        # The product is the source document: a product changes cost many times, so
+        # unlike other sources it has many entries (the one-entry-per-source index spares
+        # cost changes).
         source_type=COST_CHANGE,
+        source_id=product.id,
         reference=product.sku,
         memo=f"{product.sku} cost {old_cost:.2f} → {new_cost:.2f} on {units} units",
     )
