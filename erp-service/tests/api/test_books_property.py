@@ -7,7 +7,10 @@ assets equal liabilities plus equity, the inventory account equals the units on 
 times their standard cost, receivables equal what the unpaid invoices ask and the aging
 of receivables, every invoice adds up to its lines, every order's invoices stay within
 it, and each customer's credit exposure is what its open orders have not billed plus
-what its invoices ask.
+what its invoices ask. On the stock side: every level is the sum of its movements (the
+stock check finds no drift), each order's lines hold reserved and shipped exactly what
+the movement ledger holds for that order, and no backordered order waits for units its
+warehouse has available.
 
 One seeded run of a few thousand operations per database (the volume the issue asks
 for) and a short hypothesis search whose failures shrink to the steps that cause them.
@@ -51,6 +54,8 @@ WEIGHTS = (4, 2, 2, 1, 5, 4, 2, 3, 1, 1, 1, 1)
 LONG_RUN_STEPS = 2_000
 # Orders that count against the credit limit until invoiced (held and cancelled do not).
 OPEN = ("confirmed", "backordered", "partially_shipped", "shipped", "delivered")
+# The movements the system writes for an order: what it holds reserved and has shipped.
+ORDER_MOVEMENTS = ("reservation", "release", "shipment")
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,21 @@ class Books:
 
     async def _post(self, path: str, body: Any, role: str) -> Any:
         return await self.erp.client.post(path, json=body, headers=self.erp.headers(role))
+
+    async def _every(self, path: str, role: str = "admin", **filters: Any) -> list[dict[str, Any]]:
+        """Every item of a list, page after page."""
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {**filters, "limit": 200, **({"cursor": cursor} if cursor else {})}
+            response = await self.erp.client.get(
+                path, params=params, headers=self.erp.headers(role)
+            )
+            assert response.status_code == 200, response.text
+            found.extend(response.json()["items"])
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                return found
 
     async def _receipt(self, op: Op) -> Any:
         body = {
@@ -254,6 +274,7 @@ class Books:
         debit, credit = ("salaries_expense", "bank") if op.pick % 2 else ("cash", "equity")
         body = {
             "entry_date": "2026-11-30",
+            "reference": f"BANK-{op.pick}",
             "lines": [
                 {"account_id": by_key[debit], "debit": amount},
                 {"account_id": by_key[credit], "credit": amount},
@@ -285,21 +306,10 @@ class Books:
         assert sheet["balanced"] is True
 
         # Every entry balances on its own, not only all of them together.
-        cursor = None
-        while True:
-            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-            page = (
-                await erp.client.get(
-                    "/ledger/journal-entries", params=params, headers=erp.headers("finance")
-                )
-            ).json()
-            for entry in page["items"]:
-                debits = sum(Decimal(line["debit"]) for line in entry["lines"])
-                credits = sum(Decimal(line["credit"]) for line in entry["lines"])
-                assert debits == credits > 0, entry
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
+        for entry in await self._every("/ledger/journal-entries", "finance"):
+            debits = sum(Decimal(line["debit"]) for line in entry["lines"])
+            credits = sum(Decimal(line["credit"]) for line in entry["lines"])
+            assert debits == credits > 0, entry
 
         balances = {
             row["code"]: Decimal(row["debit_total"]) - Decimal(row["credit_total"])
@@ -318,44 +328,40 @@ class Books:
             assert 0 <= level["reserved"] <= level["on_hand"]
             stock_value += level["on_hand"] * cost[level["product_id"]]
         assert balances.get("1200", Decimal(0)) == stock_value
+        check = await erp.stock_check()
+        assert (check["consistent"], check["drift"]) == (True, []), check
+        orders = [
+            order
+            for customer in self.customers
+            for order in await self._every("/orders", customer_id=str(customer))
+        ]
+        available = {
+            (level["product_id"], level["warehouse_id"]): level["available"]
+            for level in levels["items"]
+        }
+        await self._verify_reservations(orders, available)
 
         due = Decimal(0)
-        cursor = None
         by_order: dict[str, Decimal] = {}
         billed: dict[str, Decimal] = {}  # every invoice of the order, voided ones too
         unpaid: dict[uuid.UUID, Decimal] = {}  # what each customer's invoices ask
-        while True:
-            params: dict[str, Any] = {"limit": 200}
-            if cursor:
-                params["cursor"] = cursor
-            page = (
-                await erp.client.get("/invoices", params=params, headers=erp.headers("finance"))
-            ).json()
-            for invoice in page["items"]:
-                due += Decimal(invoice["amount_due"])
-                order_id, customer = invoice["order_id"], uuid.UUID(invoice["customer_id"])
-                billed[order_id] = billed.get(order_id, Decimal(0)) + Decimal(invoice["total"])
-                unpaid[customer] = unpaid.get(customer, Decimal(0)) + Decimal(invoice["amount_due"])
-                assert Decimal(invoice["discount_total"]) >= 0
-                net = sum(Decimal(line["line_net"]) for line in invoice["lines"])
-                tax = sum(Decimal(line["line_tax"]) for line in invoice["lines"])
-                assert (Decimal(invoice["total"]), Decimal(invoice["tax_total"])) == (
-                    net + tax,
-                    tax,
-                )
-                if invoice["status"] != "void":
-                    by_order[invoice["order_id"]] = by_order.get(
-                        invoice["order_id"], Decimal(0)
-                    ) + Decimal(invoice["total"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
+        for invoice in await self._every("/invoices", "finance"):
+            due += Decimal(invoice["amount_due"])
+            order_id, customer = invoice["order_id"], uuid.UUID(invoice["customer_id"])
+            billed[order_id] = billed.get(order_id, Decimal(0)) + Decimal(invoice["total"])
+            unpaid[customer] = unpaid.get(customer, Decimal(0)) + Decimal(invoice["amount_due"])
+            assert Decimal(invoice["discount_total"]) >= 0
+            net = sum(Decimal(line["line_net"]) for line in invoice["lines"])
+            tax = sum(Decimal(line["line_tax"]) for line in invoice["lines"])
+            assert (Decimal(invoice["total"]), Decimal(invoice["tax_total"])) == (net + tax, tax)
+            if invoice["status"] != "void":
+                by_order[order_id] = by_order.get(order_id, Decimal(0)) + Decimal(invoice["total"])
         assert balances.get("1100", Decimal(0)) == due
         aging = (
             await erp.client.get("/reports/ar-aging", params=far, headers=erp.headers("finance"))
         ).json()
         assert Decimal(aging["totals"]["total"]) == balances.get("1100", Decimal(0))
-        await self._verify_exposures(billed, unpaid)
+        await self._verify_exposures(orders, billed, unpaid)
         for order_id, invoiced in billed.items():
             order = (
                 await erp.client.get(f"/orders/{order_id}", headers=erp.headers("admin"))
@@ -367,33 +373,57 @@ class Books:
                 # Voided invoices included: their goods are not billed again.
                 assert invoiced == Decimal(order["total"])
 
+    async def _verify_reservations(
+        self, orders: list[dict[str, Any]], available: dict[tuple[str, str], int]
+    ) -> None:
+        """Per order and product, the units its lines hold reserved are its reservations
+        less its releases and shipments in the movement ledger, and the units shipped its
+        shipments; a backordered order waits for a product only while its warehouse has
+        none of it available (arriving stock goes to the waiting orders first)."""
+        held: dict[tuple[str, str], int] = {}
+        shipped: dict[tuple[str, str], int] = {}
+        movements = await self._every(
+            "/stock/movements",
+            product_id=[product["id"] for product in self.products],
+            kind=list(ORDER_MOVEMENTS),
+        )
+        for movement in movements:
+            key = (movement["order_id"], movement["product_id"])
+            held[key] = held.get(key, 0) + movement["reserved_delta"]
+            if movement["kind"] == "shipment":
+                shipped[key] = shipped.get(key, 0) - movement["on_hand_delta"]
+        lines_held: dict[tuple[str, str], int] = {}
+        lines_shipped: dict[tuple[str, str], int] = {}
+        for order in orders:
+            for line in order["lines"]:
+                key = (order["id"], line["product_id"])
+                lines_held[key] = lines_held.get(key, 0) + line["quantity_reserved"]
+                lines_shipped[key] = lines_shipped.get(key, 0) + line["quantity_shipped"]
+                waiting = line["quantity"] - line["quantity_reserved"] - line["quantity_shipped"]
+                if order["status"] == "backordered" and waiting > 0:
+                    there = available.get((line["product_id"], order["warehouse_id"]), 0)
+                    assert there == 0, (order["number"], line["sku"], waiting, there)
+
+        def some(units: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+            return {key: count for key, count in units.items() if count}
+
+        assert some(lines_held) == some(held)
+        assert some(lines_shipped) == some(shipped)
+
     async def _verify_exposures(
-        self, billed: dict[str, Decimal], unpaid: dict[uuid.UUID, Decimal]
+        self,
+        orders: list[dict[str, Any]],
+        billed: dict[str, Decimal],
+        unpaid: dict[uuid.UUID, Decimal],
     ) -> None:
         """Each customer's credit exposure is what its open orders have not billed yet
         (a voided invoice's goods are not billed again) plus what its invoices ask."""
-        expected = {}
-        for customer in self.customers:
-            owed = unpaid.get(customer, Decimal(0))
-            cursor = None
-            while True:
-                params: dict[str, Any] = {"customer_id": str(customer), "limit": 200}
-                if cursor:
-                    params["cursor"] = cursor
-                page = (
-                    await self.erp.client.get(
-                        "/orders", params=params, headers=self.erp.headers("admin")
-                    )
-                ).json()
-                for order in page["items"]:
-                    if order["status"] in OPEN:
-                        rest = Decimal(order["total"]) - billed.get(order["id"], Decimal(0))
-                        assert rest >= 0
-                        owed += rest
-                cursor = page["next_cursor"]
-                if cursor is None:
-                    break
-            expected[customer] = owed
+        expected = {customer: unpaid.get(customer, Decimal(0)) for customer in self.customers}
+        for order in orders:
+            if order["status"] in OPEN:
+                rest = Decimal(order["total"]) - billed.get(order["id"], Decimal(0))
+                assert rest >= 0
+                expected[uuid.UUID(order["customer_id"])] += rest
         async with session_factory(self.erp.engine)() as session:
             exposure = await credit.exposures(session, self.customers)
         assert {c: exposure.get(c, Decimal(0)) for c in self.customers} == expected
