@@ -1,7 +1,8 @@
-"""ERP order creation from a backlog of accepted-quote events: each event a credit check,
-reservations, an order, its events, the inbox row. The erp-consumer process drains a
-topic holding the whole backlog; the rate runs from the first order created to the last
-(joining the consumer group is not counted).
+"""ERP order creation from a backlog of accepted-quote events: each event a credit check
+(the customer's exposure read from their earlier orders), reservations, an order, its
+events, the inbox row. The erp-consumer process drains a topic holding the whole backlog;
+the rate runs from the first order created to the last (joining the consumer group is
+not counted).
 
 The baseline, in the same run, is the same consumer applying one event per transaction
 (CONSUMER_BATCH_SIZE=1). Results go to docs/benchmarks.md. Repeat with `make bench`
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -28,6 +30,7 @@ from sqlalchemy import func, select
 
 from erp.adapters.sales import Order
 from erp.config import Settings
+from erp.domain.orders import ON_HOLD
 from erp.main import create_app
 from shared_schemas.broker import EmbeddedBroker, free_port
 from shared_schemas.database import create_engine
@@ -45,6 +48,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 QUOTES = int(os.environ.get("QUOTES", "10000"))
 SKUS = [f"BENCH-{n}" for n in range(10)]
+# Each customer accepts about this many quotes over the backlog, so most credit checks
+# count orders made earlier (an order's total is at most 142.73 here).
+QUOTES_PER_CUSTOMER = 4
+# One customer in TIGHT_EVERY has a limit most of their orders exceed (those are held);
+# every other customer a limit their orders stay well within.
+TIGHT_EVERY = 20
+TIGHT_LIMIT, AMPLE_LIMIT = Decimal("100.00"), Decimal("50000.00")
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Result:
     batch: int
     rate: float
     drained_in: float
+    held: int
 
 
 async def prepare(database_url: str, signer: Any) -> dict[str, uuid.UUID]:
@@ -85,12 +96,36 @@ async def prepare(database_url: str, signer: Any) -> dict[str, uuid.UUID]:
     return products
 
 
+@dataclass(frozen=True)
+class BenchCustomer:
+    id: uuid.UUID
+    name: str
+    credit_limit: Decimal
+
+
+def bench_customers(count: int) -> list[BenchCustomer]:
+    """Every customer has a credit limit, so every order's credit check reads its exposure;
+    one in TIGHT_EVERY a tight one."""
+    return [
+        BenchCustomer(
+            uuid.uuid4(),
+            f"Bench customer {n}",
+            TIGHT_LIMIT if n % TIGHT_EVERY == 0 else AMPLE_LIMIT,
+        )
+        for n in range(count)
+    ]
+
+
 def quote_events(products: dict[str, uuid.UUID]) -> list[tuple[bytes, bytes]]:
-    """(key, CloudEvent JSON) of accepted quotes: 1-3 lines each, customers known only by
-    the quote's snapshot, no credit limit."""
+    """(key, CloudEvent JSON) of accepted quotes: 1-3 lines each, from customers known only
+    by the quotes' snapshots, each with a credit limit and accepting about
+    QUOTES_PER_CUSTOMER quotes spread over the backlog (a seeded draw, the same every
+    run)."""
+    draw = random.Random(20261201)
+    customers = bench_customers(max(1, QUOTES // QUOTES_PER_CUSTOMER))
     events = []
     for n in range(QUOTES):
-        quote_id, customer_id = uuid.uuid4(), uuid.uuid4()
+        quote_id, customer = uuid.uuid4(), draw.choice(customers)
         lines = []
         for k in range(1 + n % 3):
             sku = SKUS[(n + k) % len(SKUS)]
@@ -114,7 +149,7 @@ def quote_events(products: dict[str, uuid.UUID]) -> list[tuple[bytes, bytes]]:
             version=3,
             quote_id=quote_id,
             number=f"Q-2026-{n:06d}",
-            customer_id=customer_id,
+            customer_id=customer.id,
             opportunity_id=None,
             owner_id=None,
             currency="EUR",
@@ -125,11 +160,11 @@ def quote_events(products: dict[str, uuid.UUID]) -> list[tuple[bytes, bytes]]:
             valid_until="2026-12-31",
             lines=lines,
             customer=CustomerSnapshot(
-                id=customer_id,
+                id=customer.id,
                 version=1,
                 kind="company",
-                name=f"Bench customer {n}",
-                credit_limit=None,
+                name=customer.name,
+                credit_limit=customer.credit_limit,
                 payment_terms_days=30,
             ),
         )
@@ -168,9 +203,14 @@ async def drain(broker: EmbeddedBroker, database_url: str, batch: int, label: st
     try:
         while True:
             async with engine.connect() as connection:
-                count, first, last = (
+                count, first, last, held = (
                     await connection.execute(
-                        select(func.count(), func.min(Order.created_at), func.max(Order.created_at))
+                        select(
+                            func.count(),
+                            func.min(Order.created_at),
+                            func.max(Order.created_at),
+                            func.count().filter(Order.status == ON_HOLD),
+                        )
                     )
                 ).one()
             if count >= QUOTES:
@@ -186,27 +226,33 @@ async def drain(broker: EmbeddedBroker, database_url: str, batch: int, label: st
         log.close()
         await engine.dispose()
     spread = (last - first).total_seconds()
-    return Result(label, batch, QUOTES / spread, time.perf_counter() - started)
+    return Result(label, batch, QUOTES / spread, time.perf_counter() - started, int(held))
 
 
 def render(results: list[Result]) -> str:
-    rows = ["| database | events per transaction | orders/s | vs one per transaction |"]
-    rows.append("|---|---|---|---|")
+    rows = ["| database | events per transaction | orders/s | vs one per transaction | held |"]
+    rows.append("|---|---|---|---|---|")
     for result in results:
         base = next(r for r in results if r.database == result.database and r.batch == 1)
         rows.append(
             f"| {result.database} | {result.batch} | {result.rate:.0f} | "
-            f"{result.rate / base.rate:.2f} |"
+            f"{result.rate / base.rate:.2f} | {result.held} |"
         )
+    customers = max(1, QUOTES // QUOTES_PER_CUSTOMER)
     return "\n".join(
         [
             f"{measured_on()}.",
             "",
-            f"A backlog of {QUOTES:,} `crm.quote.accepted.v1` events (1-3 lines each,",
-            "customers known only by the quote's snapshot) drained by one erp-consumer",
-            "process: each event a credit check, reservations in the default warehouse, the",
-            "order with its lines, its `erp.order.created` and `confirmed` events, and the",
-            "inbox row. The baseline is the same consumer applying one event per transaction",
+            f"A backlog of {QUOTES:,} `crm.quote.accepted.v1` events (1-3 lines each) from",
+            f"{customers:,} customers known only by the quotes' snapshots, each accepting",
+            "several quotes spread over the backlog, drained by one erp-consumer process:",
+            "each event a credit check (every customer has a credit limit, so each check",
+            "reads the customer's exposure from their earlier orders; one customer in",
+            f"{TIGHT_EVERY} has a limit of {TIGHT_LIMIT}, which most of their orders exceed:",
+            "those are held, column `held`), reservations in the default warehouse, the",
+            "order with its lines, its `erp.order.created` and `confirmed` (or `on_hold`)",
+            "events, and the inbox row. The baseline is the same consumer applying one event",
+            "per transaction",
             "(`ERP_CONSUMER_BATCH_SIZE=1`); with 100, each run of accepted quotes in a",
             "transaction becomes its orders in one set-based step. Rate from the first order",
             "created to the last. Target: at least 300 orders/s on PostgreSQL.",
