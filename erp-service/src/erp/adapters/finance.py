@@ -42,6 +42,9 @@ class Account(Record, Base):
     __mapper_args__ = {"version_id_col": Record.version}
 
 
+_ONE_ENTRY_PER_SOURCE = "source_id IS NOT NULL AND source_type <> 'cost_change'"
+
+
 class JournalEntry(Base):
     """A posted entry: never updated or deleted; corrected by a reversing entry.
 
@@ -77,14 +80,15 @@ class JournalEntry(Base):
     __table_args__ = (
         Index("ix_journal_entries_date", "entry_date", "id"),
         Index("ix_journal_entries_created", "created_at", "id"),
-        # One automatic entry per source document and kind, whatever the redeliveries.
+        # One automatic entry per source document and kind, whatever the redeliveries; a
+        # product is revalued many times, so cost changes are left out.
         Index(
             "uq_journal_entries_source",
             "source_type",
             "source_id",
             unique=True,
-            postgresql_where=text("source_id IS NOT NULL"),
-            sqlite_where=text("source_id IS NOT NULL"),
+            postgresql_where=text(_ONE_ENTRY_PER_SOURCE),
+            sqlite_where=text(_ONE_ENTRY_PER_SOURCE),
         ),
     )
 
