@@ -21,8 +21,6 @@ import os
 import sys
 import time
 import zlib
-from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -32,172 +30,26 @@ from typing import Any
 import httpx
 
 from deploy.local import demo_data as demo
+from deploy.local.census import Census, census
 from deploy.local.launcher import PlatformFailed, ensure_development_employees, sign_in
+from deploy.local.seed_api import (
+    CONCURRENCY,
+    Api,
+    GatewayUnreachable,
+    Json,
+    SeedFailed,
+    check_gateway,
+    describe,
+    gather,
+    poll,
+)
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000"
 ROLES = ("admin", "sales", "sales_manager", "support", "warehouse", "finance", "hr")
-KEY_PREFIX = "demo-seed/"
-CONCURRENCY = 6
-REPLICA_WAIT = 60.0  # seconds for one service to learn of what the other did
-POLL_INTERVAL = 0.4
 MARKER = demo.JOURNAL_ENTRIES[-1][2]
 OPEN_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
 CENT = Decimal("0.01")
-
-Json = dict[str, Any]
-
-
-class SeedFailed(RuntimeError):
-    """A request of the seed got an answer it cannot go on from (shown in the message)."""
-
-
-class GatewayUnreachable(SeedFailed):
-    """Nothing answers at the gateway URL: the platform is not running there."""
-
-
-def _problem(response: httpx.Response) -> Json:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _describe(response: httpx.Response) -> str:
-    request = response.request
-    return f"{request.method} {request.url.path}: {response.status_code} {response.text[:600]}"
-
-
-def retry_after(response: httpx.Response) -> float:
-    """Seconds the gateway asks to wait (`Retry-After`), at least 0.2; 1 if unreadable."""
-    try:
-        return max(0.2, float(response.headers.get("retry-after", "1")))
-    except ValueError:
-        return 1.0
-
-
-class Api:
-    """The gateway as the development users see it: each call under a role's token, at
-    most CONCURRENCY at a time, waiting out what the gateway asks to wait out (429, 503,
-    a key still in use)."""
-
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str]) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.limit = asyncio.Semaphore(CONCURRENCY)
-        self.requests = 0
-
-    async def send(
-        self,
-        role: str,
-        method: str,
-        path: str,
-        *,
-        body: Json | None = None,
-        params: dict[str, Any] | None = None,
-        key: str | None = None,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
-        if key is not None:
-            headers["Idempotency-Key"] = KEY_PREFIX + key
-        for _ in range(30):
-            async with self.limit:
-                self.requests += 1
-                response = await self.client.request(
-                    method, path, json=body, params=params, headers=headers
-                )
-            busy = response.status_code == 409 and "idempotency-key-in-use" in str(
-                _problem(response).get("type")
-            )
-            if response.status_code not in (429, 503) and not busy:
-                return response
-            await asyncio.sleep(retry_after(response))
-        raise SeedFailed(f"gave up waiting: {_describe(response)}")
-
-    async def get(self, role: str, path: str, params: dict[str, Any] | None = None) -> Json:
-        response = await self.send(role, "GET", path, params=params)
-        if response.status_code != 200:
-            raise SeedFailed(_describe(response))
-        result: Json = response.json()
-        return result
-
-    async def get_all(
-        self, role: str, path: str, params: dict[str, Any] | None = None
-    ) -> list[Json]:
-        items: list[Json] = []
-        cursor: str | None = None
-        while True:
-            query = {**(params or {}), "limit": 200}
-            if cursor:
-                query["cursor"] = cursor
-            page = await self.get(role, path, query)
-            items.extend(page["items"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                return items
-
-    async def post(
-        self,
-        role: str,
-        path: str,
-        body: Json | None = None,
-        *,
-        key: str,
-        lagging: bool = False,
-        existing: bool = False,
-    ) -> Json:
-        """POST under the Idempotency-Key `key`.
-
-        lagging: a 422 may mean the service has not learned yet of a record the other
-        service made; the request is repeated under `key#<n>` (the 422 is kept under the
-        earlier key, and a later run replays the same sequence) until REPLICA_WAIT.
-        existing: a 409 naming `existing_id` (a natural key taken) answers that record.
-        """
-        deadline = time.monotonic() + REPLICA_WAIT
-        attempt = 0
-        while True:
-            response = await self.send(
-                role, "POST", path, body=body, key=key if attempt == 0 else f"{key}#{attempt}"
-            )
-            if response.status_code in (200, 201):
-                result: Json = response.json()
-                return result
-            found = _problem(response).get("existing_id")
-            if existing and response.status_code == 409 and found:
-                return await self.get(role, f"{path}/{found}")
-            if lagging and response.status_code == 422 and time.monotonic() < deadline:
-                attempt += 1
-                if response.headers.get("idempotent-replayed") != "true":
-                    # Backing off: records waiting on the same replica retry together.
-                    await asyncio.sleep(min(2.0, POLL_INTERVAL * 1.3**attempt))
-                continue
-            raise SeedFailed(_describe(response))
-
-    async def patch(self, role: str, path: str, body: Json) -> Json:
-        response = await self.send(role, "PATCH", path, body=body)
-        if response.status_code != 200:
-            raise SeedFailed(_describe(response))
-        result: Json = response.json()
-        return result
-
-
-async def gather(*calls: Awaitable[Any]) -> list[Any]:
-    return list(await asyncio.gather(*calls))
-
-
-async def poll(
-    what: str, probe: Callable[[], Awaitable[Any]], *, within: float = REPLICA_WAIT
-) -> Any:
-    """Call `probe()` until it answers something truthy, or fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        found = await probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise SeedFailed(f"waited {within:.0f}s for {what}; see the services' logs")
-        await asyncio.sleep(POLL_INTERVAL)
 
 
 @dataclass
@@ -402,7 +254,7 @@ async def books(api: Api, company: Company) -> None:
             path = f"/api/erp/budgets/{company.accounts[code]}/{month}"
             response = await api.send("finance", "PUT", path, body={"amount": amount})
             if response.status_code not in (200, 201):
-                raise SeedFailed(_describe(response))
+                raise SeedFailed(describe(response))
     for entry in demo.JOURNAL_ENTRIES[:-1]:
         await journal_entry(api, company, entry)
 
@@ -445,7 +297,7 @@ async def customers(api: Api, company: Company) -> None:
             key=f"custom-field/{definition['key']}",
         )
         if response.status_code not in (201, 409):
-            raise SeedFailed(_describe(response))
+            raise SeedFailed(describe(response))
 
     async def customer(item: demo.Customer) -> None:
         body: Json = {
@@ -797,86 +649,6 @@ async def inquiries(api: Api, company: Company) -> None:
 
 
 # --- The whole company ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Census:
-    """How many records of each kind the company has, and by status where there is one."""
-
-    counts: dict[str, int]
-    statuses: dict[str, Counter[str]]
-
-    def line(self) -> str:
-        return ", ".join(f"{count} {name}" for name, count in self.counts.items())
-
-    def details(self) -> list[str]:
-        return [
-            f"  {name}: " + ", ".join(f"{n} {status}" for status, n in sorted(counter.items()))
-            for name, counter in self.statuses.items()
-        ]
-
-
-# name, role reading it, path, the field to count by
-CENSUS = (
-    ("employees", "hr", "/api/erp/employees", "status"),
-    ("departments", "hr", "/api/erp/departments", None),
-    ("warehouses", "warehouse", "/api/erp/warehouses", None),
-    ("products", "warehouse", "/api/erp/products", "active"),
-    ("stock levels", "warehouse", "/api/erp/stock", None),
-    ("stock movements", "warehouse", "/api/erp/stock/movements", "kind"),
-    ("customers", "sales_manager", "/api/crm/customers", "kind"),
-    ("leads", "sales_manager", "/api/crm/leads", "status"),
-    ("opportunities", "sales_manager", "/api/crm/opportunities", "stage"),
-    ("quotes", "sales_manager", "/api/crm/quotes", "status"),
-    ("orders", "finance", "/api/erp/orders", "status"),
-    ("shipments", "warehouse", "/api/erp/shipments", None),
-    ("invoices", "finance", "/api/erp/invoices", "status"),
-    ("payments", "finance", "/api/erp/payments", "method"),
-    ("activities", "sales_manager", "/api/crm/activities", "kind"),
-    ("inquiries", "support", "/api/crm/inquiries", "status"),
-    ("journal entries", "finance", "/api/erp/ledger/journal-entries", "source_type"),
-    ("budgets", "finance", "/api/erp/budgets", None),
-)
-
-
-def _label(value: Any, by: str) -> str:
-    if isinstance(value, bool):
-        return by if value else f"in{by}"
-    return str(value)
-
-
-async def census(api: Api) -> Census:
-    found = await gather(*(api.get_all(role, path) for _, role, path, _ in CENSUS))
-    counts: dict[str, int] = {}
-    statuses: dict[str, Counter[str]] = {}
-    for (name, _, _, by), items in zip(CENSUS, found, strict=True):
-        counts[name] = len(items)
-        if by:
-            statuses[name] = Counter(_label(item[by], by) for item in items)
-        if name == "customers":
-            contacts = await gather(
-                *(
-                    api.send("sales_manager", "GET", f"/api/crm/customers/{c['id']}/contacts")
-                    for c in items
-                )
-            )
-            counts["contacts"] = sum(len(response.json()) for response in contacts)
-    return Census(counts, statuses)
-
-
-async def check_gateway(gateway_url: str) -> None:
-    try:
-        async with httpx.AsyncClient(base_url=gateway_url, timeout=5.0) as client:
-            response = await client.get("/healthz")
-    except httpx.TransportError as error:
-        raise GatewayUnreachable(
-            f"the gateway at {gateway_url} does not answer ({error.__class__.__name__}); "
-            "start the platform with `make run` first"
-        ) from error
-    if response.status_code != 200:
-        raise GatewayUnreachable(
-            f"the gateway at {gateway_url} is not healthy: {_describe(response)}"
-        )
 
 
 async def load(gateway_url: str) -> tuple[Census, bool]:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from deploy.local.launcher import Platform, sign_in
-from deploy.local.seed import retry_after
+from deploy.local.seed_api import retry_after
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
 
 POLL_SECONDS = 0.02
