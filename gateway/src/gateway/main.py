@@ -35,6 +35,8 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         consumer_batch_size=settings.consumer_batch_size,
         consumer_group=settings.consumer_group,
         jobs=periodic_jobs(engine, settings),
+        # The gateway's own routes write without the shared unit of work.
+        idempotency_lease=None,
     )
 
 

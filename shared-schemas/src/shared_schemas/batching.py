@@ -9,6 +9,7 @@ is one request and costs nothing extra.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -31,7 +32,9 @@ class GroupCommit(Generic[ItemT, ResultT]):
         future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all())
+            # A batch serves many requests, so it runs in none's context: each item
+            # carries what it needs of its request (who asks, correlation, its key).
+            self._writer = asyncio.create_task(self._write_all(), context=contextvars.Context())
         return await future
 
     async def _write_all(self) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,8 @@ from shared_schemas.messaging.admin_api import operations_router
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.metrics import refresh_outbox_gauges
 from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
+
+log = logging.getLogger(__name__)
 
 
 class CompanySettings(BaseSettings):
@@ -182,14 +185,23 @@ def create_service_app(
         table=workers.tables.idempotency_keys,
         verifier=app.state.token_verifier,
         ttl=workers.idempotency_ttl,
+        lease=workers.idempotency_lease,
     )
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox
 
     async def refresh_gauges() -> None:
-        await refresh_outbox_gauges(engine, outbox)
-        for refresh in refresh_metrics:
-            await refresh()
+        # Each gauge on its own: one whose source is away (the database) keeps its last
+        # value without freezing the others (the broker's state).
+        refreshers: list[Callable[[], Awaitable[None]]] = [
+            partial(refresh_outbox_gauges, engine, outbox),
+            *refresh_metrics,
+        ]
+        for refresh in refreshers:
+            try:
+                await refresh()
+            except Exception:
+                log.debug("a gauge could not be refreshed", exc_info=True)
 
     app.include_router(probes_router(engine, refresh_metrics=refresh_gauges))
     for router in public_routers:

@@ -3,7 +3,7 @@ service subclasses it with its own outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import ClassVar, Generic, Self, TypeVar
@@ -11,6 +11,12 @@ from typing import ClassVar, Generic, Self, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_schemas.events.base import EventData
+from shared_schemas.http.idempotency import (
+    Claim,
+    confirm_committed,
+    current_claim,
+    mark_committed,
+)
 from shared_schemas.identity.tokens import Principal
 from shared_schemas.messaging.context import EventContext, current_event_context
 from shared_schemas.messaging.outbox import Outbox
@@ -26,6 +32,9 @@ class UnitOfWork(Generic[SettingsT]):
     each service's subclass) in the same transaction: kept in the order recorded and
     written in one INSERT when the unit of work ends without error, so a use case pays
     one round trip for its events however many it records.
+
+    The same transaction marks the running request's Idempotency-Key (and those added
+    with `serve`) as having taken effect, so a retry after a crash never runs it again.
     """
 
     outbox: ClassVar[Outbox]
@@ -42,6 +51,7 @@ class UnitOfWork(Generic[SettingsT]):
         self._session: AsyncSession | None = None
         self._joined: AsyncSession | None = None
         self._recorded: list[tuple[EventData, str | None, EventContext]] = []
+        self._claims: list[Claim] = []
 
     @classmethod
     def joining(cls, session: AsyncSession, settings: SettingsT) -> Self:
@@ -80,6 +90,11 @@ class UnitOfWork(Generic[SettingsT]):
         self._check_open()
         self._recorded.extend(events)
 
+    def serve(self, claims: Iterable[Claim]) -> None:
+        """Requests whose effect this transaction makes besides the running one (group
+        commit): their Idempotency-Keys are marked with it."""
+        self._claims.extend(claims)
+
     def _check_open(self) -> None:
         if self._session is None:
             raise RuntimeError("record events inside `async with` of the unit of work")
@@ -111,10 +126,16 @@ class UnitOfWork(Generic[SettingsT]):
                 await self._write_recorded(session)
             self._recorded = []
             return
+        claims, self._claims = self._claims, []
+        running = current_claim()
+        if running is not None and running not in claims:
+            claims.append(running)
         try:
             if exc is None:
                 await self._write_recorded(session)
+                await mark_committed(session, claims)
                 await session.commit()
+                confirm_committed(claims)
             else:
                 await session.rollback()
         finally:

@@ -37,6 +37,7 @@ from shared_schemas.database import column_values
 from shared_schemas.domain import DomainError, Duplicate, RuleViolation
 from shared_schemas.events.base import EventData
 from shared_schemas.events.crm.customers import CustomerCreated
+from shared_schemas.http.idempotency import Claim, current_claim
 from shared_schemas.identity import Access
 from shared_schemas.identity.tokens import Principal
 from shared_schemas.listing import normalise
@@ -45,13 +46,15 @@ from shared_schemas.messaging.context import EventContext, current_event_context
 
 @dataclass(frozen=True)
 class NewCustomer:
-    """One request to create a customer: its checked values, who asks, and the request's
-    context (its id becomes the event's correlation id)."""
+    """One request to create a customer: its checked values, who asks, the request's
+    context (its id becomes the event's correlation id) and its Idempotency-Key claim
+    when it is written in a batch outside the request."""
 
     values: Mapping[str, Any]
     principal: Principal | None
     force: bool = False
     context: EventContext = field(default_factory=EventContext)
+    claim: Claim | None = None
 
 
 CustomerWriter = GroupCommit[NewCustomer, Customer]
@@ -74,7 +77,7 @@ async def create_customer(
 ) -> Customer:
     """A new customer; a 409 naming the existing one if it looks like a duplicate."""
     access.require_fields({k: v for k, v in values.items() if v is not None})
-    request = NewCustomer(values, access.principal, force, current_event_context())
+    request = NewCustomer(values, access.principal, force, current_event_context(), current_claim())
     return await writer.submit(request)
 
 
@@ -117,13 +120,15 @@ async def add_customers(
     if created:
         await _insert(session, created, definitions)
         events: list[tuple[EventData, str | None, EventContext]] = []
-        for customer, request in _with_requests(created, requests, results):
+        served = _with_requests(created, requests, results)
+        for customer, request in served:
             actor = request.principal.actor if request.principal else None
             state = customer_state(customer)
             events.append(
                 (CustomerCreated(customer_id=customer.id, **state), actor, request.context)
             )
         await uow.record_many(events)
+        uow.serve(request.claim for _, request in served if request.claim is not None)
     return results
 
 

@@ -2,9 +2,18 @@
 response; with a different request it is a 422; while the first is still running, a 409.
 
 Keys are scoped to the authenticated user and kept for a day. The key is claimed before
-the request runs and its response stored after; a request that crashed in between leaves
-the key claimed, so a retry gets 409 rather than a second effect (it never runs twice).
-Server errors (5xx) release the key so the client may retry.
+the request runs and its response stored after. In between, the transaction that makes
+the request's effect marks the claim `committed` (`mark_committed`, called by the unit
+of work), so a crash can never leave the question "did it happen?" open:
+
+- a claim still `processing` after its lease never took effect (its process died before
+  committing): the next retry takes the claim over and runs the request;
+- a `committed` claim took effect once, whatever happens to its response: it is never
+  run again (a retry gets 409 if the response could not be stored).
+
+Server errors (5xx) before any effect release the key so the client may retry. A first
+attempt outliving its lease cannot commit after a retry took over: its mark finds the
+claim no longer its own and its transaction rolls back.
 """
 
 from __future__ import annotations
@@ -12,13 +21,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     DateTime,
     Integer,
     LargeBinary,
@@ -33,9 +45,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared_schemas.domain import Conflict
 from shared_schemas.http.problems import Problem, problem_response
 from shared_schemas.identity.tokens import InvalidToken, KeysUnavailable, TokenVerifier
 
@@ -44,8 +57,9 @@ log = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-PROCESSING = "processing"
-COMPLETED = "completed"
+PROCESSING = "processing"  # claimed, no effect yet
+COMMITTED = "committed"  # its effect is committed, its response not stored (yet)
+COMPLETED = "completed"  # its response is stored and replayed
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -62,6 +76,58 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("body", LargeBinary, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     )
+
+
+@dataclass
+class Claim:
+    """The running request's hold on its key: `claimed_at` tells this attempt apart from
+    a retry that took the key over."""
+
+    table: Table
+    user_id: str
+    key: str
+    claimed_at: datetime
+    committed: bool = field(default=False)
+
+
+_current_claim: ContextVar[Claim | None] = ContextVar("idempotency_claim", default=None)
+
+
+def current_claim() -> Claim | None:
+    """The key claimed by the request being handled, until its effect is committed."""
+    claim = _current_claim.get()
+    return None if claim is None or claim.committed else claim
+
+
+async def mark_committed(session: AsyncSession, claims: Sequence[Claim]) -> None:
+    """In the transaction that makes the requests' effect: their keys took effect.
+
+    Raises Conflict when a claim is no longer this attempt's (a retry took it over after
+    the lease ran out); the caller's transaction must then roll back.
+    """
+    for claim in claims:
+        table = claim.table
+        result = await session.execute(
+            update(table)
+            .where(
+                table.c.user_id == claim.user_id,
+                table.c.key == claim.key,
+                table.c.state == PROCESSING,
+                table.c.created_at == claim.claimed_at,
+            )
+            .values(state=COMMITTED)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(
+                "A retry with this Idempotency-Key took over while this request ran; "
+                "this attempt was rolled back."
+            )
+
+
+def confirm_committed(claims: Sequence[Claim]) -> None:
+    """After the commit of `mark_committed`'s transaction."""
+    for claim in claims:
+        claim.committed = True
 
 
 @dataclass(frozen=True)
@@ -83,12 +149,14 @@ class IdempotencyMiddleware:
         table: Table,
         verifier: TokenVerifier,
         ttl: timedelta = timedelta(hours=24),
+        lease: timedelta | None = timedelta(minutes=1),
     ) -> None:
         self.app = app
         self.engine = engine
         self.table = table
         self.verifier = verifier
         self.ttl = ttl
+        self.lease = lease
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -115,12 +183,12 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         fingerprint = _fingerprint(scope, body)
-        claimed, stored = await self._claim(user_id, key, fingerprint)
-        if not claimed:
+        claim, stored = await self._claim(user_id, key, fingerprint)
+        if claim is None:
             assert stored is not None
             await self._answer_repeat(scope, receive, send, stored, fingerprint)
             return
-        await self._run_and_store(scope, body, send, user_id, key)
+        await self._run_and_store(scope, body, send, claim)
 
     async def _user(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         authorization = headers.get(b"authorization", b"").decode("latin-1")
@@ -135,17 +203,16 @@ class IdempotencyMiddleware:
         scope.setdefault("state", {})["principal"] = principal
         return principal.user_id
 
-    async def _claim(self, user_id: str, key: str, fingerprint: str) -> tuple[bool, _Stored | None]:
+    async def _claim(
+        self, user_id: str, key: str, fingerprint: str
+    ) -> tuple[Claim | None, _Stored | None]:
         table, now = self.table, datetime.now(UTC)
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        this_key = and_(table.c.user_id == user_id, table.c.key == key)
         async with self.engine.begin() as connection:
             # An expired key is forgotten; the client may use it afresh.
             await connection.execute(
-                delete(table).where(
-                    table.c.user_id == user_id,
-                    table.c.key == key,
-                    table.c.created_at < now - self.ttl,
-                )
+                delete(table).where(this_key, table.c.created_at < now - self.ttl)
             )
             result = await connection.execute(
                 insert(table)
@@ -159,15 +226,38 @@ class IdempotencyMiddleware:
                 .on_conflict_do_nothing()
             )
             if result.rowcount:
-                return True, None
-            row = (
-                await connection.execute(
-                    select(table).where(table.c.user_id == user_id, table.c.key == key)
-                )
-            ).one()
-        return False, _Stored(
+                return Claim(table, user_id, key, now), None
+            if self.lease is not None and await self._take_over(
+                connection, this_key, fingerprint, now, self.lease
+            ):
+                return Claim(table, user_id, key, now), None
+            row = (await connection.execute(select(table).where(this_key))).one()
+        return None, _Stored(
             row.fingerprint, row.state, row.status_code, row.headers, row.body, row.created_at
         )
+
+    async def _take_over(
+        self,
+        connection: AsyncConnection,
+        this_key: ColumnElement[bool],
+        fingerprint: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> bool:
+        """An attempt that never took effect within its lease died: take its claim over
+        (one retry wins; the others see the new claim as running)."""
+        table = self.table
+        result = await connection.execute(
+            update(table)
+            .where(
+                this_key,
+                table.c.state == PROCESSING,
+                table.c.fingerprint == fingerprint,
+                table.c.created_at < now - lease,
+            )
+            .values(created_at=now)
+        )
+        return bool(result.rowcount)
 
     async def _answer_repeat(
         self, scope: Scope, receive: Receive, send: Send, stored: _Stored, fingerprint: str
@@ -178,6 +268,17 @@ class IdempotencyMiddleware:
                 422,
                 "This Idempotency-Key was used with a different request.",
                 kind="idempotency-key-reused",
+            )
+            await problem_response(problem, path)(scope, receive, send)
+            return
+        claimed_at = stored.created_at.replace(tzinfo=stored.created_at.tzinfo or UTC)
+        lease = self.lease or self.ttl
+        if stored.state == COMMITTED and claimed_at < datetime.now(UTC) - lease:
+            problem = Problem(
+                409,
+                "The request with this Idempotency-Key took effect, but its response was "
+                "lost; read the resource it created or changed.",
+                kind="idempotency-key-in-use",
             )
             await problem_response(problem, path)(scope, receive, send)
             return
@@ -197,9 +298,7 @@ class IdempotencyMiddleware:
         )
         await send({"type": "http.response.body", "body": stored.body or b""})
 
-    async def _run_and_store(
-        self, scope: Scope, body: bytes, send: Send, user_id: str, key: str
-    ) -> None:
+    async def _run_and_store(self, scope: Scope, body: bytes, send: Send, claim: Claim) -> None:
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
         delivered = False
@@ -218,14 +317,17 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        token = _current_claim.set(claim)
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
-            await self._release(user_id, key)
+            await self._release(claim)
             raise
+        finally:
+            _current_claim.reset(token)
         status = int(start.get("status", 500))
         if status >= 500:
-            await self._release(user_id, key)
+            await self._release(claim)
             return
         headers = [
             [name.decode("latin-1"), value.decode("latin-1")]
@@ -235,20 +337,28 @@ class IdempotencyMiddleware:
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(self.table)
-                .where(and_(self.table.c.user_id == user_id, self.table.c.key == key))
+                .where(self._ours(claim))
                 .values(state=COMPLETED, status_code=status, headers=headers, body=b"".join(chunks))
             )
 
-    async def _release(self, user_id: str, key: str) -> None:
+    def _ours(self, claim: Claim) -> ColumnElement[bool]:
+        table = self.table
+        return and_(
+            table.c.user_id == claim.user_id,
+            table.c.key == claim.key,
+            table.c.created_at == claim.claimed_at,
+        )
+
+    async def _release(self, claim: Claim) -> None:
+        """Forget a claim that took no effect, so the client may retry at once; a claim
+        whose effect is committed stays, and a retry's claim is not this attempt's."""
         try:
             async with self.engine.begin() as connection:
                 await connection.execute(
-                    delete(self.table).where(
-                        self.table.c.user_id == user_id, self.table.c.key == key
-                    )
+                    delete(self.table).where(self._ours(claim), self.table.c.state == PROCESSING)
                 )
         except Exception:
-            log.exception("could not release Idempotency-Key %s", key)
+            log.exception("could not release Idempotency-Key %s", claim.key)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -41,6 +41,10 @@ class Workers:
     outbox_retention: timedelta = timedelta(days=7)
     inbox_retention: timedelta = timedelta(days=30)
     idempotency_ttl: timedelta = timedelta(hours=24)
+    # How long a claimed Idempotency-Key may stay without effect before a retry takes it
+    # over; None when the service's writes do not mark claims (they go through no unit of
+    # work), so a claimed key is never run again.
+    idempotency_lease: timedelta | None = timedelta(minutes=1)
     # Events applied per transaction by the consumer (1: one transaction per event).
     consumer_batch_size: int = 100
     # The consumer group (and its dead-letter topic); the service's name unless set.

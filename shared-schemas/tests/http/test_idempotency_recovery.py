@@ -1,0 +1,195 @@
+"""Idempotency-Key across crashes: the transaction that makes a request's effect marks its
+key, so a retry never runs an effect twice, and a key whose first attempt never took
+effect is taken over by a retry once its lease has passed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_schemas.batching import GroupCommit
+from shared_schemas.database import session_factory
+from shared_schemas.http.idempotency import Claim, current_claim
+from shared_schemas.messaging import KafkaSettings, Workers
+from shared_schemas.service import create_service_app
+from shared_schemas.unit_of_work import UnitOfWork
+from tests.support.identity import ProtectedSettings, development_bearer
+from tests.support.kafka_tools import until
+from tests.support.probe import ProbeService
+
+pytestmark = pytest.mark.api
+
+
+class Effect(BaseModel):
+    seq: int
+    slow: bool = False
+    fail_after_commit: bool = False
+
+
+@dataclass
+class Service:
+    client: httpx.AsyncClient
+    probe: ProbeService
+    engine: AsyncEngine
+    gate: asyncio.Event
+
+    async def post(self, path: str, key: str, **body: Any) -> httpx.Response:
+        headers = {**development_bearer("admin"), "Idempotency-Key": key}
+        return await self.client.post(path, json=body, headers=headers)
+
+    async def effects(self, seq: int) -> int:
+        probes = self.probe.probes
+        async with self.engine.connect() as connection:
+            query = select(func.count()).select_from(probes).where(probes.c.seq == seq)
+            return int((await connection.execute(query)).scalar_one())
+
+    async def claim_state(self, key: str) -> str | None:
+        keys = self.probe.tables.idempotency_keys
+        async with self.engine.connect() as connection:
+            query = select(keys.c.state).where(keys.c.key == key)
+            return (await connection.execute(query)).scalar_one_or_none()
+
+    async def age_claim(self, key: str, by: timedelta = timedelta(minutes=2)) -> None:
+        """The claim as a process that died a while ago left it."""
+        keys = self.probe.tables.idempotency_keys
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(keys).where(keys.c.key == key).values(created_at=datetime.now(UTC) - by)
+            )
+
+
+def effects_router(
+    probe: ProbeService, engine: AsyncEngine, settings: ProtectedSettings, gate: asyncio.Event
+) -> APIRouter:
+    """Routes whose effect is one probe row per request, written alone or in a batch."""
+    sessions = session_factory(engine)
+
+    class ProbeUnitOfWork(UnitOfWork[ProtectedSettings]):
+        outbox = probe.outbox
+
+    async def write(items: Sequence[tuple[int, Claim | None]]) -> Sequence[int]:
+        async with ProbeUnitOfWork(sessions, settings) as uow:
+            for seq, _ in items:
+                await uow.session.execute(
+                    insert(probe.probes).values(probe_id=uuid.uuid4(), seq=seq)
+                )
+            uow.serve(claim for _, claim in items if claim is not None)
+        return [seq for seq, _ in items]
+
+    writer = GroupCommit(write)
+    router = APIRouter()
+
+    @router.post("/effects", status_code=201)
+    async def one(effect: Effect) -> dict[str, int]:
+        if effect.slow:
+            await gate.wait()
+        await write([(effect.seq, None)])
+        if effect.fail_after_commit:
+            raise RuntimeError("the process dies before its answer is stored")
+        return {"seq": effect.seq}
+
+    @router.post("/batched-effects", status_code=201)
+    async def batched(effect: Effect) -> dict[str, int]:
+        seq = await writer.submit((effect.seq, current_claim()))
+        if effect.fail_after_commit:
+            raise RuntimeError("the process dies before its answer is stored")
+        return {"seq": seq}
+
+    return router
+
+
+@pytest.fixture
+async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
+    probe = ProbeService("test.idempotency")
+    await probe.create_schema(engine)
+    gate, settings = asyncio.Event(), ProtectedSettings()
+    workers = Workers(name="test", engine=engine, tables=probe.tables, kafka=KafkaSettings())
+    app = create_service_app(
+        service="crm",
+        title="test",
+        description="",
+        settings=settings,
+        engine=engine,
+        workers=workers,
+        routers=[effects_router(probe, engine, settings, gate)],
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        yield Service(client, probe, engine, gate)
+
+
+async def test_a_lost_answer_never_lets_the_retry_run_the_effect_again(service: Service) -> None:
+    lost = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
+    assert lost.status_code == 500
+    assert await service.effects(1) == 1
+
+    soon = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
+    assert soon.status_code == 409
+    assert soon.headers["retry-after"] == "1"
+    await service.age_claim("k-lost")
+    later = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
+    assert later.status_code == 409
+    assert "took effect" in later.json()["detail"]
+    assert await service.effects(1) == 1
+
+
+async def test_keys_of_a_batch_are_marked_in_the_batch_s_transaction(service: Service) -> None:
+    keys = [f"k-batch-{seq}" for seq in range(4)]
+    first = await asyncio.gather(
+        *(
+            service.post("/batched-effects", key, seq=10 + seq, fail_after_commit=True)
+            for seq, key in enumerate(keys)
+        )
+    )
+    assert [r.status_code for r in first] == [500] * 4
+    for key in keys:
+        await service.age_claim(key)
+    retried = await asyncio.gather(
+        *(
+            service.post("/batched-effects", key, seq=10 + seq, fail_after_commit=True)
+            for seq, key in enumerate(keys)
+        )
+    )
+    assert [r.status_code for r in retried] == [409] * 4
+    assert [await service.effects(10 + seq) for seq in range(4)] == [1] * 4
+
+
+async def test_a_retry_takes_over_a_claim_whose_attempt_never_took_effect(
+    service: Service,
+) -> None:
+    stuck = asyncio.create_task(service.post("/effects", "k-stuck", seq=2, slow=True))
+    await until(lambda: service.claim_state("k-stuck"), lambda state: state, "claimed")
+
+    running = await service.post("/effects", "k-stuck", seq=2, slow=True)
+    assert running.status_code == 409
+    assert await service.effects(2) == 0
+
+    # The first attempt hangs past its lease (as one whose process died would):
+    # the next retry runs the request.
+    await service.age_claim("k-stuck")
+    service.gate.set()
+    retried = await service.post("/effects", "k-stuck", seq=2)
+    assert retried.status_code == 422  # a different body is still refused
+    retried = await service.post("/effects", "k-stuck", seq=2, slow=True)
+    assert retried.status_code == 201, retried.text
+    assert await service.effects(2) == 1
+
+    # The first attempt wakes up: the key is no longer its own, so its write rolls back.
+    superseded = await stuck
+    assert superseded.status_code == 409
+    assert "took over" in superseded.json()["detail"]
+    assert await service.effects(2) == 1
+    replayed = await service.post("/effects", "k-stuck", seq=2, slow=True)
+    assert (replayed.status_code, replayed.headers["idempotent-replayed"]) == (201, "true")
+    assert replayed.json() == {"seq": 2}
