@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker
@@ -75,6 +76,37 @@ async def test_events_recorded_while_broker_paused_are_all_delivered(
     assert len(applied) == 1000
     assert set(applied) == set(sent), "an event was lost or invented"
     assert len(set(applied)) == 1000, "an event had its effect twice"
+
+
+async def test_the_relay_outlasts_a_broker_frozen_past_its_delivery_timeout(
+    engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, broker: EmbeddedBroker
+) -> None:
+    # Sends wait twice the request timeout for the broker's acknowledgement: 2 s here.
+    impatient = kafka.model_copy(update={"request_timeout_ms": 1_000})
+    relay = Relay(engine, probe.tables.outbox, impatient, name="probe", max_backoff=0.5)
+    consumer = consumer_for(engine, probe, kafka, await new_group(kafka))
+    retries = relay_retries()
+
+    async def retried_while_frozen() -> bool:
+        return relay_retries() > retries
+
+    async with running(relay, consumer):
+        await asyncio.wait_for(consumer.assigned.wait(), 30)
+        broker.pause()
+        try:
+            sent = await probe.write_many(engine, [(uuid.uuid4(), 1) for _ in range(100)], 10)
+            await eventually(retried_while_frozen, timeout=30, what="a failed publish retried")
+        finally:
+            broker.resume()
+        await eventually(
+            lambda: applied_at_least(engine, probe, 100), timeout=120, what="100 applied"
+        )
+    applied = await probe.applied_event_ids(engine)
+    assert Counter(applied) == Counter(sent), "every event applied exactly once"
+
+
+def relay_retries() -> float:
+    return REGISTRY.get_sample_value("relay_retries_total") or 0.0
 
 
 async def test_consumer_killed_after_db_commit_applies_each_event_once_after_restart(

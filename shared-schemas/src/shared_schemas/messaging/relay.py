@@ -40,11 +40,19 @@ class PendingEvent:
 
 AfterSend = Callable[[Sequence[PendingEvent]], Awaitable[None]]
 
-RETRYABLE = (KafkaError, OSError, asyncio.TimeoutError, SQLAlchemyError, asyncpg.PostgresError)
-
 
 class PublishFailed(Exception):
-    pass
+    """Some events of a batch were not acknowledged in time; they stay pending."""
+
+
+RETRYABLE = (
+    KafkaError,
+    OSError,
+    asyncio.TimeoutError,
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    PublishFailed,
+)
 
 
 class Relay:
@@ -207,11 +215,10 @@ class Relay:
             log.warning("relay %s: send refused: %s", self.name, exc)
         timeout = self.kafka.request_timeout_ms / 1000 * 2
         done, _ = await asyncio.wait(deliveries, timeout=timeout) if deliveries else (set(), set())
-        acknowledged = []
-        for row, delivery in zip(rows, deliveries, strict=False):
-            if delivery in done and delivery.exception() is None:
-                acknowledged.append(row)
-                EVENTS_PUBLISHED.labels(row.topic).inc()
+        delivered = [d in done and d.exception() is None for d in deliveries]
+        acknowledged = acknowledged_in_key_order(rows, delivered)
+        for row in acknowledged:
+            EVENTS_PUBLISHED.labels(row.topic).inc()
         if acknowledged and self.after_send is not None:
             await self.after_send(acknowledged)
         return acknowledged
@@ -264,6 +271,25 @@ class Relay:
         if self._listener is not None and not self._listener.is_closed():
             await stop_within(self._listener.close())
         self._listener = None
+
+
+def acknowledged_in_key_order(
+    rows: Sequence[PendingEvent], delivered: Sequence[bool]
+) -> list[PendingEvent]:
+    """The rows to mark published: each delivered one not preceded by an undelivered row
+    of its key (rows not sent at all count as undelivered). An aggregate's events are
+    thus published as an unbroken prefix: the next attempt sends the failed event and
+    everything after it again, in order, so the last copy on the topic of each event
+    comes after its predecessor's (consumers drop the copies they applied, inbox)."""
+    acknowledged: list[PendingEvent] = []
+    held_back: set[tuple[str, str]] = set()
+    for index, row in enumerate(rows):
+        stream = (row.topic, row.key)
+        if index < len(delivered) and delivered[index] and stream not in held_back:
+            acknowledged.append(row)
+        else:
+            held_back.add(stream)
+    return acknowledged
 
 
 async def republish(engine: AsyncEngine, outbox: Table, since: datetime) -> int:
