@@ -113,8 +113,11 @@ async def test_a_database_outage_is_a_503_that_heals_by_itself() -> None:
         started = time.monotonic()
         listed = await client.get("/products", headers=as_admin())
         refused = await client.post("/products", json=product("DURING"), headers=as_admin())
+        # A retried request's key is claimed in the database too: refused alike.
+        keyed = {**as_admin(), "Idempotency-Key": "outage-retry-1"}
+        refused_keyed = await client.post("/products", json=product("KEYED"), headers=keyed)
         assert time.monotonic() - started < 30, "an outage is answered, not waited out"
-        for response in (listed, refused):
+        for response in (listed, refused, refused_keyed):
             assert response.status_code == 503, response.text
             assert response.headers["content-type"] == "application/problem+json"
             assert int(response.headers["retry-after"]) > 0
@@ -131,3 +134,6 @@ async def test_a_database_outage_is_a_503_that_heals_by_itself() -> None:
         assert [p["sku"] for p in listed.json()["items"]] == ["BEFORE"]
         again = await client.post("/products", json=product("AFTER"), headers=as_admin())
         assert again.status_code == 201, again.text
+        retried = await client.post("/products", json=product("KEYED"), headers=keyed)
+        assert retried.status_code == 201, retried.text
+        assert "idempotent-replayed" not in retried.headers

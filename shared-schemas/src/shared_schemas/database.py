@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -164,12 +165,20 @@ def column_values(instance: Any) -> dict[str, Any]:
     return {column.key: getattr(instance, column.key) for column in table_of(type(instance)).c}
 
 
+# SQLSTATEs of a server that cannot serve now: connection exceptions (class 08), too many
+# connections, and a server shutting down, crashed or still starting up.
+_OUTAGE_SQLSTATE_PREFIXES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
 def is_database_outage(exc: BaseException) -> bool:
     """True when the database is unreachable or busy, not the request or message at fault:
     consumers retry (never dead-letter), routes answer 503."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, InterfaceError | ConnectionError | TimeoutError):
+    if isinstance(exc, InterfaceError | ConnectionError | TimeoutError | PoolTimeout):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if sqlstate.startswith(_OUTAGE_SQLSTATE_PREFIXES):
         return True
     if isinstance(exc, OperationalError):
         message = str(exc.orig).lower()

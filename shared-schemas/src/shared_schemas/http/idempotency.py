@@ -48,8 +48,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared_schemas.database import is_database_outage
 from shared_schemas.domain import Conflict
-from shared_schemas.http.problems import Problem, problem_response
+from shared_schemas.http.problems import Problem, database_outage, problem_response
 from shared_schemas.identity.tokens import InvalidToken, KeysUnavailable, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,13 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         fingerprint = _fingerprint(scope, body)
-        claim, stored = await self._claim(user_id, key, fingerprint)
+        try:
+            claim, stored = await self._claim(user_id, key, fingerprint)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            await problem_response(database_outage(), scope.get("path"))(scope, receive, send)
+            return
         if claim is None:
             assert stored is not None
             await self._answer_repeat(scope, receive, send, stored, fingerprint)
@@ -334,11 +341,22 @@ class IdempotencyMiddleware:
             for name, value in start.get("headers", [])
             if name.lower() not in (b"x-request-id", b"content-length", b"date")
         ]
+        try:
+            await self._store(claim, status, headers, b"".join(chunks))
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            # The answer is sent; a retry finds the claim as the effect's transaction left it.
+            log.warning("could not store the answer for Idempotency-Key %s: %s", claim.key, exc)
+
+    async def _store(
+        self, claim: Claim, status: int, headers: list[list[str]], body: bytes
+    ) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(self.table)
                 .where(self._ours(claim))
-                .values(state=COMPLETED, status_code=status, headers=headers, body=b"".join(chunks))
+                .values(state=COMPLETED, status_code=status, headers=headers, body=body)
             )
 
     def _ours(self, claim: Claim) -> ColumnElement[bool]:

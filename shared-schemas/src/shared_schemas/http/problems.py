@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -154,13 +155,17 @@ async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse
         return problem_response(_REFUSED_VALUE, request.url.path)
     if not is_database_outage(exc):
         raise exc
-    problem = Problem(
+    return problem_response(database_outage(), request.url.path)
+
+
+def database_outage() -> Problem:
+    """The answer to any request while the service's database is not answering."""
+    return Problem(
         503,
         "The service's database is not answering; try again shortly.",
         kind="dependency-unavailable",
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
     )
-    return problem_response(problem, request.url.path)
 
 
 _CONCURRENT_WRITE = Problem(
@@ -224,6 +229,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(StaleDataError, _on_stale_data)
-    for dependency_error in (DBAPIError, OSError):
+    for dependency_error in (DBAPIError, OSError, PoolTimeout):
         app.add_exception_handler(dependency_error, _on_dependency_error)
     app.add_exception_handler(StatementError, _on_statement_error)
