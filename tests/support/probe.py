@@ -116,7 +116,9 @@ class ProbeService:
                     select(func.max(applied.c.version)).where(applied.c.probe_id == data.probe_id)
                 )
             ).scalar()
-            if newest is not None and newest >= data.version:
+            # Only an older version is superseded: a second copy of an applied event gets
+            # past this check, so a duplicate the inbox let through shows as two rows.
+            if newest is not None and newest > data.version:
                 return Outcome.SUPERSEDED
             await session.execute(
                 insert(applied).values(

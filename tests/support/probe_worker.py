@@ -37,6 +37,7 @@ async def main() -> None:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", default="probe")
     parser.add_argument("--block-after", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=1, help="events per transaction")
     parser.add_argument("--marker", type=Path)
     parser.add_argument(
         "--applied-log", type=Path, help="append '<event id> <unix time>' after each commit"
@@ -71,6 +72,7 @@ async def main() -> None:
             inbox=probe.tables.inbox,
             handlers={probe.event: probe.handler()},
             kafka=kafka,
+            batch_size=args.batch_size,
             after_commit=after_commit,
         )
     loop = asyncio.get_running_loop()

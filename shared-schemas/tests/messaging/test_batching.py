@@ -75,8 +75,8 @@ async def test_poison_inside_a_batch_is_isolated_and_the_rest_applied_once(
         data = probe.event(probe_id=probe_id, seq=1, version=1, fail=fail)
         return new_event(data, source="t", actor="t").model_dump_json().encode()
 
-    duplicate = event(good[5])
     messages = [event(p) for p in good[:10]]
+    duplicate = messages[5]  # delivered again, twice, within the same batch
     messages += [b"{not json", duplicate, duplicate, event(doomed, fail=True)]
     messages += [event(p) for p in good[10:]]
     await produce_raw(kafka, topic, [(key, value) for value in messages])

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -109,6 +110,7 @@ def relay_retries() -> float:
     return REGISTRY.get_sample_value("relay_retries_total") or 0.0
 
 
+@pytest.mark.parametrize("batch_size", [1, 100], ids=["one-per-transaction", "batches"])
 async def test_consumer_killed_after_db_commit_applies_each_event_once_after_restart(
     database_url: str,
     engine: AsyncEngine,
@@ -116,14 +118,16 @@ async def test_consumer_killed_after_db_commit_applies_each_event_once_after_res
     kafka: KafkaSettings,
     topic: str,
     tmp_path: Path,
+    batch_size: int,
 ) -> None:
     group = await new_group(kafka)
     sent = await probe.write_many(engine, [(uuid.uuid4(), 1) for _ in range(200)], 20)
-    common = {
+    common: dict[str, Any] = {
         "database_url": database_url,
         "bootstrap": kafka.bootstrap_servers,
         "topic": topic,
         "group": group,
+        "extra_args": ["--batch-size", str(batch_size)],
     }
     relay = Relay(engine, probe.tables.outbox, kafka, name="probe")
     async with running(relay):
