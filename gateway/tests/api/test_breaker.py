@@ -1,6 +1,7 @@
 """Resilience towards the services: the circuit breaker per upstream opens after failures
 in a row (503 + Retry-After without calling the service) and closes after a successful
-probe; timeouts are 504, refused connections 502; a request is retried once after a lost
+probe; timeouts are 504, refused connections 503 with Retry-After (the service never saw
+the request), a connection lost mid-request 502; a request is retried once after a lost
 connection only when repeating it is harmless."""
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_bac
             assert (await client.get("/api/erp/products", headers=admin)).status_code == 200
             await stub.stop()
 
-            # Refused: 502. A GET is tried twice (two failures), a POST once (the third).
+            # Refused: 503. A GET is tried twice (two failures), a POST once (the third).
             down = await client.get("/api/erp/products", headers=admin)
-            assert down.status_code == 502
+            assert down.status_code == 503
             assert down.headers["content-type"] == "application/problem+json"
-            assert (await client.post("/api/erp/orders", headers=admin)).status_code == 502
+            assert (await client.post("/api/erp/orders", headers=admin)).status_code == 503
 
             opened = await client.get("/api/erp/products", headers=admin)
             assert opened.status_code == 503
@@ -91,7 +92,7 @@ async def test_health_reports_an_open_circuit_and_the_gateway_stays_ready(
     ) as gateway:
         client = gateway.client
         # Sent once (a POST without a key), refused: the one failure opens the circuit.
-        assert (await client.post("/api/erp/orders", headers=bearer("admin"))).status_code == 502
+        assert (await client.post("/api/erp/orders", headers=bearer("admin"))).status_code == 503
         health = await client.get("/healthz", params={"details": "true"})
         assert health.status_code == 200
         details = health.json()
@@ -151,12 +152,14 @@ async def test_a_service_that_does_not_answer_in_time_is_a_504(database_url: str
         release.set()
 
 
-async def test_a_refused_connection_is_a_502(database_url: str) -> None:
+async def test_a_refused_connection_is_a_503_to_retry(database_url: str) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     async with edge_gateway(database_url, crm_url=nowhere) as gateway:
         answer = await gateway.client.get("/api/crm/customers", headers=bearer("admin"))
-        assert answer.status_code == 502
-        assert answer.json()["detail"] == "The crm service is unreachable."
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "1"
+        assert answer.json()["type"].endswith("/upstream-unavailable")
+        assert answer.json()["detail"] == "The crm service is unreachable; try again shortly."
         assert "x-request-id" in answer.headers
 
 

@@ -38,14 +38,18 @@ class RequestBodyAborted(Exception):
 
 
 class UpstreamFailure(Exception):
-    """The upstream gave no usable answer; `status` is what the gateway answers instead."""
+    """The upstream gave no usable answer; `status` is what the gateway answers instead,
+    with `Retry-After: retry_after` when the request never reached the service."""
 
-    def __init__(self, upstream: str, status: int, outcome: str, detail: str) -> None:
+    def __init__(
+        self, upstream: str, status: int, outcome: str, detail: str, retry_after: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.upstream = upstream
         self.status = status
         self.outcome = outcome
         self.detail = detail
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -138,17 +142,22 @@ class Upstream:
                 response = await self._session.request(
                     method, url, headers=headers, data=body, allow_redirects=False
                 )
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Not connected: the service never saw the request, which may be sent again.
+                failure = UpstreamFailure(
+                    self.name,
+                    503,
+                    "connect_error",
+                    f"The {self.name} service is unreachable; try again shortly.",
+                    retry_after="1",
+                )
+                failure.__cause__ = exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 self.breaker.failed(permit)
                 self._count("timeout")
                 raise UpstreamFailure(
                     self.name, 504, "timeout", f"The {self.name} service did not answer in time."
                 ) from exc
-            except aiohttp.ClientConnectorError as exc:
-                failure = UpstreamFailure(
-                    self.name, 502, "connect_error", f"The {self.name} service is unreachable."
-                )
-                failure.__cause__ = exc
             except (aiohttp.ClientConnectionError, aiohttp.ClientResponseError) as exc:
                 aborted = _body_aborted(exc)
                 if aborted is not None:

@@ -179,8 +179,11 @@ async def forward(
         )
         return await answer_problem(scope, receive, send, problem, incoming.request_id)
     except UpstreamFailure as exc:
-        kind = "upstream-timeout" if exc.status == 504 else "bad-gateway"
-        problem = Problem(exc.status, exc.detail, kind=kind)
+        kinds = {503: "upstream-unavailable", 504: "upstream-timeout"}
+        headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
+        problem = Problem(
+            exc.status, exc.detail, kind=kinds.get(exc.status, "bad-gateway"), headers=headers
+        )
         return await answer_problem(scope, receive, send, problem, incoming.request_id)
     except BodyTooLarge:
         return await too_large(scope, receive, send, incoming, max_body_bytes)
