@@ -180,9 +180,11 @@ async def forward(
         return await answer_problem(scope, receive, send, problem, incoming.request_id)
     except UpstreamFailure as exc:
         kinds = {503: "upstream-unavailable", 504: "upstream-timeout"}
-        headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
         problem = Problem(
-            exc.status, exc.detail, kind=kinds.get(exc.status, "bad-gateway"), headers=headers
+            exc.status,
+            exc.detail,
+            kind=kinds.get(exc.status, "bad-gateway"),
+            headers={"Retry-After": exc.retry_after} if exc.retry_after else None,
         )
         return await answer_problem(scope, receive, send, problem, incoming.request_id)
     except BodyTooLarge:
