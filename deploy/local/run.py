@@ -1,6 +1,8 @@
 """`make run`: migrate, start the embedded broker, both services (API, relay and consumer as
 separate processes) and the gateway, create the development employees, optionally load the
-demo company (`SEED=1`), print where everything is; Ctrl-C stops everything.
+demo company (`SEED=1`), print where everything is; Ctrl-C stops everything. A process
+that exits is started again, as compose and Kubernetes would; one that keeps exiting (a
+crash loop) stops everything.
 
 Each process's output, the broker's and the migrations' too, goes to the terminal prefixed
 with its name and to .data/logs/ (migrate-<service>.log for the migrations).
@@ -21,6 +23,8 @@ from deploy.local.launcher import Platform, Ports
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+# Restarts of one process within a minute before its exits count as a crash loop.
+RESTARTS_PER_MINUTE = 3
 
 
 def echo(line: str) -> None:
@@ -69,6 +73,26 @@ async def until_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> tu
     return True, task.result()
 
 
+async def supervise(platform: Platform, stop: asyncio.Event) -> str | None:
+    """Start again each process that exits until `stop` is set; on a crash loop set `stop`
+    and return what happened."""
+    restarts: dict[str, list[float]] = {}
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        for name in platform.exited():
+            now, code = loop.time(), platform.processes[name].returncode
+            recent = [at for at in restarts.get(name, []) if now - at < 60]
+            if len(recent) >= RESTARTS_PER_MINUTE:
+                stop.set()
+                return f"{name} exited {len(recent) + 1} times within a minute (last code {code})"
+            echo(f"{name} exited with code {code}; starting it again\n")
+            await platform.start_process(name)
+            restarts[name] = [*recent, now]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+    return None
+
+
 def ports_from_environment() -> Ports:
     """The ports of `make run`: the defaults, each moved by its variable (`CRM_PORT`,
     `CRM_RELAY_METRICS_PORT`, `CRM_CONSUMER_METRICS_PORT`, likewise `ERP_`, `GATEWAY_`,
@@ -101,11 +125,13 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    supervisor: asyncio.Task[str | None] | None = None
     try:
         started, _ = await until_stopped(platform.start(), stop)
         if not started:
             return 130
-        seeding = os.environ.get("SEED") in ("1", "true", "yes")
+        supervisor = asyncio.create_task(supervise(platform, stop))
+        seeding, seeded = os.environ.get("SEED") in ("1", "true", "yes"), True
         echo(banner(platform, seeding=seeding))
         if seeding:
             from deploy.local.seed import seed
@@ -114,18 +140,19 @@ async def main() -> int:
             seeded, summary = await until_stopped(seed(platform.gateway_url), stop)
             if not seeded:
                 echo("\nDemo company interrupted: make seed finishes it on the next run.\n")
-                return 130
-            echo(f"\nDemo company loaded: {summary}\n")
-        while not stop.is_set():
-            if platform.exited():
-                echo(f"stopping: {', '.join(platform.exited())} exited\n")
-                return 1
-            try:
-                await asyncio.wait_for(stop.wait(), 1.0)
-            except TimeoutError:
-                continue
-        return 0
+            else:
+                echo(f"\nDemo company loaded: {summary}\n")
+        await stop.wait()
+        crash_loop = await supervisor
+        if crash_loop is not None:
+            echo(f"stopping: {crash_loop}\n")
+            return 1
+        return 0 if seeded else 130
     finally:
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         await platform.stop()
 
 

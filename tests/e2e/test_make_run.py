@@ -1,7 +1,7 @@
 """`make run` as a developer meets it: everything starts, the URLs and logins are printed,
 every process's output (the broker's and the migrations' too) reaches the terminal prefixed
-by its name and a log file, and Ctrl-C stops every process, even while `SEED=1` is still
-loading the demo company."""
+by its name and a log file, a process that dies is started again, and Ctrl-C stops every
+process, even while `SEED=1` is still loading the demo company."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def alive(pid: int) -> bool:
     """Whether the process exists and is not a zombie waiting to be reaped."""
     try:
@@ -100,6 +107,17 @@ def test_make_run_starts_everything_prints_the_logins_and_stops_on_ctrl_c(
             for name, port in ports.items():
                 assert listening(port), f"nothing listens on {name} {port}"
             children = descendants(launcher.pid)
+            # A process that dies (here as an OOM kill would end it) is started again.
+            [doomed] = [pid for pid in children if "erp-consumer" in command_line(pid)]
+            os.kill(doomed, signal.SIGKILL)
+            restarted = "erp-consumer exited with code -9; starting it again"
+            while restarted not in output.read_text(errors="replace"):
+                assert launcher.poll() is None, output.read_text(errors="replace")
+                assert time.monotonic() < deadline, output.read_text(errors="replace")
+                time.sleep(0.2)
+            children |= descendants(launcher.pid)
+            [successor] = [pid for pid in children if "erp-consumer" in command_line(pid)]
+            assert successor != doomed
         finally:
             os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
             interrupted = time.monotonic()
