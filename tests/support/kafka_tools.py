@@ -6,13 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, EventData, new_event
-from shared_schemas.messaging.kafka import KafkaSettings
+from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+
+
+async def new_consumer_group(kafka: KafkaSettings) -> str:
+    """A consumer group of the test's own, with its dead-letter topic."""
+    group = f"probe-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka, [(f"dlq.{group}", 1)])
+    return group
 
 
 async def eventually(

@@ -22,8 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared_schemas.database import session_factory
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.messaging.applier import Handler, Outcome
+from shared_schemas.messaging.consumer import Consumer
+from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.outbox import Outbox
 from shared_schemas.messaging.tables import MessagingTables, messaging_tables
 
@@ -103,6 +106,19 @@ class ProbeService:
                 for probe_id, seq in items[start : start + per_transaction]:
                     event_ids.append((await self.write(session, probe_id, seq)).id)
         return event_ids
+
+    def consumer(
+        self, engine: AsyncEngine, kafka: KafkaSettings, group: str, **options: Any
+    ) -> Consumer:
+        """A consumer in `group` applying this probe's events with `handler`."""
+        return Consumer(
+            group=group,
+            sessions=session_factory(engine),
+            inbox=self.tables.inbox,
+            handlers={self.event: self.handler()},
+            kafka=kafka,
+            **options,
+        )
 
     def handler(self) -> Handler:
         applied, refused = self.applied, self.refused

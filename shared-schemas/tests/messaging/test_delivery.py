@@ -21,13 +21,6 @@ from tests.support.probe import ProbeService
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def probe(engine: AsyncEngine, topic: str) -> ProbeService:
-    service = ProbeService(topic)
-    await service.create_schema(engine)
-    return service
-
-
 def make_relay(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, **options: object
 ) -> Relay:

@@ -14,42 +14,20 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker
-from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
-from shared_schemas.messaging.consumer import Consumer
-from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.relay import Relay
-from tests.support.kafka_tools import eventually, produce_raw, read_topic, running
+from tests.support.kafka_tools import (
+    eventually,
+    new_consumer_group,
+    produce_raw,
+    read_topic,
+    running,
+)
 from tests.support.probe import ProbeService, probe_event
 from tests.support.processes import WorkerProcess
 
 pytestmark = pytest.mark.reliability
-
-
-@pytest.fixture
-async def probe(engine: AsyncEngine, topic: str) -> ProbeService:
-    service = ProbeService(topic)
-    await service.create_schema(engine)
-    return service
-
-
-async def new_group(kafka: KafkaSettings) -> str:
-    group = f"probe-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka, [(f"dlq.{group}", 1)])
-    return group
-
-
-def consumer_for(
-    engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, group: str, **options: object
-) -> Consumer:
-    return Consumer(
-        group=group,
-        sessions=session_factory(engine),
-        inbox=probe.tables.inbox,
-        handlers={probe.event: probe.handler()},
-        kafka=kafka,
-        **options,  # type: ignore[arg-type]
-    )
 
 
 async def applied_at_least(engine: AsyncEngine, probe: ProbeService, expected: int) -> bool:
@@ -60,7 +38,7 @@ async def test_events_recorded_while_broker_paused_are_all_delivered(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, broker: EmbeddedBroker
 ) -> None:
     relay = Relay(engine, probe.tables.outbox, kafka, name="probe", max_backoff=1.0)
-    consumer = consumer_for(engine, probe, kafka, await new_group(kafka))
+    consumer = probe.consumer(engine, kafka, await new_consumer_group(kafka))
     items = [(uuid.uuid4(), 1) for _ in range(1000)]
     async with running(relay, consumer):
         await asyncio.wait_for(consumer.assigned.wait(), 30)
@@ -85,7 +63,7 @@ async def test_the_relay_outlasts_a_broker_frozen_past_its_delivery_timeout(
     # Sends wait twice the request timeout for the broker's acknowledgement: 2 s here.
     impatient = kafka.model_copy(update={"request_timeout_ms": 1_000})
     relay = Relay(engine, probe.tables.outbox, impatient, name="probe", max_backoff=0.5)
-    consumer = consumer_for(engine, probe, kafka, await new_group(kafka))
+    consumer = probe.consumer(engine, kafka, await new_consumer_group(kafka))
     retries = relay_retries()
 
     async def retried_while_frozen() -> bool:
@@ -120,7 +98,7 @@ async def test_consumer_killed_after_db_commit_applies_each_event_once_after_res
     tmp_path: Path,
     batch_size: int,
 ) -> None:
-    group = await new_group(kafka)
+    group = await new_consumer_group(kafka)
     sent = await probe.write_many(engine, [(uuid.uuid4(), 1) for _ in range(200)], 20)
     common: dict[str, Any] = {
         "database_url": database_url,
@@ -166,7 +144,7 @@ async def test_relay_killed_between_send_and_mark_duplicates_on_topic_but_single
 ) -> None:
     sent = await probe.write_many(engine, [(uuid.uuid4(), 1) for _ in range(20)], 5)
     common = {"database_url": database_url, "bootstrap": kafka.bootstrap_servers, "topic": topic}
-    consumer = consumer_for(engine, probe, kafka, await new_group(kafka))
+    consumer = probe.consumer(engine, kafka, await new_consumer_group(kafka))
     async with running(consumer):
         doomed = WorkerProcess(
             "relay",
@@ -211,7 +189,7 @@ async def _all_published(engine: AsyncEngine, probe: ProbeService) -> bool:
 async def test_poison_messages_go_to_dlq_and_later_messages_on_the_partition_are_processed(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, topic: str
 ) -> None:
-    group = await new_group(kafka)
+    group = await new_consumer_group(kafka)
     key = str(uuid.uuid4())
     good = [uuid.uuid4() for _ in range(3)]
 
@@ -242,8 +220,8 @@ async def test_poison_messages_go_to_dlq_and_later_messages_on_the_partition_are
     ]
     await produce_raw(kafka, topic, [(key.encode(), value) for value in messages])
 
-    consumer = consumer_for(
-        engine, probe, kafka, group, max_attempts=3, retry_base=0.05, max_backoff=0.2
+    consumer = probe.consumer(
+        engine, kafka, group, max_attempts=3, retry_base=0.05, max_backoff=0.2
     )
     async with running(consumer):
         await eventually(
@@ -271,7 +249,7 @@ async def _applied_probe_ids(
 async def test_unknown_types_newer_versions_and_extra_fields_are_tolerated(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, topic: str
 ) -> None:
-    group = await new_group(kafka)
+    group = await new_consumer_group(kafka)
     newer = probe_event(topic, version=2)
     known, future = uuid.uuid4(), uuid.uuid4()
     with_extra = json.loads(
@@ -288,6 +266,6 @@ async def test_unknown_types_newer_versions_and_extra_fields_are_tolerated(
         json.dumps(with_extra).encode(),
     ]
     await produce_raw(kafka, topic, [(b"k", value) for value in messages])
-    async with running(consumer_for(engine, probe, kafka, group)):
+    async with running(probe.consumer(engine, kafka, group)):
         await eventually(lambda: _applied_probe_ids(engine, probe, {known}), what="v1 applied")
     assert await read_topic(kafka, f"dlq.{group}") == []

@@ -15,11 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker
-from shared_schemas.database import session_factory
-from shared_schemas.messaging.consumer import Consumer
-from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.relay import Relay
-from tests.support.kafka_tools import eventually, running
+from tests.support.kafka_tools import eventually, new_consumer_group, running
 from tests.support.probe import ProbeService
 from tests.support.processes import WorkerProcess
 
@@ -30,30 +28,6 @@ AGGREGATES, VERSIONS = 12, 30
 GRACE_PERIOD_SECONDS = 30
 
 
-@pytest.fixture
-async def probe(engine: AsyncEngine, topic: str) -> ProbeService:
-    service = ProbeService(topic)
-    await service.create_schema(engine)
-    return service
-
-
-async def new_group(kafka: KafkaSettings) -> str:
-    group = f"probe-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka, [(f"dlq.{group}", 1)])
-    return group
-
-
-def member(engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, group: str) -> Consumer:
-    return Consumer(
-        group=group,
-        sessions=session_factory(engine),
-        inbox=probe.tables.inbox,
-        handlers={probe.event: probe.handler()},
-        kafka=kafka,
-        batch_size=100,
-    )
-
-
 async def applied_at_least(engine: AsyncEngine, probe: ProbeService, expected: int) -> bool:
     return await probe.applied_count(engine) >= expected
 
@@ -61,7 +35,7 @@ async def applied_at_least(engine: AsyncEngine, probe: ProbeService, expected: i
 async def test_a_member_joining_and_leaving_mid_stream_changes_no_effect_and_no_order(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings
 ) -> None:
-    group = await new_group(kafka)
+    group = await new_consumer_group(kafka)
     aggregates = [uuid.uuid4() for _ in range(AGGREGATES)]
     rounds = [[(aggregate, seq) for aggregate in aggregates] for seq in range(1, VERSIONS + 1)]
     sent: list[uuid.UUID] = []
@@ -72,8 +46,8 @@ async def test_a_member_joining_and_leaving_mid_stream_changes_no_effect_and_no_
             await asyncio.sleep(0.05)  # a steady stream, not one burst
 
     relay = Relay(engine, probe.tables.outbox, kafka, name="probe")
-    first = member(engine, probe, kafka, group)
-    second = member(engine, probe, kafka, group)
+    first = probe.consumer(engine, kafka, group, batch_size=100)
+    second = probe.consumer(engine, kafka, group, batch_size=100)
     async with running(relay, first):
         await asyncio.wait_for(first.assigned.wait(), 30)
         writing = asyncio.create_task(write(rounds[:15]))
@@ -110,7 +84,7 @@ async def test_a_consumer_asked_to_stop_while_the_broker_is_frozen_exits_in_time
     broker: EmbeddedBroker,
     tmp_path: Path,
 ) -> None:
-    group = await new_group(kafka)
+    group = await new_consumer_group(kafka)
     await probe.write_many(engine, [(uuid.uuid4(), 1) for _ in range(20)], per_transaction=10)
     consumer = WorkerProcess(
         "consumer",
