@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event
 from shared_schemas.messaging.consumer import Consumer
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
@@ -26,15 +25,7 @@ async def batching_consumer(
 ) -> Consumer:
     group = f"probe-{uuid.uuid4().hex[:8]}"
     await ensure_topics(kafka, [(f"dlq.{group}", 3)])
-    return Consumer(
-        group=group,
-        sessions=session_factory(engine),
-        inbox=probe.tables.inbox,
-        handlers={probe.event: probe.handler()},
-        kafka=kafka,
-        batch_size=50,
-        **options,  # type: ignore[arg-type]
-    )
+    return probe.consumer(engine, kafka, group, batch_size=50, **options)
 
 
 async def test_batches_apply_each_event_once_in_key_order(

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from shared_schemas.broker import EmbeddedBroker
 from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging.consumer import Consumer
-from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.relay import Relay
-from tests.support.kafka_tools import eventually, read_topic, running
+from tests.support.kafka_tools import eventually, new_consumer_group, read_topic, running
 from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
@@ -30,16 +30,7 @@ def make_relay(
 async def make_consumer(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, **options: object
 ) -> Consumer:
-    group = f"probe-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka, [(f"dlq.{group}", 1)])
-    return Consumer(
-        group=group,
-        sessions=session_factory(engine),
-        inbox=probe.tables.inbox,
-        handlers={probe.event: probe.handler()},
-        kafka=kafka,
-        **options,  # type: ignore[arg-type]
-    )
+    return probe.consumer(engine, kafka, await new_consumer_group(kafka), **options)
 
 
 async def test_rolled_back_write_leaves_no_outbox_row_and_publishes_nothing(
