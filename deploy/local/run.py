@@ -1,8 +1,8 @@
 """`make run`: migrate, start the embedded broker, both services (API, relay and consumer as
 separate processes) and the gateway, create the development employees, optionally load the
 demo company (`SEED=1`), print where everything is; Ctrl-C stops everything. A process
-that exits is started again, as compose and Kubernetes would; one that keeps exiting (a
-crash loop) stops everything.
+that exits is started again, as compose and Kubernetes would; one that exits again after
+three restarts within a minute (a crash loop) stops everything.
 
 Each process's output, the broker's and the migrations' too, goes to the terminal prefixed
 with its name and to .data/logs/ (migrate-<service>.log for the migrations).
