@@ -1,15 +1,19 @@
 """A service whose database goes away answers 503 problem+json with Retry-After (never a
 500, never a hang), writes nothing, and serves again by itself once the database is back.
-The outage is a TCP forwarder in front of PostgreSQL that the test cuts and restores, so
-the shared server itself is never touched."""
+The outage is a TCP forwarder in front of PostgreSQL that the test cuts (connections
+refused and reset) or freezes (connections held open, nothing answered) and restores, so
+the shared server itself is never touched; on SQLite, another process holding the write
+lock."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +25,10 @@ from shared_schemas.broker import free_port
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
 from tests.support.erp import migrate
 from tests.support.identity import jwks_of, new_signer
+
+# Comfortably under the gateway's 30 s upstream read timeout: a request the database
+# never answers must come back as the service's own 503, not as a gateway 504.
+ANSWERED_WITHIN = 15.0
 
 pytestmark = pytest.mark.reliability
 
@@ -36,6 +44,8 @@ class Forwarder:
         self.port = free_port()
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.flowing = asyncio.Event()
+        self.flowing.set()
 
     async def restore(self) -> None:
         self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
@@ -48,7 +58,21 @@ class Forwarder:
         await self.server.wait_closed()
         self.server = None
 
+    def freeze(self) -> None:
+        """Connections stay open and new ones are accepted, but no byte goes through: a
+        database host that stopped answering, the case no connection error announces."""
+        self.flowing.clear()
+        for writer in self.writers:
+            writer.transport.pause_reading()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+        for writer in self.writers:
+            if not writer.transport.is_closing():
+                writer.transport.resume_reading()
+
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self.flowing.wait()
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -68,7 +92,9 @@ class Forwarder:
 
 
 @contextlib.asynccontextmanager
-async def erp_behind_forwarder() -> AsyncIterator[tuple[httpx.AsyncClient, Forwarder]]:
+async def erp_behind_forwarder(
+    **settings: float,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Forwarder]]:
     admin_url = postgres_admin_url()
     if admin_url is None:
         if postgres_required():
@@ -80,16 +106,19 @@ async def erp_behind_forwarder() -> AsyncIterator[tuple[httpx.AsyncClient, Forwa
         forwarder = Forwarder(url.host or "127.0.0.1", url.port or 5432)
         await forwarder.restore()
         through = url.set(host="127.0.0.1", port=forwarder.port)
-        settings = Settings(
-            database_url=through.render_as_string(hide_password=False),
-            jwks=json.dumps(jwks_of(SIGNER)),
+        app = create_app(
+            Settings(
+                database_url=through.render_as_string(hide_password=False),
+                jwks=json.dumps(jwks_of(SIGNER)),
+                **settings,
+            )
         )
-        app = create_app(settings)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
                 yield client, forwarder
         finally:
+            forwarder.thaw()
             if forwarder.server is not None:
                 await forwarder.cut()
             await app.state.engine.dispose()
@@ -137,3 +166,79 @@ async def test_a_database_outage_is_a_503_that_heals_by_itself() -> None:
         retried = await client.post("/products", json=product("KEYED"), headers=keyed)
         assert retried.status_code == 201, retried.text
         assert "idempotent-replayed" not in retried.headers
+
+
+async def until_listed(client: httpx.AsyncClient) -> list[str]:
+    deadline = time.monotonic() + 30
+    while True:
+        listed = await client.get("/products", headers=as_admin())
+        if listed.status_code == 200 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert listed.status_code == 200, listed.text
+    return [p["sku"] for p in listed.json()["items"]]
+
+
+async def answered(request: Awaitable[httpx.Response]) -> httpx.Response:
+    try:
+        return await asyncio.wait_for(request, ANSWERED_WITHIN)
+    except TimeoutError:
+        pytest.fail(f"no answer within {ANSWERED_WITHIN} s: the request hangs on the database")
+
+
+def assert_outage_answer(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+
+
+async def test_a_database_that_stops_answering_is_a_503_not_a_hang() -> None:
+    async with erp_behind_forwarder(database_timeout=2) as (client, forwarder):
+        created = await client.post("/products", json=product("BEFORE"), headers=as_admin())
+        assert created.status_code == 201, created.text
+
+        forwarder.freeze()
+        # The list finds its pooled connection frozen; the write needs a second, new
+        # connection, which the frozen server accepts and never answers.
+        for request in (
+            client.get("/products", headers=as_admin()),
+            client.post("/products", json=product("DURING"), headers=as_admin()),
+        ):
+            assert_outage_answer(await answered(request))
+
+        forwarder.thaw()
+        assert await until_listed(client) == ["BEFORE"]
+        again = await client.post("/products", json=product("AFTER"), headers=as_admin())
+        assert again.status_code == 201, again.text
+        assert sorted(await until_listed(client)) == ["AFTER", "BEFORE"]
+
+
+async def test_a_sqlite_write_lock_held_elsewhere_is_a_503_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "erp.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await migrate(url)
+    settings = Settings(database_url=url, jwks=json.dumps(jwks_of(SIGNER)), database_timeout=1)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
+            created = await client.post("/products", json=product("BEFORE"), headers=as_admin())
+            assert created.status_code == 201, created.text
+
+            holder.execute("BEGIN EXCLUSIVE")  # another process writing, and not finishing
+            # Every API transaction on SQLite takes the write lock up front (see
+            # `create_engine`), reads included: both wait out the busy timeout, then 503.
+            for request in (
+                client.post("/products", json=product("DURING"), headers=as_admin()),
+                client.get("/products", headers=as_admin()),
+            ):
+                assert_outage_answer(await answered(request))
+
+            holder.execute("ROLLBACK")
+            again = await client.post("/products", json=product("AFTER"), headers=as_admin())
+            assert again.status_code == 201, again.text
+            assert sorted(await until_listed(client)) == ["AFTER", "BEFORE"]
+    finally:
+        holder.close()
+        await app.state.engine.dispose()

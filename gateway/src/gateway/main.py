@@ -42,7 +42,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, timeout=settings.database_timeout)
     workers = build_workers(engine, settings)
     broker = BrokerProbe(workers.kafka)
     app = create_service_app(

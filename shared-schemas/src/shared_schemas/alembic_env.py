@@ -41,7 +41,7 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
 
 
 async def _run_online(url: str, options: dict[str, Any]) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, timeout=None)  # a migration may take its time
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync, options)

@@ -42,8 +42,25 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a database call may take by default, see `create_engine`."""
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> AsyncEngine:
     """An engine for `url`.
+
+    `timeout` bounds every wait on the database: connecting, one statement, a free pooled
+    connection, SQLite's write lock. A database that stops answering (frozen host, cut
+    network path) then fails the call with an outage (`is_database_outage`) the route
+    answers as 503 and the consumer retries, well inside the gateway's read timeout,
+    instead of hanging on a connection that will never answer. None (migrations) waits
+    as long as a statement takes.
 
     On SQLite every transaction starts with BEGIN IMMEDIATE: SQLite's default deferred
     transactions fail with "database is locked" when two of them read and then both try
@@ -54,9 +71,18 @@ def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) ->
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        # Without a limit, still give up on the write lock after a while: SQLite has no
+        # "wait forever", and a migration that waited 30 s for it is better stopped.
+        busy = 30.0 if timeout is None else timeout
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": busy})
+        _configure_sqlite(engine, busy_ms=int(busy * 1000))
         return engine
+    limits: dict[str, Any] = {}
+    if timeout is not None:
+        limits = {
+            "pool_timeout": timeout,
+            "connect_args": {"timeout": timeout, "command_timeout": timeout},
+        }
     return create_async_engine(
         parsed,
         echo=echo,
@@ -64,10 +90,11 @@ def create_engine(url: str | URL, *, pool_size: int = 10, echo: bool = False) ->
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        **limits,
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself (see the "begin" hook) instead of pysqlite.
@@ -75,7 +102,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Search columns hold lower-cased text; a case-sensitive LIKE can use their index.
         cursor.execute("PRAGMA case_sensitive_like=ON")

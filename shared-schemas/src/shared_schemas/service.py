@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared_schemas.database import create_engine, session_factory
+from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_factory
 from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import RequestContextMiddleware
 from shared_schemas.http.probes import probes_router
@@ -67,6 +67,10 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str
+    # Seconds one database call may take (connect, statement, SQLite write lock) before
+    # the route answers 503 and the relay or consumer retries; under the gateway's read
+    # timeout so a frozen database is reported as such, not as a gateway timeout.
+    database_timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, le=300)
     host: str = "127.0.0.1"
     port: int
     log_level: str = "info"
@@ -286,12 +290,13 @@ class EntryPoints(Generic[SettingsT]):
     def relay(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-relay")
-        serve_relay(self.build_workers(create_engine(settings.database_url), settings), settings)
+        engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+        serve_relay(self.build_workers(engine, settings), settings)
 
     def consumer(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-consumer")
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, timeout=settings.database_timeout)
         serve_consumer(self.build_workers(engine, settings), settings)
 
 
