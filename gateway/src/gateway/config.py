@@ -62,8 +62,8 @@ class Settings(ServiceSettings):
     oidc_roles_claim: str = "roles"
 
     # Limits at the edge.
+    # (max_body_bytes, from ServiceSettings, is checked here before a request is proxied.)
     cors_origins: list[str] = Field(default_factory=list)
-    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     rate_limit_per_user: int = Field(default=600, ge=1, description="Requests per minute.")
     rate_limit_per_ip: int = Field(default=1_200, ge=1, description="Requests per minute.")
     # Shared rate limits across gateway replicas; in memory when unset.

@@ -19,6 +19,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_factory
+from shared_schemas.http.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import RequestContextMiddleware
 from shared_schemas.http.probes import probes_router
@@ -73,6 +74,8 @@ class ServiceSettings(BaseSettings):
     database_timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, le=300)
     host: str = "127.0.0.1"
     port: int
+    # Larger request bodies are refused with 413 (the gateway applies its own first).
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1_024)
     log_level: str = "info"
     # The smallest deployments run relay and consumer inside the API process.
     run_workers_in_api: bool = False
@@ -191,6 +194,7 @@ def create_service_app(
         ttl=workers.idempotency_ttl,
         lease=workers.idempotency_lease,
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote
 from fastapi import FastAPI
 from starlette.datastructures import State
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.adapters.metrics import RATE_LIMIT_ERRORS, RATE_LIMITED
 from gateway.adapters.rate_limits import RateLimits, rate_limits
@@ -29,6 +29,7 @@ from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota
 from gateway.domain.routes import ProxiedRoute, classify
+from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.middleware import REQUEST_LATENCY
 from shared_schemas.http.pagination import MAX_LIMIT
 from shared_schemas.http.problems import Problem
@@ -136,17 +137,15 @@ class Edge:
             raise too_many
         length = incoming.content_length
         if length is not None and not 0 <= length <= self.max_body:
-            raise _body_problem(self.max_body)
+            raise BodyOverLimit(self.max_body)
         return route
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A request for the gateway's own routes: limits here, the rest in the app."""
-        authorization = content_length = request_id = None
+        authorization = request_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
-            elif name == b"content-length":
-                content_length = value
             elif name == b"x-request-id":
                 request_id = value.decode("latin-1")
         try:
@@ -154,13 +153,10 @@ class Edge:
             problem = await self._limit(scope, principal)
         except Problem as unavailable:
             problem = unavailable
-        too_long = content_length is not None and not _fits(content_length, self.max_body)
-        if problem is None and too_long:
-            problem = _body_problem(self.max_body)
         if problem is not None:
             await answer_problem(scope, receive, send, problem, request_id_or_new(request_id))
             return
-        await self.app(scope, _counted(receive, self.max_body), send)
+        await self.app(scope, receive, send)  # whose body limit is the same as here
 
     async def _principal(self, authorization: str | None) -> Principal | None:
         if not authorization:
@@ -243,36 +239,6 @@ def _page_size_problem(query: bytes) -> Problem | None:
                 errors=[{"field": "query.limit", "message": f"at most {MAX_LIMIT}"}],
             )
     return None
-
-
-def _fits(content_length: bytes, limit: int) -> bool:
-    return content_length.isdigit() and int(content_length) <= limit
-
-
-def _body_problem(limit: int) -> Problem:
-    return Problem(
-        413,
-        f"The request body is larger than {limit} bytes.",
-        kind="payload-too-large",
-        headers={"Connection": "close"},
-    )
-
-
-def _counted(receive: Receive, limit: int) -> Receive:
-    """`receive` that stops a body growing past `limit`, whatever Content-Length said (the
-    app renders the Problem as its 413)."""
-    seen = 0
-
-    async def counted() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _body_problem(limit)
-        return message
-
-    return counted
 
 
 def install_edge(app: FastAPI, settings: Settings) -> None:

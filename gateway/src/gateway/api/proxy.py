@@ -28,6 +28,7 @@ from gateway.adapters.upstream import (
 )
 from gateway.domain.breaker import CircuitOpen
 from gateway.domain.trace_context import child_traceparent
+from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.problems import Problem, problem_response
 
 log = logging.getLogger(__name__)
@@ -317,10 +318,4 @@ async def answer_problem(
 async def too_large(
     scope: Scope, receive: Receive, send: Send, incoming: Incoming, limit: int
 ) -> int:
-    problem = Problem(
-        413,
-        f"The request body is larger than {limit} bytes.",
-        kind="payload-too-large",
-        headers={"Connection": "close"},
-    )
-    return await answer_problem(scope, receive, send, problem, incoming.request_id)
+    return await answer_problem(scope, receive, send, BodyOverLimit(limit), incoming.request_id)

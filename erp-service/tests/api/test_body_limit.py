@@ -1,0 +1,65 @@
+"""A service refuses a request body over its limit with 413 problem+json before reading
+it, whether the body announces its length or only streams past the limit, called through
+the gateway or straight at its port; the refused request leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from erp.config import Settings
+from tests.support.erp import Erp
+
+pytestmark = pytest.mark.api
+
+LIMIT = 4_096
+
+
+@pytest.fixture
+def erp_settings(erp_settings: Settings) -> Settings:
+    return erp_settings.model_copy(update={"max_body_bytes": LIMIT})
+
+
+def product(sku: str, padding: int = 0) -> bytes:
+    body = {
+        "sku": sku,
+        "name": "x" * padding or sku,
+        "unit_price": "10.00",
+        "tax_rate": "19",
+        "cost": "4.00",
+    }
+    return json.dumps(body).encode()
+
+
+async def streamed(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 1_000):
+        yield body[start : start + 1_000]
+
+
+async def test_a_body_over_the_limit_is_refused_and_leaves_no_trace(erp: Erp) -> None:
+    headers = {
+        **erp.headers("admin"),
+        "Content-Type": "application/json",
+        "Idempotency-Key": "big-body-1",
+    }
+    big = product("BIG", padding=2 * LIMIT)
+
+    announced = await erp.client.post("/products", content=big, headers=headers)
+    assert announced.status_code == 413, announced.text
+    assert announced.headers["content-type"] == "application/problem+json"
+    assert announced.json()["detail"] == f"The request body is larger than {LIMIT} bytes."
+    assert "x-request-id" in announced.headers
+
+    chunked = await erp.client.post("/products", content=streamed(big), headers=headers)
+    assert chunked.status_code == 413, chunked.text
+    assert chunked.headers["content-type"] == "application/problem+json"
+
+    # Neither attempt claimed the key nor wrote anything: the retry with a body that fits,
+    # streamed as well, is the first to take effect.
+    fits = await erp.client.post("/products", content=streamed(product("BIG")), headers=headers)
+    assert fits.status_code == 201, fits.text
+    listed = await erp.client.get("/products", headers=erp.headers("admin"))
+    assert [p["sku"] for p in listed.json()["items"]] == ["BIG"]
+    assert [e["data"]["sku"] for e in await erp.events("erp.product.created.v1")] == ["BIG"]
