@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.batching import GroupCommit
 from shared_schemas.database import session_factory
+from shared_schemas.domain import Conflict
 from shared_schemas.http.idempotency import Claim, current_claim
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import create_service_app
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.api
 class Effect(BaseModel):
     seq: int
     slow: bool = False
+    refused_until_open: bool = False
     fail_after_commit: bool = False
 
 
@@ -94,6 +96,8 @@ def effects_router(
     async def one(effect: Effect) -> dict[str, int]:
         if effect.slow:
             await gate.wait()
+        if effect.refused_until_open and not gate.is_set():
+            raise Conflict("Not now: the record is being changed; try again.")
         await write([(effect.seq, None)])
         if effect.fail_after_commit:
             raise RuntimeError("the process dies before its answer is stored")
@@ -193,3 +197,19 @@ async def test_a_retry_takes_over_a_claim_whose_attempt_never_took_effect(
     replayed = await service.post("/effects", "k-stuck", seq=2, slow=True)
     assert (replayed.status_code, replayed.headers["idempotent-replayed"]) == (201, "true")
     assert replayed.json() == {"seq": 2}
+
+
+async def test_a_conflict_invites_the_retry_that_it_would_refuse_if_replayed(
+    service: Service,
+) -> None:
+    refused = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
+    assert refused.status_code == 409
+    assert await service.claim_state("k-conflict") is None  # nothing took effect, no claim
+
+    service.gate.set()
+    retried = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
+    again = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert await service.effects(4) == 1

@@ -11,7 +11,10 @@ of work), so a crash can never leave the question "did it happen?" open:
 - a `committed` claim took effect once, whatever happens to its response: it is never
   run again (a retry gets 409 if the response could not be stored).
 
-Server errors (5xx) before any effect release the key so the client may retry. A first
+Server errors (5xx) before any effect release the key so the client may retry, and so do
+refusals that invite a retry (409 Conflict: the state or a concurrent writer was in the
+way; 429) when nothing took effect: replaying them would refuse the retry they invite
+for the key's whole life. Any other answer is stored and replayed. A first
 attempt outliving its lease cannot commit after a retry took over: its mark finds the
 claim no longer its own and its transaction rolls back.
 """
@@ -61,6 +64,9 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PROCESSING = "processing"  # claimed, no effect yet
 COMMITTED = "committed"  # its effect is committed, its response not stored (yet)
 COMPLETED = "completed"  # its response is stored and replayed
+# Refusals that ask the client to try again later; never stored for an attempt that took
+# no effect.
+_TRY_AGAIN = frozenset({409, 429})
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -333,7 +339,7 @@ class IdempotencyMiddleware:
         finally:
             _current_claim.reset(token)
         status = int(start.get("status", 500))
-        if status >= 500:
+        if status >= 500 or (status in _TRY_AGAIN and not claim.committed):
             await self._release(claim)
             return
         headers = [
