@@ -4,12 +4,14 @@ can be rolled back, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from shared_schemas.database import create_engine
 
@@ -49,3 +51,46 @@ async def test_migrations_build_the_models_schema_and_roll_back(
     assert await table_names(database_url) == set()
     await asyncio.to_thread(command.upgrade, config, "head")
     await asyncio.to_thread(command.check, config)
+
+
+async def execute(database_url: str, statement: str, **values: object) -> list[tuple[object, ...]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(statement), values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_dead_letters_logged_before_the_content_key_keep_their_place(
+    database_url: str,
+) -> None:
+    config = alembic_config("crm-service", database_url)
+    await asyncio.to_thread(command.upgrade, config, "0002")
+    letter = (
+        'INSERT INTO dead_letters (consumer_group, topic, partition, "offset", key, value, '
+        "reason, error, attempts, failed_at, status) VALUES ('crm-service', 'erp.order.v1', "
+        "0, 5, NULL, :value, 'malformed', 'not JSON', 1, :now, 'pending')"
+    )
+    now = datetime.now(UTC)
+    await execute(database_url, letter, value=b"{old", now=now)
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    digests = await execute(database_url, "SELECT value_digest FROM dead_letters")
+    assert digests == [(hashlib.sha256(b"{old").hexdigest(),)]
+    # Offsets start anew after a broker lost its log: another letter at the same place.
+    await execute(
+        database_url,
+        letter.replace("status) VALUES", "status, value_digest) VALUES").replace(
+            "'pending')", "'pending', :digest)"
+        ),
+        value=b"{new",
+        now=now,
+        digest=hashlib.sha256(b"{new").hexdigest(),
+    )
+    assert len(await execute(database_url, "SELECT id FROM dead_letters")) == 2
+
+    # Rolled back, a position holds one letter again: the one logged first.
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    assert await execute(database_url, "SELECT value FROM dead_letters") == [(b"{old",)]

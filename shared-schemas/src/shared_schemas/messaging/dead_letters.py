@@ -3,6 +3,7 @@ database beside its copy on `dlq.<group>`, so an admin can list it and replay it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ class DeadLetterLog:
         self.group = group
 
     async def record(self, record: ConsumerRecord, letter: DeadLetter) -> None:
-        """Remember a dead letter once, however often its record is redone."""
+        """Remember a dead letter once, however often its record is redone (the same
+        message at the same position; another message at a reused offset is another)."""
         event_id, event_type = _identify(record.value)
         insert_ = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         async with self.engine.begin() as connection:
@@ -55,6 +57,7 @@ class DeadLetterLog:
                     offset=record.offset,
                     key=record.key.decode(errors="replace")[:200] if record.key else None,
                     value=record.value or b"",
+                    value_digest=hashlib.sha256(record.value or b"").hexdigest(),
                     event_id=event_id,
                     event_type=event_type,
                     reason=letter.reason,

@@ -6,6 +6,7 @@ tables gets a new function (`..._v2`) that a new migration of each service calls
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,3 +102,44 @@ def drop_messaging_tables_v1(op: Any) -> None:
     op.drop_index("ix_outbox_created_at", table_name="outbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
+
+
+_POSITION = ["consumer_group", "topic", "partition", "offset"]
+
+
+def key_dead_letters_by_message_v2(op: Any) -> None:
+    """A dead letter is one message at one position, not the position alone: after a
+    broker lost its log and reused offsets, a new poison message at an old offset was
+    silently not logged."""
+    op.add_column("dead_letters", sa.Column("value_digest", sa.String(64), nullable=True))
+    letters = sa.table(
+        "dead_letters",
+        sa.column("id", sa.BigInteger()),
+        sa.column("value", sa.LargeBinary()),
+        sa.column("value_digest", sa.String(64)),
+    )
+    connection = op.get_bind()
+    for letter_id, value in connection.execute(sa.select(letters.c.id, letters.c.value)):
+        connection.execute(
+            letters.update()
+            .where(letters.c.id == letter_id)
+            .values(value_digest=hashlib.sha256(bytes(value)).hexdigest())
+        )
+    with op.batch_alter_table("dead_letters") as batch:
+        batch.alter_column("value_digest", existing_type=sa.String(64), nullable=False)
+        batch.drop_constraint("uq_dead_letters_position", type_="unique")
+        batch.create_unique_constraint("uq_dead_letters_message", [*_POSITION, "value_digest"])
+
+
+def unkey_dead_letters_by_message_v2(op: Any) -> None:
+    # One letter per position again: the oldest of those sharing one is kept.
+    op.execute(
+        sa.text(
+            "DELETE FROM dead_letters WHERE id NOT IN (SELECT MIN(id) FROM dead_letters "
+            'GROUP BY consumer_group, topic, partition, "offset")'
+        )
+    )
+    with op.batch_alter_table("dead_letters") as batch:
+        batch.drop_constraint("uq_dead_letters_message", type_="unique")
+        batch.create_unique_constraint("uq_dead_letters_position", _POSITION)
+        batch.drop_column("value_digest")

@@ -99,11 +99,19 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("topic", String(200), nullable=False),
         Column("partition", Integer, nullable=False),
         Column("offset", BigInteger, nullable=False),
-        UniqueConstraint(
-            "consumer_group", "topic", "partition", "offset", name="uq_dead_letters_position"
-        ),
         Column("key", String(200), nullable=True),
         Column("value", LargeBinary, nullable=False),
+        # SHA-256 of `value`: a redone record is the same letter, while another message
+        # at a reused position (a broker that lost its log starts offsets anew) is not.
+        Column("value_digest", String(64), nullable=False),
+        UniqueConstraint(
+            "consumer_group",
+            "topic",
+            "partition",
+            "offset",
+            "value_digest",
+            name="uq_dead_letters_message",
+        ),
         Column("event_id", String(64), nullable=True),
         Column("event_type", String(200), nullable=True),
         Column("reason", String(20), nullable=False),
