@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from tests.support.gateway_identity import new_pem
 
 pytestmark = pytest.mark.deploy
 
+ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod")
 # The oldest Kubernetes the manifests are meant for, and the newest the schemas know.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
@@ -207,10 +209,27 @@ def test_each_service_runs_api_relay_consumer_and_a_migration(rendered: Rendered
             assert command == [f"{service['scripts']}-{process}"], name
 
 
+def test_each_process_starts_once_its_database_is_migrated(rendered: Rendered) -> None:
+    for service, process, workload in _service_workloads(rendered):
+        if process == "migration":
+            continue
+        name = workload["metadata"]["name"]
+        (wait,) = pod_spec(workload)["initContainers"]
+        (container,) = pod_spec(workload)["containers"]
+        script = f"{service['scripts']}-wait-for-schema"
+        assert wait["image"] == container["image"], name
+        assert wait["command"] == [script], name
+        pyproject = tomllib.loads((ROOT / service["image"] / "pyproject.toml").read_text())
+        assert script in pyproject["project"]["scripts"], f"the image has no {script}"
+        database = f"{service['settings'].model_config['env_prefix']}DATABASE_URL"
+        waits_on = container_env(rendered, wait, outside_secret)[database]
+        assert waits_on == container_env(rendered, container, outside_secret)[database], name
+
+
 def test_processes_with_an_http_port_are_probed(rendered: Rendered) -> None:
     for deployment in rendered.of_kind("Deployment"):
         name = deployment["metadata"]["name"]
-        for container in containers(deployment):
+        for container in pod_spec(deployment)["containers"]:  # init containers end, unprobed
             ports = {port["name"]: port["containerPort"] for port in container.get("ports", [])}
             assert ports, f"{name} serves nothing to probe"
             liveness = container["livenessProbe"]["httpGet"]

@@ -57,3 +57,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 entry_points = EntryPoints("crm", Settings, create_app, build_workers)
 api, relay, consumer = entry_points.api, entry_points.relay, entry_points.consumer
+wait_for_schema = entry_points.wait_for_schema

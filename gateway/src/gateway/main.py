@@ -80,3 +80,4 @@ entry_points = EntryPoints("gateway", Settings, create_app, build_workers)
 api = entry_points.api
 relay = entry_points.relay
 consumer = entry_points.consumer
+wait_for_schema = entry_points.wait_for_schema

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_schemas import schema_version
 from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_factory
 from shared_schemas.http.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from shared_schemas.http.idempotency import IdempotencyMiddleware
@@ -271,13 +273,14 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
 class EntryPoints(Generic[SettingsT]):
-    """The three console scripts of a service: `<name>-api`, `<name>-relay`,
-    `<name>-consumer`, each reading the service's settings from the environment."""
+    """The console scripts of a service: `<name>-api`, `<name>-relay`, `<name>-consumer`
+    and `<name>-wait-for-schema`, each reading the service's settings from the
+    environment."""
 
     def __init__(
         self,
         name: str,
-        settings: Callable[[], SettingsT],
+        settings: type[SettingsT],
         create_app: Callable[[SettingsT], FastAPI],
         build_workers: Callable[[AsyncEngine, SettingsT], Workers],
     ) -> None:
@@ -302,6 +305,21 @@ class EntryPoints(Generic[SettingsT]):
         configure_logging(settings.log_level, f"{self.name}-consumer")
         engine = create_engine(settings.database_url, timeout=settings.database_timeout)
         serve_consumer(self.build_workers(engine, settings), settings)
+
+    def wait_for_schema(self) -> None:
+        """Return once the database is migrated for this build (`schema_version`). It
+        reads the database URL alone, so it starts without the process's other secrets."""
+
+        class Database(BaseSettings):
+            model_config = SettingsConfigDict(
+                env_prefix=self.settings.model_config.get("env_prefix", ""), extra="ignore"
+            )
+            database_url: str = self.settings.model_fields["database_url"].default
+            log_level: str = "info"
+
+        settings = Database()
+        configure_logging(settings.log_level, f"{self.name}-wait-for-schema")
+        raise SystemExit(schema_version.main(settings.database_url, sys.argv[1:]))
 
 
 __all__ = [
