@@ -1,6 +1,6 @@
 """A service whose database goes away answers 503 problem+json with Retry-After (never a
 500, never a hang), writes nothing, and serves again by itself once the database is back.
-The outage is a TCP forwarder in front of PostgreSQL that the test cuts (connections
+The outage is a TCP proxy in front of PostgreSQL that the test cuts (connections
 refused and reset) or freezes (connections held open, nothing answered) and restores, so
 the shared server itself is never touched; on SQLite, another process holding the write
 lock."""
@@ -21,10 +21,10 @@ from sqlalchemy.engine import make_url
 
 from erp.config import Settings
 from erp.main import create_app
-from shared_schemas.broker import free_port
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
 from tests.support.erp import migrate
 from tests.support.identity import jwks_of, new_signer
+from tests.support.network import TcpProxy
 
 # Comfortably under the gateway's 30 s upstream read timeout: a request the database
 # never answers must come back as the service's own 503, not as a gateway 504.
@@ -35,66 +35,10 @@ pytestmark = pytest.mark.reliability
 SIGNER = new_signer("outage-test-key")
 
 
-class Forwarder:
-    """127.0.0.1:`port` → the database server; `cut()` closes it and every connection
-    through it, `restore()` listens again on the same port."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = free_port()
-        self.server: asyncio.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.flowing = asyncio.Event()
-        self.flowing.set()
-
-    async def restore(self) -> None:
-        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for writer in list(self.writers):
-            writer.transport.abort()
-        await self.server.wait_closed()
-        self.server = None
-
-    def freeze(self) -> None:
-        """Connections stay open and new ones are accepted, but no byte goes through: a
-        database host that stopped answering, the case no connection error announces."""
-        self.flowing.clear()
-        for writer in self.writers:
-            writer.transport.pause_reading()
-
-    def thaw(self) -> None:
-        self.flowing.set()
-        for writer in self.writers:
-            if not writer.transport.is_closing():
-                writer.transport.resume_reading()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self.flowing.wait()
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.writers |= {writer, upstream_writer}
-
-        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        await asyncio.gather(copy(reader, upstream_writer), copy(upstream_reader, writer))
-        self.writers -= {writer, upstream_writer}
-
-
 @contextlib.asynccontextmanager
-async def erp_behind_forwarder(
+async def erp_behind_proxy(
     **settings: float,
-) -> AsyncIterator[tuple[httpx.AsyncClient, Forwarder]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, TcpProxy]]:
     admin_url = postgres_admin_url()
     if admin_url is None:
         if postgres_required():
@@ -103,9 +47,9 @@ async def erp_behind_forwarder(
     async with fresh_postgres_database(admin_url) as direct_url:
         await migrate(direct_url)
         url = make_url(direct_url)
-        forwarder = Forwarder(url.host or "127.0.0.1", url.port or 5432)
-        await forwarder.restore()
-        through = url.set(host="127.0.0.1", port=forwarder.port)
+        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+        await proxy.restore()
+        through = url.set(host="127.0.0.1", port=proxy.port)
         app = create_app(
             Settings(
                 database_url=through.render_as_string(hide_password=False),
@@ -116,11 +60,9 @@ async def erp_behind_forwarder(
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
-                yield client, forwarder
+                yield client, proxy
         finally:
-            forwarder.thaw()
-            if forwarder.server is not None:
-                await forwarder.cut()
+            await proxy.close()
             await app.state.engine.dispose()
 
 
@@ -134,11 +76,11 @@ def product(sku: str) -> dict[str, str]:
 
 
 async def test_a_database_outage_is_a_503_that_heals_by_itself() -> None:
-    async with erp_behind_forwarder() as (client, forwarder):
+    async with erp_behind_proxy() as (client, proxy):
         created = await client.post("/products", json=product("BEFORE"), headers=as_admin())
         assert created.status_code == 201, created.text
 
-        await forwarder.cut()
+        await proxy.cut()
         started = time.monotonic()
         listed = await client.get("/products", headers=as_admin())
         refused = await client.post("/products", json=product("DURING"), headers=as_admin())
@@ -152,7 +94,7 @@ async def test_a_database_outage_is_a_503_that_heals_by_itself() -> None:
             assert int(response.headers["retry-after"]) > 0
             assert "Traceback" not in response.text
 
-        await forwarder.restore()
+        await proxy.restore()
         deadline = time.monotonic() + 30
         while True:
             listed = await client.get("/products", headers=as_admin())
@@ -193,11 +135,11 @@ def assert_outage_answer(response: httpx.Response) -> None:
 
 
 async def test_a_database_that_stops_answering_is_a_503_not_a_hang() -> None:
-    async with erp_behind_forwarder(database_timeout=2) as (client, forwarder):
+    async with erp_behind_proxy(database_timeout=2) as (client, proxy):
         created = await client.post("/products", json=product("BEFORE"), headers=as_admin())
         assert created.status_code == 201, created.text
 
-        forwarder.freeze()
+        proxy.freeze()
         # The list finds its pooled connection frozen; the write needs a second, new
         # connection, which the frozen server accepts and never answers.
         for request in (
@@ -206,7 +148,7 @@ async def test_a_database_that_stops_answering_is_a_503_not_a_hang() -> None:
         ):
             assert_outage_answer(await answered(request))
 
-        forwarder.thaw()
+        proxy.thaw()
         assert await until_listed(client) == ["BEFORE"]
         again = await client.post("/products", json=product("AFTER"), headers=as_admin())
         assert again.status_code == 201, again.text

@@ -76,9 +76,13 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         log_path: Path | None = None,
         topics: list[tuple[str, int]] | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        # The port clients are told to connect to: another than `port` puts a proxy of
+        # one's own (network faults in tests) on every client connection.
+        self.advertised_port = advertised_port or port
         self.log_path = log_path
         self.topics = all_topics() if topics is None else topics
         self.process: subprocess.Popen[bytes] | None = None
@@ -110,6 +114,7 @@ class EmbeddedBroker:
         if self.process is not None and self.process.poll() is None:
             raise BrokerUnavailable("already running")
         listener = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
         output: int | IO[bytes] = subprocess.DEVNULL
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +127,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 listener,
                 "--advertised-listener-url",
-                listener,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],
