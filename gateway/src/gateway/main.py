@@ -62,9 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             partial(refresh_consumer_gauge, engine),
             broker.refresh_gauge,
         ],
-        # /openapi.json and /docs merge the services' documents (api/documents.py).
+        # /openapi.json, /docs and /redoc merge the services' documents (api/documents.py).
         openapi_url=OWN_DOCUMENT,
         docs_url=None,
+        redoc_url=None,
     )
     # /healthz?details=true: upstream circuits, the broker and the consumer's state
     # (api/health.py).

@@ -136,6 +136,7 @@ def create_service_app(
     public_routers: Sequence[APIRouter] = (),
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
+    redoc_url: str | None = "/redoc",
     refresh_metrics: Sequence[Callable[[], Awaitable[None]]] = (),
     terminated_employees: Select[Any] | None = None,
 ) -> FastAPI:
@@ -145,7 +146,7 @@ def create_service_app(
     Every route of `routers` requires a valid access token; `public_routers` (and the
     probes) do not. The dead-letter admin routes are added to every service. A service
     that serves its API documents itself (the gateway merges the services' into its own)
-    moves FastAPI's with `openapi_url` and `docs_url`. `refresh_metrics` read the
+    moves FastAPI's with `openapi_url`, `docs_url` and `redoc_url`. `refresh_metrics` read the
     service's own gauges from its database at each scrape of `/metrics`, beside the
     outbox's. `terminated_employees` selects the ids of employees the service knows to
     have left: a token naming one of them is refused (401) from then on, whatever its
@@ -173,6 +174,7 @@ def create_service_app(
         lifespan=lifespan,
         openapi_url=openapi_url,
         docs_url=docs_url,
+        redoc_url=redoc_url,
     )
     app.state.settings = settings
     app.state.workers = workers

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.adapters.upstream import Upstream, UpstreamFailure
@@ -118,6 +118,11 @@ async def openapi_document(request: Request) -> JSONResponse:
 @public_router.get("/docs", include_in_schema=False)
 async def documentation() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="CRM + ERP API")
+
+
+@public_router.get("/redoc", include_in_schema=False)
+async def reference() -> HTMLResponse:
+    return get_redoc_html(openapi_url="/openapi.json", title="CRM + ERP API")
 
 
 @public_router.get("/asyncapi.json", include_in_schema=False)
