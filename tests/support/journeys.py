@@ -13,13 +13,16 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from deploy.local.launcher import Platform, sign_in
 from deploy.local.seed_api import retry_after
+from shared_schemas.database import create_engine
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
 
 POLL_SECONDS = 0.02
@@ -133,6 +136,24 @@ async def settle(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {within:.0f}s; last seen: {last}")
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def _mark_published(database_url: str, aggregate_id: str) -> int:
+    """Mark the aggregate's pending outbox rows published, unsent: events a broker took
+    and then lost. How many there were."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(
+                text(
+                    "UPDATE outbox SET published_at = :now "
+                    "WHERE key = :key AND published_at IS NULL"
+                ),
+                {"now": datetime.now(UTC), "key": aggregate_id},
+            )
+            return int(result.rowcount)
+    finally:
+        await engine.dispose()
 
 
 def _tag() -> str:
@@ -607,19 +628,28 @@ class Journeys:
 
     async def quote_before_the_customer(self, platform: Platform) -> Timings:
         """4, second half: an order for a quote whose customer event has not arrived yet
-        still works, the quote event carrying the customer's snapshot. ERP's consumer is
-        frozen, idle, while the customer is created and its quote accepted (ERP refuses an
-        order for the customer meanwhile: it has not heard of it), then thawed. Which of
-        the two events it then applies first is up to the broker; the case of the quote
-        event alone is pinned down by erp-service's API tests."""
+        still works, the quote event carrying the customer's snapshot. The customer's
+        events are lost on the way (CRM's relay is frozen, idle, while the customer is
+        created, and its outbox rows are marked published as if a broker had taken them
+        and then lost its log), so ERP meets the quote first, whatever the broker does:
+        it refuses a direct order for the unknown customer until then, and knows the
+        customer from the quote's snapshot after. The operator then republishes CRM's
+        events (docs/operations.md), which ERP takes without a change."""
         product = await self.product(unit_price="100.00", stock=10)
         # Idle first: frozen mid-transaction it could hold locks the API then waits on.
         await platform.wait_settled()
-        platform.pause_process("erp-consumer")
+        lost_since = datetime.now(UTC)
+        platform.pause_process("crm-relay")
         try:
             customer = await self.customer()
-            quote = await self.accepted_quote(product["sku"], 2, customer)
-            unknown = await self.gw.request(
+            lost = await _mark_published(platform.database_urls["crm"], customer["id"])
+            if lost == 0:
+                raise Unexpected("CRM recorded no event for the new customer")
+        finally:
+            platform.resume_process("crm-relay")
+
+        async def direct_order() -> httpx.Response:
+            response = await self.gw.request(
                 "sales",
                 "POST",
                 "/api/erp/orders",
@@ -629,15 +659,29 @@ class Journeys:
                 },
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
-            if unknown.status_code != 422:
-                raise Unexpected(f"ERP ordered for a customer it cannot know yet: {unknown.text}")
-        finally:
-            platform.resume_process("erp-consumer")
-        thawed = time.monotonic()
-        order, seen = await self.order_of(quote["id"], "confirmed", since=thawed)
+            if response.status_code not in (201, 422):
+                raise Unexpected(f"POST /orders: {response.status_code} {response.text}")
+            return response
+
+        if (await direct_order()).status_code != 422:
+            raise Unexpected("ERP ordered for a customer whose events it never received")
+        accepted = time.monotonic()
+        quote = await self.accepted_quote(product["sku"], 2, customer)
+        order, seen = await self.order_of(quote["id"], "confirmed", since=accepted)
         if (order["customer_id"], order["total"]) != (customer["id"], quote["total"]):
             raise Unexpected(f"the order does not match the quote: {order} vs {quote}")
-        return {"order once ERP's consumer is back": seen}
+        direct = await direct_order()
+        if direct.status_code != 201:
+            raise Unexpected(f"ERP did not keep the quote's customer snapshot: {direct.text}")
+
+        republished = await self.gw.post(
+            "admin", "/api/crm/admin/outbox/republish", {"since": lost_since.isoformat()}
+        )
+        if republished["republished"] < lost:
+            raise Unexpected(f"the lost events were not republished: {republished}")
+        for placed in (order, direct.json()):
+            await self.gw.post("admin", f"/api/erp/orders/{placed['id']}/cancel", {})
+        return {"order before ERP heard of the customer": seen}
 
     async def hire_rep(self, name: str, manager_id: str | None) -> Json:
         """A sales rep hired in ERP by hr (reporting to `manager_id`, or to nobody)."""
