@@ -150,6 +150,17 @@ class ProbeService:
             result = await connection.execute(select(self.applied.c.event_id))
             return list(result.scalars())
 
+    async def applied_versions(self, engine: AsyncEngine) -> dict[uuid.UUID, list[int]]:
+        """Each probe's versions in the order the consumer applied them."""
+        versions: dict[uuid.UUID, list[int]] = {}
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(self.applied.c.probe_id, self.applied.c.version).order_by(self.applied.c.id)
+            )
+            for probe_id, version in rows:
+                versions.setdefault(probe_id, []).append(version)
+        return versions
+
     async def applied_count(self, engine: AsyncEngine) -> int:
         async with engine.connect() as connection:
             return int(

@@ -26,6 +26,11 @@ async def circuit_of(gateway: EdgeGateway, upstream: str) -> str:
     return circuit
 
 
+# Long enough that the checks made while the circuit is open fit in it on a loaded
+# machine; the test waits it out only once.
+COOLDOWN = 5
+
+
 async def until_answered(gateway: EdgeGateway, path: str, timeout: float = 10) -> httpx.Response:
     """Ask until the breaker lets the request through (its cool-down passed)."""
     deadline = time.monotonic() + timeout
@@ -43,7 +48,7 @@ async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_bac
     stub = await StubUpstream().start()
     try:
         async with edge_gateway(
-            database_url, erp_url=stub.url, breaker_failures=3, breaker_cooldown_seconds=1.0
+            database_url, erp_url=stub.url, breaker_failures=3, breaker_cooldown_seconds=COOLDOWN
         ) as gateway:
             client, admin = gateway.client, bearer("admin")
             assert (await client.get("/api/erp/products", headers=admin)).status_code == 200
@@ -57,7 +62,7 @@ async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_bac
 
             opened = await client.get("/api/erp/products", headers=admin)
             assert opened.status_code == 503
-            assert opened.headers["retry-after"] == "1"
+            assert 0 < int(opened.headers["retry-after"]) <= COOLDOWN
             assert opened.json()["type"].endswith("/upstream-unavailable")
             assert await circuit_of(gateway, "erp") == "open"
             assert await circuit_of(gateway, "crm") == "closed"

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker
@@ -65,13 +64,7 @@ async def test_a_member_joining_and_leaving_mid_stream_changes_no_effect_and_no_
     assert len(sent) == AGGREGATES * VERSIONS
     applied = await probe.applied_event_ids(engine)
     assert Counter(applied) == Counter(sent), "every event applied exactly once"
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(probe.applied.c.probe_id, probe.applied.c.seq).order_by(probe.applied.c.id)
-        )
-        order: dict[uuid.UUID, list[int]] = defaultdict(list)
-        for probe_id, seq in rows:
-            order[probe_id].append(seq)
+    order = await probe.applied_versions(engine)
     assert order == {aggregate: list(range(1, VERSIONS + 1)) for aggregate in aggregates}
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.broker import EmbeddedBroker, free_port
@@ -51,18 +50,6 @@ async def proxied() -> AsyncIterator[tuple[TcpProxy, KafkaSettings, str]]:
         broker.stop()
 
 
-async def applied_in_order(engine: AsyncEngine, probe: ProbeService) -> dict[uuid.UUID, list[int]]:
-    """Each aggregate's versions in the order the consumer applied them."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(probe.applied.c.probe_id, probe.applied.c.version).order_by(probe.applied.c.id)
-        )
-        order: dict[uuid.UUID, list[int]] = defaultdict(list)
-        for probe_id, version in rows:
-            order[probe_id].append(version)
-    return order
-
-
 async def test_resets_and_a_frozen_link_lose_nothing_double_nothing_reorder_nothing(
     engine: AsyncEngine, proxied: tuple[TcpProxy, KafkaSettings, str]
 ) -> None:
@@ -98,7 +85,7 @@ async def test_resets_and_a_frozen_link_lose_nothing_double_nothing_reorder_noth
                 await asyncio.sleep(0.05)  # a steady stream, not one burst
 
         async def converged() -> bool:
-            applied = await applied_in_order(engine, probe)
+            applied = await probe.applied_versions(engine)
             return all(applied.get(a, [0])[-1] == VERSIONS for a in aggregates)
 
         await eventually(converged, timeout=180, what="every aggregate at its last version")
@@ -107,7 +94,7 @@ async def test_resets_and_a_frozen_link_lose_nothing_double_nothing_reorder_noth
     applied_ids = await probe.applied_event_ids(engine)
     assert set(applied_ids) <= set(sent), "an event was invented"
     assert [n for n in Counter(applied_ids).values() if n > 1] == [], "an event applied twice"
-    for aggregate, versions in (await applied_in_order(engine, probe)).items():
+    for aggregate, versions in (await probe.applied_versions(engine)).items():
         # A version may be superseded by a later one that arrived first (a resent batch),
         # never applied after it.
         assert versions == sorted(set(versions)), f"{aggregate} went backwards: {versions}"
