@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared_schemas.broker import EmbeddedBroker, free_port
 from shared_schemas.database import create_engine
 from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from tests.support import databases
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
 from tests.support.migrated import templates
 
@@ -47,9 +48,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 async def migrated_templates() -> AsyncIterator[None]:
-    """Each service's migrations run once per session; test databases are copies."""
-    async with templates():
-        yield
+    """Each service's migrations run once per session; test databases are copies, and the
+    next test's empty PostgreSQL database is made while the current one runs."""
+    databases.spare_databases = databases.SpareDatabases()
+    try:
+        async with templates():
+            yield
+    finally:
+        spares, databases.spare_databases = databases.spare_databases, None
+        await spares.drop_all()
 
 
 @pytest.fixture(scope="session")
