@@ -36,22 +36,22 @@ async def migrate(database_url: str, revision: str) -> None:
 
 async def test_the_schema_is_ready_at_the_build_s_head_or_beyond(database_url: str) -> None:
     script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    assert not await schema_is_ready(database_url, script)  # never migrated
-
-    await migrate(database_url, "0002")
-    assert not await schema_is_ready(database_url, script)  # behind this build
-
-    await migrate(database_url, "head")
-    assert await schema_is_ready(database_url, script)
-
-    # A later release migrated further; this build runs on its expanded schema.
     engine = create_engine(database_url)
     try:
+        assert not await schema_is_ready(engine, script)  # never migrated
+
+        await migrate(database_url, "0002")
+        assert not await schema_is_ready(engine, script)  # behind this build
+
+        await migrate(database_url, "head")
+        assert await schema_is_ready(engine, script)
+
+        # A later release migrated further; this build runs on its expanded schema.
         async with engine.begin() as connection:
             await connection.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+        assert await schema_is_ready(engine, script)
     finally:
         await engine.dispose()
-    assert await schema_is_ready(database_url, script)
 
 
 async def start_waiting(database_url: str, *arguments: str) -> asyncio.subprocess.Process:

@@ -18,20 +18,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import create_engine, is_database_outage
 
 log = logging.getLogger(__name__)
 
 
-async def schema_is_ready(database_url: str, script: ScriptDirectory) -> bool:
+async def schema_is_ready(engine: AsyncEngine, script: ScriptDirectory) -> bool:
     """True when the database is at this build's head revision or beyond it."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            current = await connection.run_sync(_current_revisions)
-    finally:
-        await engine.dispose()
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current_revisions)
     if not current:
         return False  # never migrated
     head = script.get_current_head()
@@ -50,18 +47,23 @@ async def wait_for_schema(
     (False, after one check at least); a database that does not answer counts as not
     ready."""
     deadline = time.monotonic() + give_up_after
-    while True:
-        try:
-            if await schema_is_ready(database_url, script):
-                return True
-            log.info("waiting for the database to be migrated to %s", script.get_current_head())
-        except Exception as exc:
-            if not is_database_outage(exc):
-                raise
-            log.info("waiting for the database to answer: %s", exc)
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(interval)
+    engine = create_engine(database_url)
+    try:
+        while True:
+            try:
+                if await schema_is_ready(engine, script):
+                    return True
+                head = script.get_current_head()
+                log.info("waiting for the database to be migrated to %s", head)
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                log.info("waiting for the database to answer: %s", exc)
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(interval)
+    finally:
+        await engine.dispose()
 
 
 def main(database_url: str, argv: list[str] | None = None) -> int:

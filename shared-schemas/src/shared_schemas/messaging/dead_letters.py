@@ -33,7 +33,7 @@ class NotReplayable(Exception):
 
 
 class UnknownDeadLetter(LookupError):
-    pass
+    """No dead letter of this consumer group has the id asked for."""
 
 
 class DeadLetterLog:
