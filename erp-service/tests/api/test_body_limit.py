@@ -1,6 +1,7 @@
-"""A service refuses a request body over its limit with 413 problem+json before reading
-it, whether the body announces its length or only streams past the limit, called through
-the gateway or straight at its port; the refused request leaves nothing behind."""
+"""A service called straight at its port refuses a request body over its limit with 413
+problem+json before reading it, whether the body announces its length or only streams
+past the limit; the refused request leaves nothing behind. (The gateway's own check is
+gateway/tests/api/test_limits.py.)"""
 
 from __future__ import annotations
 
