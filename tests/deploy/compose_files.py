@@ -78,7 +78,7 @@ SERVICES = (
             "gateway-relay": "gateway-relay",
             "gateway-consumer": "gateway-consumer",
         },
-        (*_COMMON, "SIGNING_KEY_PEM", "REDIS_URL", "CRM_URL", "ERP_URL"),
+        (*_COMMON, "SIGNING_KEY_PEM", "WEBHOOK_SECRET_KEYS", "REDIS_URL", "CRM_URL", "ERP_URL"),
     ),
 )
 

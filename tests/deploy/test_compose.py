@@ -4,6 +4,7 @@ start order, and how the images are built."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -14,10 +15,12 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
 from gateway.domain.identity import development_users
+from gateway.service.webhook_secrets import DEVELOPMENT_SECRET_KEY
 from shared_schemas.events.catalogue import CONSUMER_GROUPS, all_topics, dlq_topic
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
 from shared_schemas.messaging.kafka import KafkaSettings
@@ -53,9 +56,10 @@ CRM, ERP, GATEWAY = (
 
 
 def _operator_values() -> dict[str, str]:
-    """What an operator puts in .env: a password per login, a fresh signing key."""
+    """What an operator puts in .env: a password per login, fresh keys."""
     values = {name: f"{name.lower().replace('_', '')}0123456789" for name in REQUIRED}
     values["GATEWAY_SIGNING_KEY_PEM"] = new_pem()
+    values["GATEWAY_WEBHOOK_SECRET_KEYS"] = json.dumps([Fernet.generate_key().decode()])
     return values
 
 
@@ -333,6 +337,7 @@ def test_no_development_secret_is_deployed() -> None:
     paths += [ROOT / service.directory / "Dockerfile" for service in SERVICES]
     pem_body = [line for line in DEVELOPMENT_PRIVATE_KEY_PEM.splitlines() if "-----" not in line]
     forbidden = [DEVELOPMENT_KEY_ID, *pem_body, *(user.password for user in development_users())]
+    forbidden.append(DEVELOPMENT_SECRET_KEY)
     for path in paths:
         text = path.read_text()
         for secret in forbidden:

@@ -6,6 +6,7 @@ targets, migrations per service, and settings every process can start with."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
 
 from crm.config import Settings as CrmSettings
@@ -100,6 +102,7 @@ PRODUCTION_SECRETS = {
     ("erp-database", "url"): PLACEHOLDER_URL,
     ("gateway-database", "url"): PLACEHOLDER_URL,
     ("gateway-signing-key", "signing-key.pem"): new_pem(),
+    ("gateway-webhook-keys", "keys.json"): json.dumps([Fernet.generate_key().decode()]),
     ("kafka-client", "sasl-username"): "crm-erp",
     ("kafka-client", "sasl-password"): "placeholder",
     ("kafka-client", "ca.crt"): "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",
@@ -432,7 +435,7 @@ def test_every_process_starts_with_the_settings_it_is_given(
         required |= {f"{prefix}DATABASE_URL", f"{prefix}ENVIRONMENT", f"{prefix}HOST"}
         if service["image"] == "gateway":
             if environment == "production":
-                required.add("GATEWAY_SIGNING_KEY_PEM")
+                required |= {"GATEWAY_SIGNING_KEY_PEM", "GATEWAY_WEBHOOK_SECRET_KEYS"}
         else:
             required.add(f"{prefix}JWKS_URL")
         if name == "gateway":  # per-IP limits need the client's address behind the Ingress
@@ -509,6 +512,7 @@ def test_prod_holds_no_secret_and_pins_its_images(kubectl: Path) -> None:
     required = {ref for workload in prod.workloads() for ref in secret_refs(workload)}
     assert required <= set(PRODUCTION_SECRETS) | OPTIONAL_SECRETS
     assert ("gateway-signing-key", "signing-key.pem") in required
+    assert ("gateway-webhook-keys", "keys.json") in required
 
 
 def test_dev_secrets_are_marked_as_development_only(kubectl: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
+from gateway.config import Settings
+from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.database import create_engine
 
 pytestmark = pytest.mark.api
@@ -94,3 +97,31 @@ async def test_dead_letters_logged_before_the_content_key_keep_their_place(
     # Rolled back, a position holds one letter again: the one logged first.
     await asyncio.to_thread(command.downgrade, config, "0002")
     assert await execute(database_url, "SELECT value FROM dead_letters") == [(b"{old",)]
+
+
+async def test_webhook_secrets_stored_in_clear_are_sealed_and_unsealed_on_rollback(
+    database_url: str,
+) -> None:
+    config = alembic_config("gateway", database_url)
+    await asyncio.to_thread(command.upgrade, config, "0004")
+    secret = "whsec_saved-before-secrets-were-sealed"
+    now = datetime.now(UTC)
+    await execute(
+        database_url,
+        "INSERT INTO webhook_subscriptions (id, url, event_types, secret, active, "
+        "consecutive_failures, created_by, version, created_at, updated_at) VALUES "
+        "(:id, 'https://hooks.example/a', '[\"erp.order.*\"]', :secret, true, 0, 'admin', 1, "
+        ":now, :now)",
+        id=uuid.uuid4().hex if database_url.startswith("sqlite") else uuid.uuid4(),
+        secret=secret,
+        now=now,
+    )
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    [(sealed,)] = await execute(database_url, "SELECT sealed_secret FROM webhook_subscriptions")
+    assert isinstance(sealed, str)
+    assert secret not in sealed
+    assert secret_box_for(Settings(database_url=database_url)).open(sealed) == secret
+
+    await asyncio.to_thread(command.downgrade, config, "0004")
+    assert await execute(database_url, "SELECT secret FROM webhook_subscriptions") == [(secret,)]

@@ -13,6 +13,7 @@ from gateway.service.signing import (
     refuse_development_signing_key,
     trusted_jwks,
 )
+from gateway.service.webhook_secrets import check_secret_keys
 from shared_schemas.identity import IdentityConfig, assert_production_safe
 from shared_schemas.service import ServiceSettings
 
@@ -78,6 +79,10 @@ class Settings(ServiceSettings):
     webhook_disable_after: int = Field(default=10, ge=1)
     # Hosts webhook targets may resolve to even when private (tests: ["127.0.0.1"]).
     webhook_allowed_private_hosts: list[str] = Field(default_factory=list)
+    # Fernet keys sealing webhook secrets at rest, as a JSON list: the first seals, all
+    # open (a rotation puts the new key first). Development without keys uses the
+    # published development key; production refuses to start without keys of its own.
+    webhook_secret_keys: list[SecretStr] = Field(default_factory=list)
 
     # Replaces the services' check: the gateway trusts the key it signs with, so it needs
     # no JWKS setting, but production needs a signing key of its own (service/signing.py).
@@ -85,6 +90,9 @@ class Settings(ServiceSettings):
     def _refuse_development_secrets_in_production(self) -> Self:
         check_external_issuer(self)
         check_bootstrap_admin(self)
+        check_secret_keys(
+            [key.get_secret_value() for key in self.webhook_secret_keys], self.environment
+        )
         if self.environment == "production":
             refuse_development_signing_key(self)
             assert_production_safe(self.identity())

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from gateway.service.webhook_secrets import DEVELOPMENT_SECRET_KEY
 from shared_schemas.identity import DevelopmentSecretInProduction, development_signer
 from shared_schemas.identity.development import (
     DEVELOPMENT_EMPLOYEE_IDS,
@@ -35,6 +37,9 @@ from tests.support.gateway_identity import (
 from tests.support.identity import ProtectedSettings, app_client
 
 pytestmark = [pytest.mark.api, pytest.mark.security]
+
+# Production seals webhook secrets under keys of its own.
+SECRET_KEYS = [Fernet.generate_key().decode()]
 
 
 async def test_the_public_keys_are_published_without_a_token(gateway: Gateway) -> None:
@@ -133,6 +138,9 @@ async def test_development_users_are_seeded_once_by_any_number_of_replicas(
             "oidc_audience": "crm-erp",
             "oidc_jwks_url": "http://idp.example.test/jwks.json",
         },
+        {"signing_key_pem": "own", "webhook_secret_keys": []},
+        {"signing_key_pem": "own", "webhook_secret_keys": [*SECRET_KEYS, DEVELOPMENT_SECRET_KEY]},
+        {"signing_key_pem": "own", "webhook_secret_keys": ["not a Fernet key"]},
     ],
     ids=[
         "no-signing-key",
@@ -142,10 +150,13 @@ async def test_development_users_are_seeded_once_by_any_number_of_replicas(
         "development-key-retired",
         "half-an-oidc-issuer",
         "oidc-keys-over-http",
+        "no-webhook-secret-key",
+        "development-webhook-secret-key",
+        "malformed-webhook-secret-key",
     ],
 )
-def test_production_refuses_development_keys(settings: dict[str, str]) -> None:
-    values = dict(settings)
+def test_production_refuses_development_keys(settings: dict[str, object]) -> None:
+    values = {"webhook_secret_keys": SECRET_KEYS, **settings}
     if values.get("signing_key_pem") == "own":
         values["signing_key_pem"] = new_pem()
     if values.get("retired_jwks") == "development":
@@ -154,12 +165,13 @@ def test_production_refuses_development_keys(settings: dict[str, str]) -> None:
         Settings(database_url="sqlite+aiosqlite:///:memory:", environment="production", **values)
 
 
-def test_production_needs_only_a_signing_key_of_its_own() -> None:
+def test_production_needs_a_signing_key_and_webhook_secret_keys_of_its_own() -> None:
     settings = Settings(
         database_url="sqlite+aiosqlite:///:memory:",
         environment="production",
         signing_key_pem=new_pem(),
         signing_key_id="gw-2026-11",
+        webhook_secret_keys=SECRET_KEYS,
     )
     jwks = json.loads(settings.identity().jwks or "{}")
     assert [key["kid"] for key in jwks["keys"]] == ["gw-2026-11"]
@@ -173,7 +185,11 @@ async def test_production_refuses_to_start_while_a_development_password_works(
         listed = await development.client.get("/auth/users", headers=development.headers("admin"))
         users = listed.json()["items"]
     production = settings_for(
-        database_url, environment="production", signing_key_pem=new_pem(), signing_key_id="prod-1"
+        database_url,
+        environment="production",
+        signing_key_pem=new_pem(),
+        signing_key_id="prod-1",
+        webhook_secret_keys=SECRET_KEYS,
     )
     async with gateway_of(production) as gateway:
         with pytest.raises(DevelopmentSecretInProduction):
@@ -203,6 +219,7 @@ async def test_production_starts_with_a_bootstrap_administrator_created_once(
             environment="production",
             signing_key_pem=key,
             signing_key_id="prod-1",
+            webhook_secret_keys=SECRET_KEYS,
             bootstrap_admin_username="root-admin",
             bootstrap_admin_password=password,
         )
@@ -239,5 +256,6 @@ def test_production_refuses_an_incomplete_or_weak_bootstrap_administrator(
             database_url="sqlite+aiosqlite:///:memory:",
             environment="production",
             signing_key_pem=new_pem(),
+            webhook_secret_keys=SECRET_KEYS,
             **values,
         )

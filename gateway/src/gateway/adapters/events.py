@@ -56,8 +56,9 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     # Exact event types, `<prefix>.*` or `*`.
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    # The HMAC key of the signatures: needed in clear to sign, shown once at creation.
-    secret: Mapped[str] = mapped_column(String(200))
+    # The HMAC key of the signatures, shown once at creation and kept sealed under the
+    # gateway's secret keys (service/webhook_secrets.py): opened only to sign.
+    sealed_secret: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))

@@ -15,6 +15,7 @@ from gateway.adapters.events import WebhookSubscription
 from gateway.adapters.webhook_sender import TargetPolicy
 from gateway.config import Settings
 from gateway.service import webhooks
+from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
@@ -202,15 +203,18 @@ _REFUSED_TARGET: dict[int | str, dict[str, Any]] = {
 async def create_webhook(
     body: WebhookCreate, access: CreateAccess, request: Request, response: Response
 ) -> WebhookCreated:
-    subscription = await webhooks.subscribe(
+    settings: Settings = request.app.state.settings
+    subscription, secret = await webhooks.subscribe(
         _sessions(request),
         _policy(request),
+        secret_box_for(settings),
         access.principal.actor,
         webhooks.NewSubscription(body.url, body.event_types, body.secret, body.description),
     )
     response.headers["Location"] = f"/api/webhooks/{subscription.id}"
     set_etag(response, subscription.version)
-    return WebhookCreated.model_validate(subscription)
+    shown = WebhookOut.model_validate(subscription)
+    return WebhookCreated(**shown.model_dump(), secret=secret)
 
 
 @router.get("", summary="List webhook subscriptions, newest first")

@@ -9,6 +9,7 @@ never send one delivery at the same time, and a runner that dies mid-way only de
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -24,8 +25,11 @@ from gateway.adapters.metrics import WEBHOOK_BACKLOG
 from gateway.adapters.webhook_sender import Answer, TargetPolicy, WebhookSender
 from gateway.config import Settings
 from gateway.domain.webhooks import DeliveryStatus, Verdict, classify, next_attempt_at, sign
+from gateway.service.webhook_secrets import UnreadableSecret, secret_box_for
 from shared_schemas.database import READ_ONLY, session_factory
 from shared_schemas.events.base import CLOUDEVENTS_CONTENT_TYPE
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_ATTEMPTS = Counter(
     "gateway_webhook_attempts_total",
@@ -44,7 +48,7 @@ class Claimed:
     id: uuid.UUID
     subscription_id: uuid.UUID
     url: str
-    secret: str
+    sealed_secret: str
     event_id: uuid.UUID
     payload: str
     attempts: int
@@ -69,6 +73,7 @@ class WebhookDispatcher:
         self.sessions = session_factory(engine)
         self.settings = settings
         self.policy = policy or TargetPolicy(settings.webhook_allowed_private_hosts)
+        self.box = secret_box_for(settings)
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.clock = clock
@@ -110,7 +115,7 @@ class WebhookDispatcher:
                 WebhookDelivery.id,
                 WebhookDelivery.subscription_id,
                 WebhookSubscription.url,
-                WebhookSubscription.secret,
+                WebhookSubscription.sealed_secret,
                 WebhookDelivery.event_id,
                 EventRecord.payload,
                 WebhookDelivery.attempts,
@@ -139,13 +144,24 @@ class WebhookDispatcher:
         return claimed
 
     async def _send(self, sender: WebhookSender, delivery: Claimed) -> Answer:
+        try:
+            secret = self.box.open(delivery.sealed_secret)
+        except UnreadableSecret:
+            # A key was dropped from the settings too early: nothing is sent, and the
+            # delivery waits (retried as usual) until the key is configured again.
+            log.error(
+                "webhook %s: no configured secret key opens its secret; restore the key "
+                "that sealed it to GATEWAY_WEBHOOK_SECRET_KEYS",
+                delivery.subscription_id,
+            )
+            return Answer(None, error="the subscription's secret cannot be opened")
         body = delivery.payload.encode()
         timestamp = int(time.time())
         headers = {
             "Content-Type": f"{CLOUDEVENTS_CONTENT_TYPE}; charset=utf-8",
             "Webhook-Id": str(delivery.event_id),
             "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": sign(delivery.secret, timestamp, body),
+            "Webhook-Signature": sign(secret, timestamp, body),
         }
         return await sender.post(delivery.url, body, headers)
 

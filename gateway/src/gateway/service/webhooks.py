@@ -3,6 +3,7 @@ delivery log, replay from a point in time out of the event history."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.events import EventRecord, WebhookDelivery, WebhookSubscription
@@ -18,10 +19,13 @@ from gateway.adapters.webhook_sender import TargetPolicy
 from gateway.domain.webhooks import DeliveryStatus, check_event_types, expand
 from gateway.service.history import insert_deliveries, new_delivery
 from gateway.service.webhook_delivery import disable_subscription
+from gateway.service.webhook_secrets import SecretBox, UnreadableSecret
 from shared_schemas.domain import Conflict, NotFound, StaleVersion
 from shared_schemas.events.registry import EVENT_TYPES
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey
+
+log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
@@ -54,18 +58,21 @@ class NewSubscription:
 async def subscribe(
     sessions: async_sessionmaker[AsyncSession],
     policy: TargetPolicy,
+    box: SecretBox,
     actor: str,
     request: NewSubscription,
-) -> WebhookSubscription:
-    """A new active subscription; its secret is the one given or a generated one."""
+) -> tuple[WebhookSubscription, str]:
+    """A new active subscription and its secret in clear (the one given or a generated
+    one), which is stored only sealed."""
     event_types = check_event_types(request.event_types, EVENT_TYPES)
     await policy.check(request.url)
     now = _now()
+    secret = request.secret or new_secret()
     subscription = WebhookSubscription(
         id=uuid.uuid4(),
         url=request.url,
         event_types=event_types,
-        secret=request.secret or new_secret(),
+        sealed_secret=box.seal(secret),
         description=request.description,
         active=True,
         consecutive_failures=0,
@@ -76,7 +83,40 @@ async def subscribe(
     )
     async with sessions() as session, session.begin():
         session.add(subscription)
-    return subscription
+    return subscription, secret
+
+
+async def reseal_secrets(sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> int:
+    """Seal again under the first key every secret an older key sealed; return how many.
+    A secret no configured key opens is left as it is (and logged).
+
+    Several runners at once do no harm: a row is rewritten only while it still holds the
+    sealed value that was read.
+    """
+    async with sessions() as session:
+        rows = (
+            await session.execute(select(WebhookSubscription.id, WebhookSubscription.sealed_secret))
+        ).all()
+    moved = 0
+    for subscription_id, sealed in rows:
+        if box.is_current(sealed):
+            continue
+        try:
+            resealed = box.reseal(sealed)
+        except UnreadableSecret:
+            log.error("webhook %s: no configured secret key opens its secret", subscription_id)
+            continue
+        async with sessions() as session, session.begin():
+            result = await session.execute(
+                update(WebhookSubscription)
+                .where(
+                    WebhookSubscription.id == subscription_id,
+                    WebhookSubscription.sealed_secret == sealed,
+                )
+                .values(sealed_secret=resealed)
+            )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    return moved
 
 
 async def get_subscription(
