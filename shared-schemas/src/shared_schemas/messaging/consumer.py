@@ -26,10 +26,11 @@ from shared_schemas.events.catalogue import dlq_topic
 from shared_schemas.messaging.applier import EventApplier, Handler, Outcome, Unusable, describe
 from shared_schemas.messaging.backoff import Backoff
 from shared_schemas.messaging.dead_letters import DeadLetter, DeadLetterLog
-from shared_schemas.messaging.kafka import KafkaSettings
+from shared_schemas.messaging.kafka import KafkaSettings, TopicsMissing, missing_topics
 from shared_schemas.messaging.lifecycle import stop_within
 from shared_schemas.messaging.metrics import (
     CONSUMER_LAG,
+    CONSUMER_MISSING_TOPICS,
     CONSUMER_RETRIES,
     DEAD_LETTERS,
     EVENTS_APPLIED,
@@ -117,6 +118,13 @@ class Consumer:
     async def _start(self) -> None:
         if self._consumer is not None:
             return
+        # Subscribe only to topics that exist: subscribing to a missing one may make the
+        # broker create it with its own partition count, or leave the consumer without it
+        # until its next metadata refresh, minutes later.
+        missing = await missing_topics(self.kafka, self.topics)
+        CONSUMER_MISSING_TOPICS.labels(self.group).set(len(missing))
+        if missing:
+            raise TopicsMissing(missing)
         producer = self.kafka.producer(f"dlq-{self.group}")
         consumer = self.kafka.consumer(self.group)
         try:

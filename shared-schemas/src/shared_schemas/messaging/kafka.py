@@ -9,10 +9,20 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from aiokafka.helpers import create_ssl_context
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOPIC_ALREADY_EXISTS = 36
+
+
+class TopicsMissing(KafkaError):  # type: ignore[misc]
+    """Topics a relay or consumer needs are not on the cluster yet (`platform-topics`
+    creates them). Retried like any broker error; never a reason to create them."""
+
+    def __init__(self, missing: Iterable[str]) -> None:
+        self.missing = sorted(missing)
+        super().__init__(f"waiting for topics {', '.join(self.missing)}")
 
 
 class KafkaSettings(BaseSettings):
@@ -104,6 +114,20 @@ async def ensure_topics(
         return missing
     finally:
         await asyncio.wait_for(admin.close(), timeout=10)
+
+
+async def missing_topics(settings: KafkaSettings, names: Iterable[str]) -> list[str]:
+    """Those of `names` the cluster does not have. Asking lists the cluster's topics, which
+    never creates one (a client's metadata request for a topic by name can, on a broker
+    that creates topics on first use, with its own partition count)."""
+    wanted = sorted(set(names))
+    admin = settings.admin()
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+    finally:
+        await asyncio.wait_for(admin.close(), timeout=10)
+    return [name for name in wanted if name not in existing]
 
 
 async def partition_counts(settings: KafkaSettings, names: Iterable[str]) -> dict[str, int]:

@@ -16,6 +16,9 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Events the relay published", ["topic"])
 RELAY_RETRIES = Counter("relay_retries_total", "Relay publish attempts that failed")
+RELAY_MISSING_TOPICS = Gauge(
+    "relay_missing_topics", "Topics of pending events the cluster does not have yet", ["relay"]
+)
 EVENTS_APPLIED = Counter(
     "events_applied_total", "Events applied by a consumer", ["group", "event_type"]
 )
@@ -29,6 +32,11 @@ EVENTS_IGNORED = Counter(
     "events_ignored_total", "Events of types this consumer does not handle", ["group"]
 )
 CONSUMER_RETRIES = Counter("consumer_retries_total", "Failed attempts to apply an event", ["group"])
+CONSUMER_MISSING_TOPICS = Gauge(
+    "consumer_missing_topics",
+    "Subscribed topics the cluster did not have at the consumer's last start",
+    ["group"],
+)
 DEAD_LETTERS = Counter(
     "dead_letters_total", "Messages sent to the dead-letter topic", ["group", "reason"]
 )

@@ -20,9 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared_schemas.database import READ_ONLY
 from shared_schemas.messaging.backoff import Backoff
-from shared_schemas.messaging.kafka import KafkaSettings
+from shared_schemas.messaging.kafka import KafkaSettings, TopicsMissing, missing_topics
 from shared_schemas.messaging.lifecycle import stop_within
-from shared_schemas.messaging.metrics import EVENTS_PUBLISHED, RELAY_RETRIES, refresh_outbox_gauges
+from shared_schemas.messaging.metrics import (
+    EVENTS_PUBLISHED,
+    RELAY_MISSING_TOPICS,
+    RELAY_RETRIES,
+    refresh_outbox_gauges,
+)
 from shared_schemas.messaging.outbox import notify_channel
 
 log = logging.getLogger(__name__)
@@ -92,6 +97,7 @@ class Relay:
         self._stopping = False
         self._listener: asyncpg.Connection | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._existing_topics: set[str] = set()
         self._c = outbox.c
 
     def request_stop(self) -> None:
@@ -118,6 +124,8 @@ class Relay:
                     await self._sleep(self._idle_wait)
                 except RETRYABLE as exc:
                     RELAY_RETRIES.inc()
+                    # The broker may have lost its topics too: check them again.
+                    self._existing_topics.clear()
                     delay = self._backoff.next_delay()
                     log.warning("relay %s: %s; retrying in %.2fs", self.name, exc, delay)
                     await self._sleep(delay)
@@ -200,6 +208,7 @@ class Relay:
         the embedded broker): it stays pending and is sent again, and consumers drop
         the duplicate through their inbox.
         """
+        await self._require_topics({row.topic for row in rows})
         deliveries: list[asyncio.Future[Any]] = []
         try:
             for row in rows:
@@ -222,6 +231,18 @@ class Relay:
         if acknowledged and self.after_send is not None:
             await self.after_send(acknowledged)
         return acknowledged
+
+    async def _require_topics(self, topics: set[str]) -> None:
+        """Publish only to topics that exist: producing to a missing one may make the
+        broker create it with its own partition count. Each topic is checked once."""
+        unseen = topics - self._existing_topics
+        if not unseen:
+            return
+        missing = await missing_topics(self.kafka, unseen)
+        RELAY_MISSING_TOPICS.labels(self.name).set(len(missing))
+        if missing:
+            raise TopicsMissing(missing)
+        self._existing_topics |= unseen
 
     async def _mark(self, connection: AsyncConnection, rows: list[PendingEvent]) -> None:
         if not rows:
