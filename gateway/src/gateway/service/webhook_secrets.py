@@ -71,7 +71,7 @@ def check_secret_keys(keys: Sequence[str], environment: str) -> None:
             Fernet(key)
         except ValueError as exc:
             raise ValueError(
-                f"webhook_secret_keys[{position}] is not a Fernet key (32 url-safe "
+                f"key {position} of webhook_secret_keys is not a Fernet key (32 url-safe "
                 "base64-encoded bytes)"
             ) from exc
     if environment != "production":

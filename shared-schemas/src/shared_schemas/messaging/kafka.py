@@ -9,9 +9,11 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.helpers import create_ssl_context
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared_schemas.messaging.lifecycle import stop_within
 
 TOPIC_ALREADY_EXISTS = 36
 
@@ -122,11 +124,14 @@ async def missing_topics(settings: KafkaSettings, names: Iterable[str]) -> list[
     that creates topics on first use, with its own partition count)."""
     wanted = sorted(set(names))
     admin = settings.admin()
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
+    except (OSError, TimeoutError) as exc:
+        # A broker error like any other to the relay and consumer, which retry those.
+        raise KafkaConnectionError(f"listing topics failed: {exc!r}") from exc
     finally:
-        await asyncio.wait_for(admin.close(), timeout=10)
+        await stop_within(admin.close())
     return [name for name in wanted if name not in existing]
 
 
