@@ -1,8 +1,9 @@
 """A service whose database goes away answers 503 problem+json with Retry-After (never a
 500, never a hang), writes nothing, and serves again by itself once the database is back.
 The outage is a TCP proxy in front of PostgreSQL that the test cuts (connections
-refused and reset) or freezes (connections held open, nothing answered) and restores, so
-the shared server itself is never touched; on SQLite, another process holding the write
+refused and reset) or freezes (connections held open, nothing answered) and restores, a
+PostgreSQL server of the test's own that is shut down or crashed and started again (the
+shared server itself is never touched), or on SQLite another process holding the write
 lock."""
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from erp.config import Settings
 from erp.main import create_app
 from tests.support.databases import fresh_postgres_database, postgres_admin_url, postgres_required
 from tests.support.erp import migrate
+from tests.support.harness import upgrade
 from tests.support.identity import jwks_of, new_signer
 from tests.support.network import TcpProxy
+from tests.support.pg_cluster import StopMode, postgres_cluster
 
 # Comfortably under the gateway's 30 s upstream read timeout: a request the database
 # never answers must come back as the service's own 503, not as a gateway 504.
@@ -146,6 +149,39 @@ async def test_a_database_that_stops_answering_is_a_503_not_a_hang() -> None:
         again = await client.post("/products", json=product("AFTER"), headers=as_admin())
         assert again.status_code == 201, again.text
         assert sorted(await until_listed(client)) == ["AFTER", "BEFORE"]
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_a_database_server_restarted_under_the_service_is_a_503_then_serves_again(
+    mode: StopMode,
+) -> None:
+    async with postgres_cluster() as server:
+        await upgrade("erp-service", server.url)
+        settings = Settings(database_url=server.url, jwks=json.dumps(jwks_of(SIGNER)))
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://erp") as client:
+                created = await client.post("/products", json=product("BEFORE"), headers=as_admin())
+                assert created.status_code == 201, created.text
+
+                # fast: the server ends the pooled session (57P01); immediate: a crash.
+                await server.stop(mode)
+                for request in (
+                    client.get("/products", headers=as_admin()),
+                    client.post("/products", json=product("DURING"), headers=as_admin()),
+                ):
+                    assert_outage_answer(await answered(request))
+
+                await server.start()  # after a crash, with recovery
+                first = await client.get("/products", headers=as_admin())
+                assert first.status_code in (200, 503), first.text  # never a 500
+                assert await until_listed(client) == ["BEFORE"]
+                again = await client.post("/products", json=product("AFTER"), headers=as_admin())
+                assert again.status_code == 201, again.text
+                assert sorted(await until_listed(client)) == ["AFTER", "BEFORE"]
+        finally:
+            await app.state.engine.dispose()
 
 
 async def test_a_sqlite_write_lock_held_elsewhere_is_a_503_not_a_hang(tmp_path: Path) -> None:

@@ -41,11 +41,13 @@ ROOT = Path(__file__).resolve().parents[2]
 async def migrate(service_dir: str, database_url: str) -> None:
     """Bring the database to the service's latest migration: in a test session an empty
     one becomes a copy of a template the migrations made once (tests.support.migrated)."""
-    if not await copy_of_template(service_dir, database_url, partial(_upgrade, service_dir)):
-        await _upgrade(service_dir, database_url)
+    if not await copy_of_template(service_dir, database_url, partial(upgrade, service_dir)):
+        await upgrade(service_dir, database_url)
 
 
-async def _upgrade(service_dir: str, database_url: str) -> None:
+async def upgrade(service_dir: str, database_url: str) -> None:
+    """Run the service's migrations on `database_url` (no template: a server of a test's
+    own, which outlives no test, holds none)."""
     config = Config(str(ROOT / service_dir / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url)
     await asyncio.to_thread(command.upgrade, config, "head")
