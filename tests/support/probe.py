@@ -169,9 +169,11 @@ class ProbeService:
                 ).scalar_one()
             )
 
-    async def outbox_count(self, engine: AsyncEngine) -> int:
+    async def outbox_count(self, engine: AsyncEngine, *, unpublished: bool = False) -> int:
+        """Outbox rows (only those not yet published with `unpublished`)."""
         outbox = self.tables.outbox
+        query = select(func.count()).select_from(outbox)
+        if unpublished:
+            query = query.where(outbox.c.published_at.is_(None))
         async with engine.connect() as connection:
-            return int(
-                (await connection.execute(select(func.count()).select_from(outbox))).scalar_one()
-            )
+            return int((await connection.execute(query)).scalar_one())

@@ -97,25 +97,29 @@ async def reseal_secrets(sessions: async_sessionmaker[AsyncSession], box: Secret
         rows = (
             await session.execute(select(WebhookSubscription.id, WebhookSubscription.sealed_secret))
         ).all()
-    moved = 0
+    resealed: list[tuple[uuid.UUID, str, str]] = []
     for subscription_id, sealed in rows:
         if box.is_current(sealed):
             continue
         try:
-            resealed = box.reseal(sealed)
+            resealed.append((subscription_id, sealed, box.reseal(sealed)))
         except UnreadableSecret:
             log.error("webhook %s: no configured secret key opens its secret", subscription_id)
-            continue
-        async with sessions() as session, session.begin():
+    if not resealed:
+        return 0
+    moved = 0
+    async with sessions() as session, session.begin():
+        for subscription_id, sealed, fresh in resealed:
             result = await session.execute(
                 update(WebhookSubscription)
                 .where(
                     WebhookSubscription.id == subscription_id,
                     WebhookSubscription.sealed_secret == sealed,
                 )
-                .values(sealed_secret=resealed)
+                .values(sealed_secret=fresh)
             )
-        moved += result.rowcount  # type: ignore[attr-defined]
+            moved += result.rowcount  # type: ignore[attr-defined]
+    log.info("webhook secrets: %d sealed again under the first key", moved)
     return moved
 
 
