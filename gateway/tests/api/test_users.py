@@ -233,6 +233,17 @@ async def test_a_disabled_user_is_locked_out_at_once_and_can_be_enabled(gateway:
     # This process made the change: its access token is refused on the next request.
     refused = await gateway.client.get("/auth/users", headers=own)
     assert refused.status_code == 401
+    # Whatever the route and headers: a retry-safe POST is refused just the same.
+    for path_, body in [
+        ("/auth/users", {"username": "backdoor", "password": PASSWORD, "roles": ["admin"]}),
+        ("/api/webhooks", {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}),
+    ]:
+        keyed = await gateway.client.post(
+            path_, json=body, headers={**own, "Idempotency-Key": f"leaver-{path_}"}
+        )
+        assert keyed.status_code == 401, keyed.text
+    names = await gateway.client.get("/auth/users", params={"limit": 200}, headers=admin)
+    assert "backdoor" not in {found["username"] for found in names.json()["items"]}
     assert (await refresh(gateway.client, pair["refresh_token"])).status_code == 401
     assert (await sign_in(gateway.client, "leaver", PASSWORD)).status_code == 401
     listed = await gateway.client.get("/auth/users", params={"disabled": "true"}, headers=admin)

@@ -194,7 +194,6 @@ def create_service_app(
         IdempotencyMiddleware,
         engine=engine,
         table=workers.tables.idempotency_keys,
-        verifier=app.state.token_verifier,
         ttl=workers.idempotency_ttl,
         lease=workers.idempotency_lease,
     )

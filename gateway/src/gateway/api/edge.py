@@ -156,6 +156,8 @@ class Edge:
         if problem is not None:
             await answer_problem(scope, receive, send, problem, request_id_or_new(request_id))
             return
+        if principal is not None:  # the app's token checks take it as verified
+            scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)  # whose body limit is the same as here
 
     async def _principal(self, authorization: str | None) -> Principal | None:

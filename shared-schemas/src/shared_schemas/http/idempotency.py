@@ -54,7 +54,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared_schemas.database import is_database_outage
 from shared_schemas.domain import Conflict
 from shared_schemas.http.problems import Problem, database_outage, problem_response
-from shared_schemas.identity.tokens import InvalidToken, KeysUnavailable, TokenVerifier
+from shared_schemas.identity.tokens import (
+    InvalidToken,
+    KeysUnavailable,
+    Principal,
+    TokenVerifier,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +159,12 @@ class IdempotencyMiddleware:
         *,
         engine: AsyncEngine,
         table: Table,
-        verifier: TokenVerifier,
         ttl: timedelta = timedelta(hours=24),
         lease: timedelta | None = timedelta(minutes=1),
     ) -> None:
         self.app = app
         self.engine = engine
         self.table = table
-        self.verifier = verifier
         self.ttl = ttl
         self.lease = lease
 
@@ -204,16 +207,23 @@ class IdempotencyMiddleware:
         await self._run_and_store(scope, body, send, claim)
 
     async def _user(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        """The caller's user id, verified by the app's token verifier as it stands now
+        (an app may replace it, e.g. by one that also refuses disabled users)."""
+        state = scope.setdefault("state", {})
+        known = state.get("principal")
+        if isinstance(known, Principal):  # verified in front of the app already
+            return known.user_id
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
+        verifier: TokenVerifier = scope["app"].state.token_verifier
         try:
-            principal = await self.verifier.verify(token)
+            principal = await verifier.verify(token)
         except (InvalidToken, KeysUnavailable):
             return None
         # The route's own token check reuses this instead of verifying again.
-        scope.setdefault("state", {})["principal"] = principal
+        state["principal"] = principal
         return principal.user_id
 
     async def _claim(
