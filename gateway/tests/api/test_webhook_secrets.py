@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.adapters.events import WebhookSubscription
 from gateway.config import Settings
@@ -21,6 +21,7 @@ from tests.support.gateway_events import (
     GatewayEvents,
     events_settings,
     gateway_events,
+    headers,
     product_created,
 )
 from tests.support.webhook_receiver import Receiver, receiver
@@ -128,3 +129,28 @@ async def test_a_gateway_without_the_sealing_key_sends_nothing_and_retries_later
     later = datetime.now(UTC) + timedelta(hours=1)
     assert await hub.dispatcher().deliver_due(later) == 1
     assert [delivery.signature_valid for delivery in hooks.received] == [True]
+
+
+async def test_a_retried_subscription_never_leaves_its_secret_in_the_idempotency_store(
+    hub: GatewayEvents, hooks: Receiver
+) -> None:
+    keyed = {**headers("admin"), "Idempotency-Key": "subscribe-once"}
+    body = {"url": hooks.url, "event_types": ["erp.product.*"]}
+    first = await hub.client.post("/api/webhooks", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert first.headers["cache-control"] == "no-store"
+    secret = first.json()["secret"]
+
+    # The retry does not subscribe again, and learns where the subscription is.
+    retried = await hub.client.post("/api/webhooks", json=body, headers=keyed)
+    assert retried.status_code == 409
+    assert retried.headers["content-type"] == "application/problem+json"
+    assert retried.headers["location"] == f"/api/webhooks/{first.json()['id']}"
+    assert secret not in retried.text
+    listed = await hub.get("/api/webhooks")
+    assert [webhook["id"] for webhook in listed["items"]] == [first.json()["id"]]
+
+    async with hub.app.state.engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT * FROM idempotency_keys"))).all()
+    assert len(stored) == 1
+    assert secret not in str(stored)

@@ -212,6 +212,8 @@ async def create_webhook(
         webhooks.NewSubscription(body.url, body.event_types, body.secret, body.description),
     )
     response.headers["Location"] = f"/api/webhooks/{subscription.id}"
+    # It holds the secret: no cache keeps it, nor the Idempotency-Key store.
+    response.headers["Cache-Control"] = "no-store"
     set_etag(response, subscription.version)
     shown = WebhookOut.model_validate(subscription)
     return WebhookCreated(**shown.model_dump(), secret=secret)

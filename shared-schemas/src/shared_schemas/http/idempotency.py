@@ -14,7 +14,10 @@ of work), so a crash can never leave the question "did it happen?" open:
 Server errors (5xx) before any effect release the key so the client may retry, and so do
 refusals that invite a retry (409 Conflict: the state or a concurrent writer was in the
 way; 429) when nothing took effect: replaying them would refuse the retry they invite
-for the key's whole life. Any other answer is stored and replayed. A first
+for the key's whole life. Any other answer is stored and replayed, except the body of
+one marked `Cache-Control: no-store` (it holds a secret, such as a webhook's signing key,
+that must not lie in this table): its retry is told the request took effect and where
+the resource is (`Location`), as when a response was lost. A first
 attempt outliving its lease cannot commit after a retry took over: its mark finds the
 claim no longer its own and its transaction rolls back.
 """
@@ -296,12 +299,17 @@ class IdempotencyMiddleware:
             return
         claimed_at = stored.created_at.replace(tzinfo=stored.created_at.tzinfo or UTC)
         lease = self.lease or self.ttl
-        if stored.state == COMMITTED and claimed_at < datetime.now(UTC) - lease:
+        withheld = stored.state == COMPLETED and _not_to_store(stored.headers or [])
+        if withheld or (stored.state == COMMITTED and claimed_at < datetime.now(UTC) - lease):
+            stored_headers = {name.lower(): value for name, value in stored.headers or []}
+            location = stored_headers.get("location")
             problem = Problem(
                 409,
-                "The request with this Idempotency-Key took effect, but its response was "
-                "lost; read the resource it created or changed.",
+                "The request with this Idempotency-Key took effect, but its response "
+                f"{'is not kept' if withheld else 'was lost'}; read the resource it created "
+                "or changed.",
                 kind="idempotency-key-in-use",
+                headers={"Location": location} if location else None,
             )
             await problem_response(problem, path)(scope, receive, send)
             return
@@ -357,8 +365,9 @@ class IdempotencyMiddleware:
             for name, value in start.get("headers", [])
             if name.lower() not in (b"x-request-id", b"content-length", b"date")
         ]
+        kept = None if _not_to_store(headers) else b"".join(chunks)
         try:
-            await self._store(claim, status, headers, b"".join(chunks))
+            await self._store(claim, status, headers, kept)
         except Exception as exc:
             if not is_database_outage(exc):
                 raise
@@ -366,7 +375,7 @@ class IdempotencyMiddleware:
             log.warning("could not store the answer for Idempotency-Key %s: %s", claim.key, exc)
 
     async def _store(
-        self, claim: Claim, status: int, headers: list[list[str]], body: bytes
+        self, claim: Claim, status: int, headers: list[list[str]], body: bytes | None
     ) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
@@ -393,6 +402,13 @@ class IdempotencyMiddleware:
                 )
         except Exception:
             log.exception("could not release Idempotency-Key %s", claim.key)
+
+
+def _not_to_store(headers: Sequence[Sequence[str]]) -> bool:
+    """Whether the response forbids keeping a copy of it (`Cache-Control: no-store`)."""
+    return any(
+        name.lower() == "cache-control" and "no-store" in value.lower() for name, value in headers
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:
