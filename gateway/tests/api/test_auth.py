@@ -4,6 +4,7 @@ terminated employee."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import date
@@ -235,6 +236,33 @@ async def test_failed_sign_ins_from_an_address_are_throttled_whatever_the_userna
         assert 50 <= int(throttled.headers["Retry-After"]) <= 60
         async with gateway.client_from("192.0.2.8") as other:
             assert (await sign_in(other, "heidi", PASSWORD)).status_code == 200
+
+
+async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(
+    database_url: str,
+) -> None:
+    settings = settings_for(database_url, login_max_failures=5, login_window_seconds=60)
+    async with gateway_of(settings) as gateway:
+        await create_user(gateway, "peggy")
+
+        async def guess(number: int) -> int:
+            # From addresses of their own: only the username's count stands in the way.
+            async with gateway.client_from(f"203.0.113.{number}") as client:
+                return (await sign_in(client, "peggy", f"guess-{number}")).status_code
+
+        answers = await asyncio.gather(*(guess(number) for number in range(20)))
+        assert sorted(answers) == [401] * 5 + [429] * 15
+
+
+async def test_a_successful_sign_in_is_no_failure_of_its_address(database_url: str) -> None:
+    settings = settings_for(database_url, login_max_failures=2, login_window_seconds=60)
+    async with gateway_of(settings, address="192.0.2.20") as gateway:
+        await create_user(gateway, "quentin")
+        for _ in range(3):
+            assert (await sign_in(gateway.client, "quentin", PASSWORD)).status_code == 200
+        assert (await sign_in(gateway.client, "nobody", "guess")).status_code == 401
+        assert (await sign_in(gateway.client, "somebody", "guess")).status_code == 401
+        assert (await sign_in(gateway.client, "quentin", PASSWORD)).status_code == 429
 
 
 async def test_a_successful_sign_in_clears_the_usernames_failures(database_url: str) -> None:

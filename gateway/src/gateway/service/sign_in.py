@@ -4,6 +4,7 @@ each ends in a token pair."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.external_keys import ExternalKeys
@@ -20,7 +21,7 @@ from gateway.config import Settings
 from gateway.domain.identity import carried_roles, retry_after, retry_after_seconds, username_key
 from gateway.service.passwords import Passwords
 from gateway.service.users import revoke_refresh_tokens
-from shared_schemas.database import utcnow
+from shared_schemas.database import lock_for_transaction, utcnow
 from shared_schemas.identity import InvalidToken, TokenSigner, TokenVerifier
 from shared_schemas.identity.config import CLOCK_SKEW
 
@@ -126,20 +127,23 @@ class SignIn:
         now = utcnow()
         name_key = username_key(username)
         user_key = f"user:{name_key}"
-        keys = [user_key, f"ip:{client}"]
         async with self.sessions() as session, session.begin():
-            wait = await self._wait(session, keys, now)
+            attempt = await self._attempt(session, [user_key, f"ip:{client}"], now)
             user = await session.scalar(select(User).where(User.username_key == name_key))
-        if wait is not None:
-            raise Throttled(wait)
-        # Unknown users are checked against a dummy hash: every refusal costs the same.
-        matches = await self.passwords.verify(user.password_hash if user else None, password)
+        try:
+            # Unknown users are checked against a dummy hash: every refusal costs the same.
+            matches = await self.passwords.verify(user.password_hash if user else None, password)
+        except Exception:
+            await self._forget(attempt)
+            raise
         if user is None or not matches or user.disabled:
-            async with self.sessions() as session, session.begin():
-                await self._fail(session, keys, now)
-            raise BadCredentials()
+            raise BadCredentials()  # the attempt stays counted as a failure
         async with self.sessions() as session, session.begin():
-            await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
+            await session.execute(
+                delete(SignInFailure).where(
+                    or_(SignInFailure.key == user_key, SignInFailure.id.in_(attempt))
+                )
+            )
             if self.passwords.needs_rehash(user.password_hash):
                 fresh = await session.get(User, user.id)
                 if fresh is not None:
@@ -180,22 +184,21 @@ class SignIn:
         if self.external is None:
             raise InvalidGrant("no external issuer is configured")
         now = utcnow()
-        keys = [f"ip:{client}"]
         async with self.sessions() as session, session.begin():
-            wait = await self._wait(session, keys, now)
-        if wait is not None:
-            raise Throttled(wait)
+            attempt = await self._attempt(session, [f"ip:{client}"], now)
         try:
             claims = await self.external.verify(token)
         except InvalidToken as exc:
-            await self._record_failure(keys, now)
-            raise InvalidGrant(str(exc)) from exc
+            raise InvalidGrant(str(exc)) from exc  # the attempt stays counted as a failure
+        except Exception:
+            await self._forget(attempt)  # the issuer's keys are away, not the client wrong
+            raise
         async with self.sessions() as session, session.begin():
             user = await session.scalar(select(User).where(User.oidc_subject == claims["sub"]))
             if user is not None and not user.disabled:
+                await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
                 roles = carried_roles(user.roles, claims.get(self.external.roles_claim))
                 return await self._issue(session, user, now, roles)
-        await self._record_failure(keys, now)
         raise InvalidGrant("no enabled user is linked to this subject")
 
     async def _issue(
@@ -267,13 +270,32 @@ class SignIn:
         ]
         return max(waits, default=None)
 
-    async def _record_failure(self, keys: list[str], now: datetime) -> None:
-        async with self.sessions() as session, session.begin():
-            await self._fail(session, keys, now)
-
-    async def _fail(self, session: AsyncSession, keys: list[str], now: datetime) -> None:
+    async def _attempt(self, session: AsyncSession, keys: list[str], now: datetime) -> list[int]:
+        """Start a sign-in for `keys`: Throttled while one has too many recent failures;
+        otherwise the attempt is counted as a failure at once (the ids of its rows, removed
+        if it succeeds), so parallel attempts see it before its slow check ends. The keys
+        are locked while counting, so no two attempts take the last free try."""
+        for lock in sorted(_lock_id(key) for key in keys):
+            await lock_for_transaction(session, lock)
         # Failures older than the window count for nothing: pruned as new ones arrive.
         await session.execute(
             delete(SignInFailure).where(SignInFailure.failed_at <= now - self.window)
         )
-        session.add_all([SignInFailure(key=key, failed_at=now) for key in keys])
+        wait = await self._wait(session, keys, now)
+        if wait is not None:
+            raise Throttled(wait)
+        rows = [SignInFailure(key=key, failed_at=now) for key in keys]
+        session.add_all(rows)
+        await session.flush()
+        return [row.id for row in rows]
+
+    async def _forget(self, attempt: list[int]) -> None:
+        """An attempt that failed for want of a dependency, not of the client: not counted."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
+
+
+def _lock_id(key: str) -> int:
+    """A throttling key as a 64-bit lock id, the same in every replica."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8, person=b"sign-in").digest()
+    return int.from_bytes(digest, "big", signed=True)
