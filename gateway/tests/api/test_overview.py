@@ -196,6 +196,8 @@ async def test_the_balance_covers_every_page_of_open_invoices_and_spans_are_chil
             assert set(query["status"]) == {"issued", "partially_paid"}
         # Every call is its own child span of the caller's trace.
         calls = [*crm.arrived, *erp.arrived]
+        # ... and carries the id of the caller's request, which came without one.
+        assert {call.header("x-request-id") for call in calls} == {response.headers["x-request-id"]}
         parents = [call.header("traceparent") for call in calls]
         assert all(p is not None and p.split("-")[1] == TRACE_ID for p in parents), parents
         spans = {p.split("-")[2] for p in parents if p is not None}

@@ -196,10 +196,10 @@ async def customer_overview(
 
 
 def _forwarded(request: Request) -> list[tuple[str, str]]:
-    """The caller's token and request id travel on: the services check the same token."""
-    headers = [("accept", "application/json")]
-    for name in ("authorization", "x-request-id"):
-        value = request.headers.get(name)
-        if value:
-            headers.append((name, value))
+    """The caller's token and the request's id (the one its answer carries) travel on:
+    the services check the same token, and their logs name the same request."""
+    headers = [("accept", "application/json"), ("x-request-id", request.state.request_id)]
+    authorization = request.headers.get("authorization")
+    if authorization:
+        headers.append(("authorization", authorization))
     return headers
