@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from gateway.main import create_app
 from gateway.service.webhook_secrets import DEVELOPMENT_SECRET_KEY
 from shared_schemas.identity import DevelopmentSecretInProduction, development_signer
 from shared_schemas.identity.development import (
@@ -90,6 +91,17 @@ async def test_tokens_of_a_retired_key_verify_until_they_expire(
     async with gateway_of(dropped) as newest:
         refused = await newest.client.get("/auth/users", headers=bearer(before["access_token"]))
         assert refused.status_code == 401
+
+
+def test_a_retired_key_pasted_with_its_private_half_is_refused_not_published() -> None:
+    retired = {**development_signer().public_jwk(), "kid": "gw-0", "d": "cHJpdmF0ZQ"}
+    settings = Settings(
+        database_url="sqlite+aiosqlite:///:memory:",
+        signing_key_pem=new_pem(),
+        retired_jwks=json.dumps({"keys": [retired]}),
+    )
+    with pytest.raises(ValueError, match=r"'gw-0' holds private members \['d'\]"):
+        create_app(settings)
 
 
 async def test_a_missing_key_id_is_the_keys_thumbprint() -> None:

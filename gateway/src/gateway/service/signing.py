@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 
+# JWK members of private keys (RFC 7517/7518): never in a published key set.
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
 def signer_for(settings: Settings) -> TokenSigner:
     """The signer of the gateway's tokens: its own key, or in development without one the
     development key (which every process in production refuses)."""
@@ -61,6 +65,12 @@ def published_jwks(settings: Settings) -> dict[str, Any]:
         for key in _keys_of(settings.retired_jwks, "retired_jwks")
         if key.get("kid") != current["kid"]
     ]
+    for key in retired:
+        if private := sorted(PRIVATE_MEMBERS.intersection(key)):
+            raise ValueError(
+                f"retired_jwks key {key.get('kid')!r} holds private members {private}: "
+                "publish only the public key"
+            )
     return {"keys": [current, *retired]}
 
 
