@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.adapters import webhook_sender
+from gateway.adapters.webhook_sender import TargetPolicy, WebhookSender
 from gateway.service.history import prune_history
 from shared_schemas.events.registry import event_types_of
 from tests.support.gateway_events import (
@@ -409,6 +410,16 @@ async def test_a_name_rebound_to_a_private_address_after_saving_is_refused_at_de
     assert hooks.received == [], "nothing reached the private address"
     shown = await hub.get(f"/api/webhooks/{webhook['id']}")
     assert shown["consecutive_failures"] == 1
+
+
+async def test_an_address_in_shorthand_or_numeric_form_is_checked_at_delivery_too() -> None:
+    # Such hosts are addresses to the HTTP client (it asks no resolver): the sender checks
+    # them itself, like any literal address.
+    async with WebhookSender(TargetPolicy([]), timeout_seconds=2) as sender:
+        for url in ("http://127.1:9/hooks", "http://2130706433:9/hooks", "http://0x7f.1:9/"):
+            answer = await sender.post(url, b"{}", {})
+            assert answer.target_refused, answer
+            assert "127.0.0.1" in (answer.error or ""), answer
 
 
 async def test_a_subscription_is_changed_disabled_enabled_and_deleted(

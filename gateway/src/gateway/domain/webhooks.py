@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import ipaddress
 import random
+import re
+import socket
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,6 +18,8 @@ from shared_schemas.domain import RuleViolation
 
 SIGNATURE_VERSION = "v1"
 RESPONSE_EXCERPT_CHARS = 1_000
+# One to four dot-separated parts, each decimal, octal (0...) or hex (0x...).
+_IPV4_SHORTHAND = re.compile(r"(?:(?:0[xX][0-9a-fA-F]+|[0-9]+)\.){0,3}(?:0[xX][0-9a-fA-F]+|[0-9]+)")
 
 # Retries: exponential from the first delay up to the ceiling, with full jitter.
 FIRST_RETRY = timedelta(seconds=10)
@@ -157,9 +161,18 @@ def target_host(url: str) -> tuple[str, int]:
 
 
 def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` spells, if it is one. Besides the standard forms that includes
+    the shorthand and numeric IPv4 forms (`127.1`, `2130706433`, `0x7f.1`) the system's
+    resolver and HTTP clients take as an address without asking DNS."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
+        pass
+    if not _IPV4_SHORTHAND.fullmatch(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
         return None
 
 
