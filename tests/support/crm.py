@@ -239,7 +239,9 @@ class ErpOrder:
 @dataclass
 class ErpInvoice:
     """An ERP invoice for the whole of an `ErpOrder`, and the payments applied to it; each
-    event but the overdue notice bumps the invoice's version."""
+    event bumps the invoice's version but two, as in ERP: the overdue notice (about the
+    invoice as it stands) and the paid event (recorded with the payment that settled the
+    invoice, in its transaction, under its version)."""
 
     order: ErpOrder
     invoice_id: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -247,6 +249,7 @@ class ErpInvoice:
     version: int = 0
     amount_paid: Decimal = Decimal("0.00")
     due_date: date = date(2026, 12, 20)
+    last_payment_id: uuid.UUID | None = None
 
     @property
     def total(self) -> Decimal:
@@ -284,17 +287,25 @@ class ErpInvoice:
     def payment(self, amount: str) -> PaymentReceived:
         self.amount_paid += Decimal(amount)
         status = "paid" if self.amount_paid == self.total else "partially_paid"
+        self.last_payment_id = uuid.uuid4()
         return PaymentReceived(
             **self._next(status),
-            payment_id=uuid.uuid4(),
+            payment_id=self.last_payment_id,
             amount=Decimal(amount),
             received_on=self.due_date,
             method="bank_transfer",
         )
 
     def paid(self) -> InvoicePaid:
-        self.amount_paid = self.total
-        return InvoicePaid(**self._next("paid"), payment_id=uuid.uuid4(), paid_on=self.due_date)
+        """What ERP records beside the payment that settled the invoice: the same header,
+        so the same version and balance, and that payment's id."""
+        # ERP publishes it only with the payment that settles the invoice.
+        assert self.last_payment_id is not None
+        assert self.amount_paid == self.total
+        self.version -= 1
+        return InvoicePaid(
+            **self._next("paid"), payment_id=self.last_payment_id, paid_on=self.due_date
+        )
 
     def overdue(self, days: int = 5) -> InvoiceOverdue:
         """ERP's sweep: a notice about the invoice as it stands, at its current version."""

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.adapters.customers import Customer
 from crm.adapters.replicas import InvoiceReplica
 from crm.config import Settings
-from crm.integration.orders import TimelineLine, add_to_timeline, creation_recorded, items
+from crm.integration.orders import TimelineLine, add_to_timeline, items
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.erp.invoices import (
     InvoiceEvent,
@@ -25,8 +25,6 @@ from shared_schemas.events.erp.invoices import (
     PaymentReceived,
 )
 from shared_schemas.messaging import Handler, Outcome
-
-INVOICE_ISSUED = "invoice.issued"
 
 
 def handlers(_settings: Settings) -> Mapping[type[EventData], Handler]:
@@ -40,27 +38,19 @@ def handlers(_settings: Settings) -> Mapping[type[EventData], Handler]:
 
 
 async def apply_invoice(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
-    """Newest version wins; an issue that arrives after a later event still brings its due
-    date and timeline entry, and an overdue notice about the version the replica holds
-    (ERP's sweep states a fact about the calendar without changing the invoice) reaches the
-    timeline. Balances are recomputed from the replica rows each time, so redeliveries and
+    """The replica takes the state of a newer version only; every event is also a fact
+    the timeline shows once (per event id), whatever its version. ERP records a payment
+    that settles an invoice and the invoice being paid in one transaction, under one
+    version, and an issue replayed late from the dead letters still happened. The one
+    fact dropped is an overdue notice about a version older than the replica's: it
+    speaks of a state that no longer holds (paid or voided since). Balances are
+    recomputed from the replica rows whenever the state changes, so redeliveries and
     reordering cannot make them drift."""
     data: InvoiceEvent = event.data
     invoice = await session.get(InvoiceReplica, data.invoice_id)
-    newer = invoice is None or data.version > invoice.version
-    still_overdue = (
-        not newer
-        and isinstance(data, InvoiceOverdue)
-        and invoice is not None
-        and data.version == invoice.version
-    )
-    late_issue = (
-        not newer
-        and isinstance(data, InvoiceIssued)
-        and not await creation_recorded(session, INVOICE_ISSUED, data.customer_id, data.invoice_id)
-    )
-    if not (newer or still_overdue or late_issue):
+    if isinstance(data, InvoiceOverdue) and invoice is not None and data.version < invoice.version:
         return Outcome.SUPERSEDED
+    newer = invoice is None or data.version > invoice.version
     if invoice is None:
         invoice = InvoiceReplica(id=data.invoice_id)
         session.add(invoice)
@@ -76,10 +66,12 @@ async def apply_invoice(session: AsyncSession, event: CloudEvent[Any]) -> Outcom
         invoice.amount_due = data.amount_due
         invoice.version = data.version
     if isinstance(data, InvoiceIssued | InvoiceOverdue):
+        # Only these carry it, and it never changes: whichever arrives brings it.
         invoice.due_date = data.due_date
     await session.flush()
 
-    await _recompute_balances(session, data.customer_id)
+    if newer:
+        await _recompute_balances(session, data.customer_id)
     await add_to_timeline(session, event, data.customer_id, _timeline_line(data))
     return None
 
