@@ -449,6 +449,62 @@ async def test_bad_dates_ranges_and_periods_are_422(erp: Erp) -> None:
     ]
 
 
+async def test_the_first_and_last_days_of_the_calendar_are_reported_and_year_0000_is_not(
+    erp: Erp,
+) -> None:
+    accounts = await chart(erp)
+    rent = (
+        await erp.post(
+            "/ledger/accounts", {"code": "6100", "name": "Rent", "type": "expense"}, "finance"
+        )
+    )["id"]
+    cash, equity = accounts["cash"], accounts["equity"]
+    await post_entry(erp, "0001-01-01", [(cash, "100.00", "0"), (equity, "0", "100.00")], "capital")
+    await post_entry(erp, "9999-12-31", [(rent, "10.00", "0"), (cash, "0", "10.00")], "rent")
+    await set_budget(erp, rent, "9999-12", "12.00", expected=201)
+
+    for period, date_from in (
+        ("9999", "9999-01-01"),
+        ("9999-Q4", "9999-10-01"),
+        ("9999-12", "9999-12-01"),
+    ):
+        body = await report(erp, "/reports/budget-vs-actual", period=period)
+        assert (body["period"], body["date_from"], body["date_to"]) == (
+            period,
+            date_from,
+            "9999-12-31",
+        )
+        assert [(a["code"], a["budget"], a["actual"]) for a in body["accounts"]] == [
+            ("1000", "0.00", "-10.00"),
+            ("6100", "12.00", "10.00"),
+        ]
+    first = await report(erp, "/reports/budget-vs-actual", period="0001-01")
+    assert (first["date_from"], first["date_to"]) == ("0001-01-01", "0001-01-31")
+    assert [a["code"] for a in first["accounts"]] == ["1000", "3000"]
+
+    first_day = await report(erp, "/reports/trial-balance", as_of="0001-01-01")
+    assert (first_day["totals"]["debit_total"], first_day["balanced"]) == ("100.00", True)
+    last_day = await report(erp, "/reports/balance-sheet", as_of="9999-12-31")
+    assert (last_day["assets"]["total"], last_day["balanced"]) == ("90.00", True)
+    everything = await report(
+        erp, "/reports/profit-and-loss", date_from="0001-01-01", date_to="9999-12-31"
+    )
+    assert everything["net_income"] == "-10.00"
+    for as_of in ("0001-01-01", "0001-03-31", "9999-12-31"):
+        aging = await report(erp, "/reports/ar-aging", as_of=as_of)
+        assert (aging["as_of"], aging["customers"], aging["totals"]["total"]) == (as_of, [], "0.00")
+
+    for period in ("0000", "0000-01", "0000-Q4"):
+        refused = await erp.client.get(
+            "/reports/budget-vs-actual", params={"period": period}, headers=erp.headers("finance")
+        )
+        assert refused.status_code == 422, (period, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"] == [
+            {"field": "period", "message": "the year is from 0001 to 9999"}
+        ]
+
+
 async def invoiced(erp: Erp, lamps_by_customer: list[tuple[str, int, int]]) -> dict[str, Any]:
     """For each (customer name, payment terms in days, lamps) an order of that many lamps
     (100.00 each, 19 % tax: 119.00 a lamp) shipped in full and invoiced; the invoices by

@@ -1,5 +1,5 @@
 """Report arithmetic without I/O: aging buckets by days past due, trial balance columns,
-sections with current earnings, budget variance."""
+sections with current earnings, budget variance, the periods budgets are compared over."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from erp.domain.ledger import parse_period
 from erp.domain.reports import (
     BUCKETS,
     CURRENT_EARNINGS,
@@ -72,18 +73,40 @@ def test_days_past_due_is_as_of_less_the_due_date() -> None:
 
 @settings(max_examples=200)
 @given(
-    as_of=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+    as_of=st.one_of(
+        st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+        # The ends of the calendar, where a bound 90 days back is no date.
+        st.dates(max_value=date(1, 6, 30)),
+        st.dates(min_value=date(9999, 6, 1)),
+    ),
     days=st.integers(min_value=-400, max_value=400),
 )
 def test_the_databases_due_date_bounds_sort_as_the_days_do(as_of: date, days: int) -> None:
     """The report buckets in SQL by comparing due dates with `earliest_due_dates`; that
     must agree with counting days."""
+    if not date.min.toordinal() <= as_of.toordinal() - days <= date.max.toordinal():
+        return  # no such due date
     due_date = as_of - timedelta(days=days)
     by_bounds = next(
         (bucket for bucket, earliest in earliest_due_dates(as_of) if due_date >= earliest),
         "days_over_90",
     )
     assert by_bounds == bucket_of(due_date, as_of)
+
+
+def test_the_due_date_bounds_of_the_first_days_of_the_calendar_are_its_first_day() -> None:
+    assert earliest_due_dates(date(1, 1, 1)) == [
+        ("current", date(1, 1, 1)),
+        ("days_1_30", date(1, 1, 1)),
+        ("days_31_60", date(1, 1, 1)),
+        ("days_61_90", date(1, 1, 1)),
+    ]
+    assert earliest_due_dates(date(1, 2, 15)) == [
+        ("current", date(1, 2, 15)),
+        ("days_1_30", date(1, 1, 16)),
+        ("days_31_60", date(1, 1, 1)),
+        ("days_61_90", date(1, 1, 1)),
+    ]
 
 
 def test_aging_adds_up_per_customer_and_in_total() -> None:
@@ -210,3 +233,42 @@ def test_variance_is_actual_less_budget_on_the_normal_side() -> None:
     assert [(line.budget, line.actual, line.variance) for line in unplanned] == [
         (D("0.00"), D("1500.00"), D("1500.00"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "first_day", "last_day", "months"),
+    [
+        ("2026-11", date(2026, 11, 1), date(2026, 11, 30), ["2026-11"]),
+        ("2028-02", date(2028, 2, 1), date(2028, 2, 29), ["2028-02"]),
+        ("2026-Q4", date(2026, 10, 1), date(2026, 12, 31), ["2026-10", "2026-11", "2026-12"]),
+        ("0001", date(1, 1, 1), date(1, 12, 31), [f"0001-{m:02d}" for m in range(1, 13)]),
+        ("0001-01", date(1, 1, 1), date(1, 1, 31), ["0001-01"]),
+        # The last month of the calendar has no month after it to count back from.
+        ("9999", date(9999, 1, 1), date.max, [f"9999-{m:02d}" for m in range(1, 13)]),
+        ("9999-Q4", date(9999, 10, 1), date.max, ["9999-10", "9999-11", "9999-12"]),
+        ("9999-12", date(9999, 12, 1), date.max, ["9999-12"]),
+    ],
+)
+def test_a_period_is_its_first_and_last_day_and_its_months(
+    name: str, first_day: date, last_day: date, months: list[str]
+) -> None:
+    period = parse_period(name)
+    assert (period.name, period.first_day, period.last_day) == (name, first_day, last_day)
+    assert period.months == months
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("0000", "the year is from 0001 to 9999"),
+        ("0000-01", "the year is from 0001 to 9999"),
+        ("0000-Q4", "the year is from 0001 to 9999"),
+        ("2026-Q5", "a month (2026-11), quarter (2026-Q4) or year (2026)"),
+        ("2026\n", "a month (2026-11), quarter (2026-Q4) or year (2026)"),
+        ("\uff12\uff10\uff12\uff16", "a month (2026-11), quarter (2026-Q4) or year (2026)"),
+    ],
+)
+def test_what_is_not_a_period_is_refused_naming_the_field(name: str, message: str) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        parse_period(name)
+    assert refused.value.errors == [{"field": "period", "message": message}]

@@ -426,7 +426,9 @@ async def get_ar_aging(_access: ReadAccess, uow: UnitOfWorkDep, as_of: AsOf = No
     "/budget-vs-actual",
     summary="Budget against actual per account for a month, quarter or year",
     description="Every account with a budget in the period or a line dated in it.",
-    responses={422: {"description": "Not a period: `2026-11`, `2026-Q4` or `2026`"}},
+    responses={
+        422: {"description": "Not a period: `2026-11`, `2026-Q4` or `2026`, years 0001 to 9999"}
+    },
 )
 async def get_budget_vs_actual(
     _access: ReadAccess,

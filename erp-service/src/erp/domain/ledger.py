@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from calendar import monthrange
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MINYEAR, date
 from decimal import Decimal
 
 from shared_schemas.domain import RuleViolation
@@ -118,23 +119,32 @@ class Period:
 
     @property
     def months(self) -> list[str]:
-        months = []
-        year, month = self.first_day.year, self.first_day.month
-        while date(year, month, 1) <= self.last_day:
-            months.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return months
+        # Counted within the period's one year, not stepped until past last_day: the
+        # month after 9999-12 is no date.
+        year = self.first_day.year
+        return [
+            f"{year:04d}-{month:02d}"
+            for month in range(self.first_day.month, self.last_day.month + 1)
+        ]
 
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
+# ASCII digits only: `\d` would take other scripts' digits too.
+_PERIOD = re.compile(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?")
 
 
 def parse_period(name: str) -> Period:
-    matched = _PERIOD.match(name)
+    """Any month, quarter or year of the calendar (years 0001 to 9999); else a 422 on
+    `period`."""
+    matched = _PERIOD.fullmatch(name)
     if matched is None:
         raise RuleViolation(
             f"{name!r} is not a period.",
             [{"field": "period", "message": "a month (2026-11), quarter (2026-Q4) or year (2026)"}],
+        )
+    if int(matched.group(1)) < MINYEAR:
+        raise RuleViolation(
+            f"{name!r} is not a period: there is no year 0000.",
+            [{"field": "period", "message": "the year is from 0001 to 9999"}],
         )
     year = int(matched.group(1))
     if matched.group(2):
@@ -148,5 +158,5 @@ def parse_period(name: str) -> Period:
 
 
 def _month_end(year: int, month: int) -> date:
-    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return following - timedelta(days=1)
+    # From the month's length, not the next month's first day: 9999-12 has none.
+    return date(year, month, monthrange(year, month)[1])

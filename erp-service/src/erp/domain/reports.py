@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from erp.domain.ledger import (
@@ -241,8 +241,14 @@ def bucket_of(due_date: date, as_of: date) -> str:
 def earliest_due_dates(as_of: date) -> list[tuple[str, date]]:
     """Each bucket but the last with the earliest due date it holds on `as_of`, in bucket
     order: a due date belongs to the first bucket whose earliest date it is not before
-    (how the database sorts invoices into buckets, the same rule as `bucket_of`)."""
-    return [(bucket, as_of - timedelta(days=last_day)) for bucket, last_day in _BUCKET_ENDS]
+    (how the database sorts invoices into buckets, the same rule as `bucket_of`).
+
+    Near the first day of the calendar a bound before it is that first day: no due date
+    is earlier, so the bucket holds the same invoices."""
+    return [
+        (bucket, date.fromordinal(max(as_of.toordinal() - last_day, date.min.toordinal())))
+        for bucket, last_day in _BUCKET_ENDS
+    ]
 
 
 @dataclass(frozen=True)
