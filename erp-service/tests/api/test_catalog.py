@@ -91,6 +91,40 @@ async def test_amounts_and_rates_given_as_fractional_json_numbers_are_refused(er
     assert whole.json()["unit_price"] == "20.00"
 
 
+async def test_prices_and_costs_above_the_largest_amount_are_refused_and_change_nothing(
+    erp: Erp,
+) -> None:
+    # The largest amount any money input takes; more would not fit the stored column and
+    # be rounded there (SQLite) while the event carries the exact value.
+    largest, beyond = "999999999999.99", "123456789012345678.91"
+    headers = erp.headers("warehouse")
+    body = {"sku": "BIG-1", "name": "x", "unit_price": "1.00", "tax_rate": "19", "cost": "0.50"}
+    for field in ("unit_price", "cost"):
+        for amount in (beyond, "1000000000000.00"):
+            refused = await erp.client.post(
+                "/products", json=body | {field: amount}, headers=headers
+            )
+            assert refused.status_code == 422, (field, amount, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert [error["field"] for error in refused.json()["errors"]] == [field]
+    listed = await erp.client.get("/products", headers=headers)
+    assert listed.json()["items"] == []
+    assert await erp.events("erp.product.created.v1") == []
+
+    product = await erp.product("BIG-1", largest, cost=largest)
+    assert (product["unit_price"], product["cost"]) == (largest, largest)
+    for field in ("unit_price", "cost"):
+        refused = await erp.client.patch(
+            f"/products/{product['id']}", json={field: beyond}, headers=headers
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [error["field"] for error in refused.json()["errors"]] == [field]
+    unchanged = await erp.client.get(f"/products/{product['id']}", headers=headers)
+    assert unchanged.json() == product
+    assert await erp.events("erp.product.updated.v1") == []
+
+
 async def test_products_are_listed_searched_and_filtered(erp: Erp) -> None:
     for sku in ("B-2", "A-1", "C-3"):
         await erp.product(sku)

@@ -14,6 +14,7 @@ from erp.adapters.catalog import Product
 from erp.api.deps import UnitOfWorkDep
 from erp.service import catalog
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.lines import Price
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey, prefix_match
@@ -52,10 +53,10 @@ class ProductCreate(BaseModel):
 
     sku: Sku
     name: str = Field(min_length=1, max_length=200)
-    unit_price: Money = Field(ge=0, description="List price per unit, before tax.")
+    unit_price: Price = Field(description="List price per unit, before tax.")
     currency: Currency | None = Field(default=None, description="The company currency.")
     tax_rate: Percent = Field(ge=0, le=100, max_digits=7, decimal_places=4)
-    cost: Money = Field(ge=0, description="Standard cost per unit; stock is valued at it.")
+    cost: Price = Field(description="Standard cost per unit; stock is valued at it.")
     reorder_point: int = Field(default=0, ge=0, le=10_000_000)
     active: bool = True
 
@@ -66,10 +67,10 @@ class ProductUpdate(BaseModel):
     )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    unit_price: Money | None = Field(default=None, ge=0)
+    unit_price: Price | None = None
     currency: Currency | None = None
     tax_rate: Percent | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)
-    cost: Money | None = Field(default=None, ge=0)
+    cost: Price | None = None
     reorder_point: int | None = Field(default=None, ge=0, le=10_000_000)
     active: bool | None = None
 
