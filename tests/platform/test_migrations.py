@@ -125,3 +125,36 @@ async def test_webhook_secrets_stored_in_clear_are_sealed_and_unsealed_on_rollba
 
     await asyncio.to_thread(command.downgrade, config, "0004")
     assert await execute(database_url, "SELECT secret FROM webhook_subscriptions") == [(secret,)]
+
+
+async def test_employees_whose_users_were_disabled_for_leaving_are_remembered_as_left(
+    database_url: str,
+) -> None:
+    config = alembic_config("gateway", database_url)
+    await asyncio.to_thread(command.upgrade, config, "0005")
+    sqlite = database_url.startswith("sqlite")
+    leaver, other = uuid.uuid4(), uuid.uuid4()
+    disabled_at = datetime(2026, 11, 30, 17, 5, tzinfo=UTC)
+    users = [
+        ("leaver.a", leaver, "employee terminated on 2026-11-28"),
+        ("leaver.b", leaver, "employee terminated on 2026-11-28"),
+        ("paused", other, "disabled by an admin"),
+    ]
+    for username, employee, reason in users:
+        await execute(
+            database_url,
+            "INSERT INTO users (id, username, username_key, password_hash, roles, employee_id, "
+            "disabled, disabled_reason, disabled_at, version, created_at, updated_at) VALUES "
+            "(:id, :name, :name, 'x', '[]', :employee, true, :reason, :at, 1, :at, :at)",
+            id=uuid.uuid4().hex if sqlite else uuid.uuid4(),
+            name=username,
+            employee=employee.hex if sqlite else employee,
+            reason=reason,
+            at=disabled_at,
+        )
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    rows = await execute(
+        database_url, "SELECT employee_id, terminated_on FROM terminated_employees"
+    )
+    assert [(uuid.UUID(str(e)), str(day)) for e, day in rows] == [(leaver, "2026-11-28")]

@@ -335,3 +335,34 @@ async def _terminate_and_check(gateway: GatewayApp) -> None:
     still = await gateway.client.get("/auth/users", headers=bearer(pairs["stayer"]["access_token"]))
     assert still.status_code == 200
     assert (await refresh(gateway.client, pairs["stayer"]["refresh_token"])).status_code == 200
+
+    # The gateway remembers who has left: no user stands for them again.
+    linked = await gateway.client.post(
+        "/auth/users",
+        json={"username": "leaver.new", "password": PASSWORD, "roles": ["sales"]}
+        | {"employee_id": str(EMPLOYEE)},
+        headers=admin,
+    )
+    assert linked.status_code == 409, linked.text
+    assert "has left" in linked.json()["detail"]
+    for user, change in [
+        (leaver, {"disabled": False}),
+        (stayer, {"employee_id": str(EMPLOYEE)}),
+    ]:
+        refused = await gateway.client.patch(
+            f"/auth/users/{user['id']}", json=change, headers=admin
+        )
+        assert refused.status_code == 409, refused.text
+    names = await gateway.client.get("/auth/users", params={"q": "leaver"}, headers=admin)
+    assert sorted((u["username"], u["disabled"]) for u in names.json()["items"]) == [
+        ("leaver", True),
+        ("leaver.alt", True),
+    ]
+    assert (await gateway.client.get(f"/auth/users/{stayer['id']}", headers=admin)).json()[
+        "employee_id"
+    ] is None
+    # Unlinked from the leaver, their user may work again (under another identity).
+    unlinked = await gateway.client.patch(
+        f"/auth/users/{leaver['id']}", json={"employee_id": None, "disabled": False}, headers=admin
+    )
+    assert unlinked.status_code == 200, unlinked.text

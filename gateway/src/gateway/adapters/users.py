@@ -1,11 +1,12 @@
-"""Tables of the gateway's users, the refresh tokens it issued, and failed sign-ins."""
+"""Tables of the gateway's users, the refresh tokens it issued, failed sign-ins, and the
+employees ERP announced as terminated."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.adapters.orm import Base
@@ -67,3 +68,14 @@ class SignInFailure(Base):
     failed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (Index("ix_sign_in_failures_key", "key", "failed_at"),)
+
+
+class TerminatedEmployee(Base):
+    """An employee ERP announced as terminated (`erp.employee.terminated.v1`): no user is
+    linked to them, or enabled while linked to them, from then on."""
+
+    __tablename__ = "terminated_employees"
+
+    employee_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminated_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -153,7 +153,9 @@ def _respond(response: Response, user: User) -> UserOut:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a user",
-    responses={409: {"description": "The username (or OIDC subject) is taken"}},
+    responses={
+        409: {"description": "The username (or OIDC subject) is taken, or the employee has left"}
+    },
 )
 async def create_user(
     body: UserCreate, _access: CreateAccess, identity: IdentityDep, response: Response
@@ -208,7 +210,10 @@ async def get_user(
     summary="Change roles, employee, password; disable or enable a user",
     responses={
         404: {"description": "No such user"},
-        409: {"description": "Disabling yourself, or the OIDC subject is taken"},
+        409: {
+            "description": "Disabling yourself, the OIDC subject is taken, or linking or "
+            "enabling a user of an employee who has left"
+        },
         412: {"description": "If-Match names an older version"},
     },
 )

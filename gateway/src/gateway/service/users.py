@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -13,13 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from gateway.adapters.users import RefreshToken, User
+from gateway.adapters.users import RefreshToken, TerminatedEmployee, User
 from gateway.domain.identity import username_key
 from gateway.service.passwords import Passwords
-from shared_schemas.database import utcnow
+from shared_schemas.database import lock_for_transaction, utcnow
 from shared_schemas.domain import Conflict, Duplicate, NotFound, StaleVersion
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey, prefix_match
+
+# Held while a user is linked to an employee or enabled, and while a termination is
+# recorded: neither slips in between the other's check and write.
+EMPLOYEE_LINKS_LOCK = 0x6777_0001
 
 USERS = Listing(
     fields={
@@ -33,6 +37,8 @@ USERS = Listing(
 async def create_user(session: AsyncSession, passwords: Passwords, data: Mapping[str, Any]) -> User:
     key = username_key(data["username"])
     await _require_unique(session, User.username_key, key, None, "username")
+    if data.get("employee_id"):
+        await _refuse_leaver(session, data["employee_id"])
     if data.get("oidc_subject"):
         await _require_unique(
             session, User.oidc_subject, data["oidc_subject"], None, "oidc_subject"
@@ -134,8 +140,39 @@ async def update_user(
             user.disabled, user.disabled_reason, user.disabled_at = False, None, None
     elif changes.get("disabled_reason") and user.disabled:
         user.disabled_reason = changes["disabled_reason"]
+    linking = "employee_id" in changes or changes.get("disabled") is False
+    if linking and user.employee_id is not None and not user.disabled:
+        await _refuse_leaver(session, user.employee_id)
     await _flush(session)
     return user
+
+
+async def _refuse_leaver(session: AsyncSession, employee_id: uuid.UUID) -> None:
+    """Conflict if the employee has left: no enabled user may stand for them."""
+    await lock_for_transaction(session, EMPLOYEE_LINKS_LOCK)
+    left = await session.get(TerminatedEmployee, employee_id)
+    if left is not None:
+        raise Conflict(
+            f"Employee {employee_id} has left (terminated on {left.terminated_on}): "
+            "no enabled user may be linked to them."
+        )
+
+
+async def record_termination(
+    session: AsyncSession, employee_id: uuid.UUID, terminated_on: date, now: datetime
+) -> int:
+    """Remember that the employee has left, and disable every user linked to them (their
+    sessions end); the number of users disabled."""
+    await lock_for_transaction(session, EMPLOYEE_LINKS_LOCK)
+    if await session.get(TerminatedEmployee, employee_id) is None:
+        session.add(
+            TerminatedEmployee(
+                employee_id=employee_id, terminated_on=terminated_on, recorded_at=now
+            )
+        )
+    return await disable_employee_users(
+        session, employee_id, f"employee terminated on {terminated_on.isoformat()}", now
+    )
 
 
 async def disable_employee_users(
