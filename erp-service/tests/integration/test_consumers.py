@@ -9,10 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from erp.adapters.replicas import CustomerReplica
 from shared_schemas.broker import EmbeddedBroker
 from shared_schemas.events.base import new_event
-from shared_schemas.events.crm.customers import CustomerCreated, CustomerUpdated
+from shared_schemas.events.crm.customers import (
+    CustomerArchived,
+    CustomerCreated,
+    CustomerUpdated,
+)
 from shared_schemas.events.values import Address, FieldChange
 from shared_schemas.messaging import KafkaSettings
 from tests.support.erp import LiveErp, live_erp, quote_accepted
@@ -152,3 +158,56 @@ async def test_a_quote_of_a_customer_erp_never_heard_of_becomes_an_order(live: L
     later = await live.erp.order(stranger, [(sku, 1)])
     assert later["status"] == "confirmed"
     assert later["customer_snapshot"]["name"] == "Initech"
+
+
+async def test_an_archive_that_arrives_first_brings_the_customers_state(live: LiveErp) -> None:
+    sku = await stocked_product(live, 5)
+    customer_id = uuid.uuid4()
+    state: dict[str, Any] = {
+        "customer_id": customer_id,
+        "kind": "company",
+        "name": "Initrode",
+        "email": "buy@initrode.example",
+        "billing_address": Address(street="Hafenweg 2", city="Bremen", country="DE"),
+        "owner_id": None,
+        "credit_limit": Decimal("100.00"),
+        "payment_terms_days": 14,
+    }
+    created = CustomerCreated(version=1, **state)
+    renamed = CustomerUpdated(
+        version=2,
+        **{**state, "name": "Initrode AG"},
+        changes=[FieldChange(field="name", before="Initrode", after="Initrode AG")],
+    )
+    archived = CustomerArchived(version=3, **{**state, "name": "Initrode AG"})
+    # The archive comes first; the older events after it (replayed from the dead letters,
+    # say) are stale and change nothing.
+    await live.crm.publish(archived)
+    await live.crm.publish(created)
+    late = await live.crm.publish(renamed)
+    await live.consumed(late)
+
+    async with live.erp.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(CustomerReplica).where(CustomerReplica.id == customer_id)
+            )
+        ).one()
+    assert (row.version, row.archived, row.kind, row.name, row.email) == (
+        3,
+        True,
+        "company",
+        "Initrode AG",
+        "buy@initrode.example",
+    )
+    assert (row.credit_limit, row.payment_terms_days) == (Decimal("100.00"), 14)
+    assert row.billing_address["city"] == "Bremen"
+
+    # A quote accepted before the archive still becomes its order, credit checked against
+    # the limit the replica holds from the archive, not the older snapshot's.
+    quote = quote_accepted(
+        customer_id, [(sku, 1, "250.00")], credit_limit="5000.00", customer_version=2
+    )
+    await live.crm.publish(quote)
+    order = await placed(live, quote.quote_id)
+    assert (order["status"], order["hold_reason"]) == ("on_hold", "credit_limit_exceeded")

@@ -135,7 +135,9 @@ async def archive_customer(
         LIFECYCLE.next(status_of(customer), "archive")
         customer.archived_at = uow.now()
         await uow.session.flush()
-        await uow.record(CustomerArchived(customer_id=customer.id, version=customer.version))
+        # The full state, as every customer event carries it: a replica that first hears
+        # of the customer from its archive still knows who it is.
+        await uow.record(CustomerArchived(customer_id=customer.id, **customer_state(customer)))
     return customer
 
 

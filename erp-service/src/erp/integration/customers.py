@@ -15,38 +15,31 @@ from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.events.crm.customers import (
     CustomerArchived,
     CustomerCreated,
+    CustomerState,
     CustomerUpdated,
 )
 from shared_schemas.messaging import Handler, Outcome
 
 
 async def apply_customer(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
-    data = event.data
+    """Created, updated and archived alike: a newer version's state replaces the row's.
+    An archive published before archive events carried the state brings only the flag:
+    the row keeps what it knew (nothing, for a customer not known yet, whose older events
+    arriving later are then stale)."""
+    data: CustomerState | CustomerArchived = event.data
     customer = await _locked(session, data.customer_id)
     if customer.version >= data.version:
         return Outcome.SUPERSEDED
-    customer.kind = data.kind
-    customer.name = data.name
-    customer.email = data.email
-    customer.phone = data.phone
-    customer.billing_address = _address(data.billing_address)
-    customer.shipping_address = _address(data.shipping_address)
-    customer.credit_limit = data.credit_limit
-    customer.payment_terms_days = data.payment_terms_days
+    if isinstance(data, CustomerState) or data.carries_state:
+        customer.kind = data.kind
+        customer.name = data.name
+        customer.email = data.email
+        customer.phone = data.phone
+        customer.billing_address = _address(data.billing_address)
+        customer.shipping_address = _address(data.shipping_address)
+        customer.credit_limit = data.credit_limit
+        customer.payment_terms_days = data.payment_terms_days
     customer.archived = data.archived
-    customer.version = data.version
-    customer.updated_at = event.time
-    return None
-
-
-async def apply_archived(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
-    data = event.data
-    customer = await _locked(session, data.customer_id)
-    if customer.version >= data.version:
-        return Outcome.SUPERSEDED
-    # A customer not known yet is recorded as archived at this version with no state (the
-    # event carries none): its created event, arriving late, is then stale.
-    customer.archived = True
     customer.version = data.version
     customer.updated_at = event.time
     return None
@@ -66,5 +59,5 @@ def handlers(_settings: Settings) -> Mapping[type[EventData], Handler]:
     return {
         CustomerCreated: apply_customer,
         CustomerUpdated: apply_customer,
-        CustomerArchived: apply_archived,
+        CustomerArchived: apply_customer,
     }
