@@ -17,10 +17,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import httpx
 
-from shared_schemas.broker import EmbeddedBroker, free_port
+from shared_schemas.broker import (
+    EmbeddedBroker,
+    bind_error,
+    describe_bind_error,
+    free_port,
+    listens_on,
+)
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +71,23 @@ class Ports:
             {name: (free_port(), free_port()) for name in SERVICES},
         )
 
+    def uses(self) -> list[tuple[int, str, str]]:
+        """Each port, what listens on it and the setting that moves it (the variable
+        `make run` reads; the services read their own ports by the same names)."""
+        uses = [
+            (self.gateway, "the gateway's API", "GATEWAY_PORT"),
+            (self.crm, "crm-service's API", "CRM_PORT"),
+            (self.erp, "erp-service's API", "ERP_PORT"),
+            (self.broker, "the embedded broker", "BROKER_PORT"),
+        ]
+        for service, (relay, consumer) in self.workers.items():
+            prefix = service.upper()
+            uses.append((relay, f"{service}-relay's metrics", f"{prefix}_RELAY_METRICS_PORT"))
+            uses.append(
+                (consumer, f"{service}-consumer's metrics", f"{prefix}_CONSUMER_METRICS_PORT")
+            )
+        return uses
+
 
 @dataclass(frozen=True)
 class Process:
@@ -101,8 +125,8 @@ DEVELOPMENT_EMPLOYEES = (
 
 
 class PlatformFailed(RuntimeError):
-    """The platform did not come up (a migration failed, a process exited, or it was not
-    ready or settled in time)."""
+    """The platform did not come up (a port was taken, a migration failed, a process or the
+    broker exited, or it was not ready or settled in time)."""
 
 
 class Platform:
@@ -202,11 +226,37 @@ class Platform:
         if migration.returncode != 0:
             raise PlatformFailed(f"{service} migrations failed:\n{b''.join(output).decode()}")
 
+    def check_ports(self) -> None:
+        """Every port free on 127.0.0.1 and none given twice, before anything starts: a
+        leftover of an earlier run holding one would answer in place of what this run
+        starts (and on the broker's port, the services would use that other broker)."""
+        problems: list[tuple[str, str]] = []  # (what is wrong, the setting that moves it)
+        claimed: dict[int, str] = {}
+        for port, use, setting in self.ports.uses():
+            if port in claimed:
+                problems.append(
+                    (f"port {port} is given to both {claimed[port]} and {use}", setting)
+                )
+                continue
+            claimed[port] = use
+            error = bind_error(port)
+            if error is not None:
+                problem = f"port {port} ({use}, {setting}) is {describe_bind_error(error)}"
+                problems.append((problem, setting))
+        if problems:
+            raise PlatformFailed(
+                "".join(f"  {problem}\n" for problem, _ in problems)
+                + "  Stop what holds a taken port (an earlier run still going?) or move the port"
+                f" with its setting, e.g. {problems[0][1]}=<port> make run."
+            )
+
     async def start(self, *, within: float = 90.0) -> None:
-        """Migrate, start the broker (every topic created before any producer runs, so none is
-        auto-created with the wrong partition count), every process, and wait until each
-        answers (the APIs ready, the relays and consumers serving their metrics); then make
-        sure the development employees exist and wait until everything has settled."""
+        """Check the ports, migrate, start the broker (every topic created before any
+        producer runs, so none is auto-created with the wrong partition count), every
+        process, and wait until each answers (the APIs ready, the relays and consumers
+        serving their metrics); then make sure the development employees exist and wait
+        until everything has settled."""
+        self.check_ports()
         self.logs.mkdir(parents=True, exist_ok=True)
         await self.migrate()
         broker_log = self.broker.log_path
@@ -266,20 +316,45 @@ class Platform:
         self.processes[name].send_signal(signal.SIGCONT)
 
     async def wait_ready(self, names: list[str] | None = None, *, within: float = 90.0) -> None:
-        """Until every named process (all by default) answers at its `ready_url`."""
+        """Until every named process (all by default) answers at its `ready_url` itself: an
+        answer from another program holding its port does not count. Fails as soon as a
+        process or the broker has exited."""
         deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=2.0) as client:
             for name in names or list(BY_NAME):
                 url = self.ready_url(name)
+                port = urlsplit(url).port
+                assert port is not None
+                elsewhere = f"; another program answers at {url} (holding port {port})"
+                impostor = False
                 while True:
-                    if self.exited():
-                        raise PlatformFailed(f"exited during start-up: {', '.join(self.exited())}")
+                    self._fail_if_exited(elsewhere if impostor else "")
                     with contextlib.suppress(httpx.TransportError):
                         if (await client.get(url)).status_code == 200:
-                            break
+                            if self._listens(name, port):
+                                break
+                            impostor = True
                     if time.monotonic() > deadline:
+                        if impostor:
+                            raise PlatformFailed(f"{name} not listening{elsewhere}")
                         raise PlatformFailed(f"{url} not ready within {within:.0f}s")
                     await asyncio.sleep(0.2)
+
+    def _listens(self, name: str, port: int) -> bool:
+        """Whether the process `name` started here holds its port (so its answer is its
+        own); a name not started here counts whoever answers."""
+        process = self.processes.get(name)
+        return process is None or listens_on(process.pid, port) is not False
+
+    def _fail_if_exited(self, detail: str = "") -> None:
+        code = self.broker.returncode
+        if code is not None:
+            raise PlatformFailed(f"the broker exited with code {code}")
+        if self.exited():
+            exits = ", ".join(
+                f"{name} (code {self.processes[name].returncode})" for name in self.exited()
+            )
+            raise PlatformFailed(f"exited during start-up: {exits}{detail}")
 
     async def wait_settled(self, *, within: float = 60.0) -> None:
         """Until both services' outboxes are published and every consumer has caught up
@@ -301,6 +376,8 @@ class Platform:
                 caught_up = all(lag and not any(lag) for lag in lags)
                 if published and caught_up:
                     return
+                if self.broker.returncode is not None:
+                    raise PlatformFailed(f"the broker exited with code {self.broker.returncode}")
                 if time.monotonic() > deadline:
                     raise PlatformFailed(f"not settled within {within:.0f}s: {pending}, {lags}")
                 await asyncio.sleep(0.2)

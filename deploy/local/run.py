@@ -1,8 +1,11 @@
 """`make run`: migrate, start the embedded broker, both services (API, relay and consumer as
 separate processes) and the gateway, create the development employees, optionally load the
-demo company (`SEED=1`), print where everything is; Ctrl-C stops everything. A process
-that exits is started again, as compose and Kubernetes would; one that exits again after
-three restarts within a minute (a crash loop) stops everything.
+demo company (`SEED=1`), print where everything is; Ctrl-C stops everything. It starts
+nothing while one of its ports is taken (it names the port and the setting that moves it).
+A process that exits is started again, as compose and Kubernetes would; one that exits
+again after three restarts within a minute (a crash loop) stops everything. The broker
+exiting stops everything too: it kept the events in memory only, so a new one would carry
+on without them unnoticed.
 
 Each process's output, the broker's and the migrations' too, goes to the terminal prefixed
 with its name and to .data/logs/ (migrate-<service>.log for the migrations).
@@ -19,7 +22,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from deploy.local.launcher import Platform, Ports
+from deploy.local.launcher import Platform, PlatformFailed, Ports
+from shared_schemas.broker import BrokerUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -74,11 +78,20 @@ async def until_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> tu
 
 
 async def supervise(platform: Platform, stop: asyncio.Event) -> str | None:
-    """Start again each process that exits until `stop` is set; on a crash loop set `stop`
-    and return what happened."""
+    """Start again each process that exits until `stop` is set; on a crash loop, or when the
+    broker has exited, set `stop` and return what happened."""
     restarts: dict[str, list[float]] = {}
     loop = asyncio.get_running_loop()
     while not stop.is_set():
+        code = platform.broker.returncode
+        if code is not None:
+            stop.set()
+            return (
+                f"the broker exited with code {code} (its log: {platform.broker.log_path}). It"
+                " kept the events in memory only: a new one would carry on without those not"
+                " yet consumed, unnoticed. Start again, and republish what was lost"
+                " (docs/operations.md)."
+            )
         for name in platform.exited():
             now, code = loop.time(), platform.processes[name].returncode
             recent = [at for at in restarts.get(name, []) if now - at < 60]
@@ -126,8 +139,13 @@ async def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     supervisor: asyncio.Task[str | None] | None = None
+    failure: str | None = None  # said last, below what the processes print while stopping
     try:
-        started, _ = await until_stopped(platform.start(), stop)
+        try:
+            started, _ = await until_stopped(platform.start(), stop)
+        except (PlatformFailed, BrokerUnavailable) as error:
+            failure = f"could not start the platform:\n{error}"
+            return 1
         if not started:
             return 130
         supervisor = asyncio.create_task(supervise(platform, stop))
@@ -143,9 +161,10 @@ async def main() -> int:
             else:
                 echo(f"\nDemo company loaded: {summary}\n")
         await stop.wait()
-        crash_loop = await supervisor
-        if crash_loop is not None:
-            echo(f"stopping: {crash_loop}\n")
+        reason = await supervisor
+        if reason is not None:
+            echo(f"stopping everything: {reason}\n")
+            failure = f"stopped: {reason}"
             return 1
         return 0 if seeded else 130
     finally:
@@ -154,6 +173,8 @@ async def main() -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
         await platform.stop()
+        if failure is not None:
+            sys.stderr.write(f"\n{failure}\n")
 
 
 if __name__ == "__main__":

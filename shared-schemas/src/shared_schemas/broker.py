@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import random
@@ -68,6 +69,51 @@ def _ephemeral_range() -> tuple[int, int]:
     return int(low), int(high)
 
 
+def bind_error(port: int, host: str = "127.0.0.1") -> OSError | None:
+    """Why a server could not listen on `host`:`port` now, or None if it could. Tried as
+    servers bind (SO_REUSEADDR): connections of an earlier run waiting out TIME_WAIT do not
+    count, a program listening there does."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error
+    return None
+
+
+def describe_bind_error(error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return "already in use (another program listens there)"
+    return f"not available ({error.strerror})"
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process `pid` itself holds a listening TCP socket on `port` (so what answers
+    there is that process, not another program holding the port); None where the system
+    cannot tell (no /proc)."""
+    sockets: set[str] = set()
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(table.exists() for table in tables):
+        return None
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                # Field 3 is the state (0A: listening), field 9 the socket's inode.
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    sockets.add(f"socket:[{fields[9]}]")
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it has exited
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(descriptor) in sockets:
+                return True
+    return False
+
+
 class EmbeddedBroker:
     def __init__(
         self,
@@ -95,8 +141,20 @@ class EmbeddedBroker:
     def settings(self) -> KafkaSettings:
         return KafkaSettings(bootstrap_servers=self.bootstrap_servers)
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the started broker has exited; None while it runs (or before
+        `start`, or after `stop`)."""
+        return None if self.process is None else self.process.poll()
+
     async def start(self, within: float = 30.0) -> None:
-        """Start the broker, wait until it answers Kafka requests and create the topics."""
+        """Start the broker, wait until it answers Kafka requests and create the topics.
+        Refuses a port another program listens on: its clients would talk to that one."""
+        error = bind_error(self.port, self.host)
+        if error is not None:
+            raise BrokerUnavailable(
+                f"port {self.port} on {self.host} is {describe_bind_error(error)}"
+            )
         self._spawn()
         deadline = time.monotonic() + within
         await self._wait_until_answering(deadline)
@@ -140,19 +198,27 @@ class EmbeddedBroker:
         )
 
     async def _wait_until_answering(self, deadline: float) -> None:
+        """Until the broker started here accepts connections: one accepted by another
+        program that took the port meanwhile does not count (the broker then fails to bind
+        and exits)."""
         while True:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise BrokerUnavailable(f"broker exited with {self.process.returncode}")
-            try:
+                raise BrokerUnavailable(
+                    f"the broker exited with code {self.process.returncode} before listening"
+                    f" on {self.bootstrap_servers}"
+                )
+            with contextlib.suppress(OSError):
                 _, writer = await asyncio.open_connection(self.host, self.port)
                 writer.close()
                 await writer.wait_closed()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise BrokerUnavailable(f"no broker on {self.bootstrap_servers}") from None
-                await asyncio.sleep(0.05)
+                if listens_on(self.process.pid, self.port) is not False:
+                    return
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(
+                    f"the broker started on {self.bootstrap_servers} does not answer"
+                )
+            await asyncio.sleep(0.05)
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): connections stay open but nothing is answered."""
@@ -184,7 +250,10 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=None, help="append the broker's output here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    asyncio.run(_serve(EmbeddedBroker(args.port, log_path=args.log)))
+    try:
+        asyncio.run(_serve(EmbeddedBroker(args.port, log_path=args.log)))
+    except BrokerUnavailable as exc:
+        parser.exit(1, f"{parser.prog}: {exc} (--port, or PORT= with make broker, moves it)\n")
 
 
 async def _serve(broker: EmbeddedBroker) -> None:
@@ -192,13 +261,13 @@ async def _serve(broker: EmbeddedBroker) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await broker.start()
-    log.info(
-        "broker ready on %s with %d topics; Ctrl-C stops it",
-        broker.bootstrap_servers,
-        len(broker.topics),
-    )
     try:
+        await broker.start()
+        log.info(
+            "broker ready on %s with %d topics; Ctrl-C stops it",
+            broker.bootstrap_servers,
+            len(broker.topics),
+        )
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()
     finally:
