@@ -63,8 +63,8 @@ async def migrated_templates() -> AsyncIterator[None]:
 async def broker() -> AsyncIterator[EmbeddedBroker]:
     """The embedded broker on a free port, with the catalogue's topics, for the whole session."""
     instance = EmbeddedBroker(free_port(), log_path=LOG_DIR / "broker.log")
-    await instance.start()
     try:
+        await instance.start()  # a start that fails half-way stops its process too
         yield instance
     finally:
         instance.stop()

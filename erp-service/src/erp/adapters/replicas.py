@@ -21,10 +21,11 @@ from shared_schemas.database import MONEY, UtcDateTime, table_of
 class CustomerReplica(Base):
     """A customer as CRM last reported it, at `version`.
 
-    An archive event for a customer whose state has not arrived yet leaves a row of its
-    own: archived at that version and nothing else known (kind, name and payment terms
-    are null), so an older created or updated event arriving later is stale, not a
-    customer back from the archive."""
+    Archive events carry the customer's state like the others. Only an archive published
+    before they did (its id and version alone), arriving for a customer whose state has
+    not, leaves a row with nothing else known (kind, name and payment terms null), so an
+    older created or updated event arriving later is stale, not a customer back from the
+    archive."""
 
     __tablename__ = "customers"
 
