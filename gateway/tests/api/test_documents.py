@@ -1,5 +1,6 @@
 """One OpenAPI document for frontends: the gateway's routes and both services' under
-their prefixes, every reference resolving; the event catalogue beside it."""
+their prefixes, every reference resolving, with what the gateway's edge answers itself;
+the event catalogue beside it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 
 from crm.config import Settings as CrmSettings
 from crm.main import create_app as create_crm
@@ -19,6 +21,7 @@ from gateway.config import Settings
 from gateway.main import create_app as create_gateway
 from shared_schemas.broker import free_port
 from shared_schemas.events.generate import schemas_dir
+from shared_schemas.http.openapi import shared_component
 from tests.support.edge import edge_gateway
 from tests.support.stub_upstreams import Arrived, Reply, StubUpstream
 
@@ -37,23 +40,83 @@ def refs(node: Any) -> list[str]:
 def test_the_services_documents_merge_under_their_prefixes(tmp_path: Path) -> None:
     crm = create_crm(CrmSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/crm.db")).openapi()
     erp = create_erp(ErpSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/erp.db")).openapi()
-    own = {"openapi": "3.1.0", "info": {"title": "gateway"}, "paths": {"/auth/token": {}}}
+    own = {
+        "openapi": "3.1.0",
+        "info": {"title": "gateway", "version": "1"},
+        "paths": {"/auth/token": {}},
+    }
     merged = merge_documents(own, {"crm": crm, "erp": erp})
 
     assert "/auth/token" in merged["paths"]
     for prefix, document in (("/api/crm", crm), ("/api/erp", erp)):
         for path, operations in document["paths"].items():
             assert merged["paths"][f"{prefix}{path}"].keys() == operations.keys()
-    # Both services have schemas of the same name; each keeps its own.
-    shared = set(crm["components"]["schemas"]) & set(erp["components"]["schemas"])
-    assert shared
-    for name in shared:
-        assert {f"CRM{name}", f"ERP{name}"} <= merged["components"]["schemas"].keys()
+    # Both services have schemas of the same name; each keeps its own, except the ones every
+    # app's document shares, kept once.
+    common = set(crm["components"]["schemas"]) & set(erp["components"]["schemas"])
+    kept_once = {name for name in common if shared_component("schemas", name)}
+    assert {"Problem", "ProblemFieldError"} <= kept_once
+    assert common - kept_once
     schemas = merged["components"]["schemas"]
-    assert len(schemas) == len(crm["components"]["schemas"]) + len(erp["components"]["schemas"])
+    for name in common - kept_once:
+        assert {f"CRM{name}", f"ERP{name}"} <= schemas.keys()
+    for name in kept_once - {"HTTPValidationError"}:
+        assert schemas[name] == crm["components"]["schemas"][name]
+        assert f"CRM{name}" not in schemas
+        assert f"ERP{name}" not in schemas
+    # FastAPI's 422 schema goes once nothing refers to it.
+    assert not any("HTTPValidationError" in name for name in schemas)
+    assert (
+        len(schemas)
+        == len(crm["components"]["schemas"])
+        + len(erp["components"]["schemas"])
+        - len(kept_once)
+        - 1
+    )
+    for kind, components in merged["components"].items():
+        if kind != "securitySchemes":
+            assert not any(name.startswith("CRMCRM") for name in components), kind
     for ref in refs(merged):
-        assert ref.rsplit("/", 1)[-1] in schemas, ref
+        _, _, kind, name = ref.split("/")
+        assert name in merged["components"][kind], ref
     assert merged["paths"]["/api/erp/orders"]["post"]["tags"] == ["ERP orders"]
+    schemathesis.openapi.from_dict(merged).validate()
+
+
+def test_the_merged_document_adds_what_the_edge_answers(tmp_path: Path) -> None:
+    """429 on every route but the probes; 502, 503 (with Retry-After) and 504 on the routes
+    the gateway proxies; the services' conventions (Idempotency-Key, problem+json) kept."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gateway.db")
+    own = create_gateway(settings).openapi()
+    erp = create_erp(ErpSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/erp.db")).openapi()
+    merged = merge_documents(own, {"erp": erp})
+    responses = merged["components"]["responses"]
+    headers = merged["components"]["headers"]
+
+    create_order = merged["paths"]["/api/erp/orders"]["post"]
+    answers = create_order["responses"]
+    assert {"401", "403", "409", "413", "422", "429", "502", "503", "504"} <= answers.keys()
+    for status in ("429", "503"):
+        response = responses[answers[status]["$ref"].rsplit("/", 1)[-1]]
+        assert response["headers"]["Retry-After"] == {"$ref": "#/components/headers/RetryAfter"}
+        assert response["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+    assert "RetryAfter" in headers
+    assert answers["422"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    names = [parameter.get("name") for parameter in create_order["parameters"]]
+    assert "Idempotency-Key" in names
+    # The gateway's own routes are rate limited too; its probes are not.
+    assert "429" in merged["paths"]["/auth/token"]["post"]["responses"]
+    for probe in ("/healthz", "/readyz", "/metrics"):
+        assert "429" not in merged["paths"][probe]["get"]["responses"], probe
+    # Its `/healthz`, put into its own document late, is described in the merged one.
+    health_422 = merged["paths"]["/healthz"]["get"]["responses"]["422"]
+    assert list(health_422["content"]) == ["application/problem+json"]
+    assert "HTTPValidationError" not in merged["components"]["schemas"]
+    schemathesis.openapi.from_dict(merged).validate()
 
 
 async def test_the_documents_are_served_and_name_an_upstream_that_is_down(

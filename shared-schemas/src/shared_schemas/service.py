@@ -24,6 +24,7 @@ from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_fact
 from shared_schemas.http.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import RequestContextMiddleware
+from shared_schemas.http.openapi import install_conventions
 from shared_schemas.http.probes import probes_router
 from shared_schemas.http.problems import install_problem_handlers
 from shared_schemas.identity import (
@@ -140,7 +141,8 @@ def create_service_app(
     refresh_metrics: Sequence[Callable[[], Awaitable[None]]] = (),
     terminated_employees: Select[Any] | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: problem+json errors, request ids, probes, token checks.
+    """A service's FastAPI app: problem+json errors, request ids, probes, token checks, and
+    an OpenAPI document that describes them (`shared_schemas.http.openapi`).
 
     `service` is the service's name in the permission table (`crm`, `erp`, `gateway`).
     Every route of `routers` requires a valid access token; `public_routers` (and the
@@ -219,6 +221,8 @@ def create_service_app(
         app.include_router(router)
     for router in [*routers, operations_router(service, workers)]:
         app.include_router(router, dependencies=[Depends(current_principal)])
+    # The document says what the layers above do: problem+json, Idempotency-Key, 401, ...
+    install_conventions(app)
     return app
 
 

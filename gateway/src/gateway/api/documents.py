@@ -22,8 +22,16 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.adapters.upstream import Upstream, UpstreamFailure
+from gateway.api.edge import PROBES
 from gateway.domain.breaker import CircuitOpen
 from shared_schemas.events.asyncapi import asyncapi_document
+from shared_schemas.http.openapi import (
+    RESPONSE_REF,
+    describe_conventions,
+    drop_unused_validation_schema,
+    problem_response,
+    shared_component,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,38 +41,112 @@ OWN_DOCUMENT = "/gateway/openapi.json"
 UPSTREAMS = {"crm": "CRM", "erp": "ERP"}
 # How long a merged document is served before the services are asked again.
 CACHE_SECONDS = 60.0
-_REF = re.compile(r'"#/components/schemas/([^"]+)"')
+_KINDS = ("schemas", "responses", "headers", "parameters")
+_REF = re.compile(r'"#/components/(schemas|responses|headers|parameters)/([^"]+)"')
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_RETRY_AFTER = {"Retry-After": "RetryAfter"}
+
+# What the gateway's edge answers itself (api/edge.py, api/proxy.py): a rate limit on every
+# route but the probes, and for a proxied request, a service it cannot get an answer from.
+EDGE_RESPONSES: dict[str, dict[str, Any]] = {
+    "TooManyRequests": problem_response(
+        "Too many requests from this address or user; try again after `Retry-After`.",
+        **_RETRY_AFTER,
+    ),
+    "BadGateway": problem_response(
+        "The service closed the connection without an answer, or its answer broke off."
+    ),
+    "UpstreamUnavailable": problem_response(
+        "The service is unreachable or recovering from failures, or its database or the "
+        "token keys are not answering; try again after `Retry-After`.",
+        **_RETRY_AFTER,
+    ),
+    "UpstreamTimeout": problem_response("The service did not answer in time."),
+}
+_PROXIED = {"502": "BadGateway", "503": "UpstreamUnavailable", "504": "UpstreamTimeout"}
 
 
 def merge_documents(
     own: Mapping[str, Any], upstream: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The gateway's document with each upstream's paths under `/api/<name>` and its
-    schemas renamed `<Name><Schema>` (both services have a `Page_...` or `Problem`, say),
-    references rewritten to match. Tags are prefixed with the service's name."""
+    components (schemas, responses, headers, parameters) renamed `<Name><Component>`
+    (both services have a `Page_...`, say), references rewritten to match; the components
+    every app's document shares (`Problem`, ...) are kept once, under their own names.
+    Tags are prefixed with the service's name. The edge's own answers (429 everywhere but
+    the probes; 502, 503, 504 on proxied routes) are added to the operations."""
     merged = copy.deepcopy(dict(own))
     paths: dict[str, Any] = merged.setdefault("paths", {})
-    schemas: dict[str, Any] = merged.setdefault("components", {}).setdefault("schemas", {})
+    components: dict[str, Any] = merged.setdefault("components", {})
     tags: list[dict[str, Any]] = merged.setdefault("tags", [])
     for name, document in upstream.items():
         label = UPSTREAMS[name]
-        # Rename every schema reference in one pass over the serialised document.
-        text = _REF.sub(f'"#/components/schemas/{label}\\1"', json.dumps(document))
-        renamed = json.loads(text)
+        renamed = _renamed(document, label)
         for path, operations in renamed.get("paths", {}).items():
-            for operation in operations.values():
-                if isinstance(operation, dict) and "tags" in operation:
+            for operation in _operations(operations):
+                if "tags" in operation:
                     operation["tags"] = [f"{label} {tag}" for tag in operation["tags"]]
+                _answer(operation, _PROXIED, replace=True)
             paths[f"/api/{name}{path}"] = operations
-        for schema_name, schema in renamed.get("components", {}).get("schemas", {}).items():
-            schemas[f"{label}{schema_name}"] = schema
+        for kind in _KINDS:
+            for component, definition in renamed.get("components", {}).get(kind, {}).items():
+                section = components.setdefault(kind, {})
+                if shared_component(kind, component):
+                    section.setdefault(component, definition)
+                else:
+                    section[f"{label}{component}"] = definition
         for tag in renamed.get("tags", []):
             tags.append({**tag, "name": f"{label} {tag['name']}"})
         for scheme, definition in renamed.get("components", {}).get("securitySchemes", {}).items():
-            merged["components"].setdefault("securitySchemes", {}).setdefault(scheme, definition)
+            components.setdefault("securitySchemes", {}).setdefault(scheme, definition)
+    # Again over the whole: a route the gateway put in its own document after the shared
+    # layer described it (its `/healthz`) is described too.
+    describe_conventions(merged)
+    for path, operations in paths.items():
+        if path not in PROBES:
+            for operation in _operations(operations):
+                _answer(operation, {"429": "TooManyRequests"}, replace=False)
+    responses = components.setdefault("responses", {})
+    for component, definition in EDGE_RESPONSES.items():
+        responses.setdefault(component, copy.deepcopy(definition))
+    drop_unused_validation_schema(merged)
+    for kind in _KINDS:
+        if kind in components:
+            components[kind] = dict(sorted(components[kind].items()))
     if not tags:
         merged.pop("tags")
     return merged
+
+
+def _renamed(document: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """`document` with every reference to a component of its own renamed `<label><name>`,
+    in one pass over the serialised document."""
+
+    def rename(match: re.Match[str]) -> str:
+        kind, name = match.groups()
+        if shared_component(kind, name):
+            return match.group(0)
+        return f'"#/components/{kind}/{label}{name}"'
+
+    renamed: dict[str, Any] = json.loads(_REF.sub(rename, json.dumps(document)))
+    return renamed
+
+
+def _operations(path_item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for method, operation in path_item.items()
+        if method in _METHODS and isinstance(operation, dict)
+    ]
+
+
+def _answer(operation: dict[str, Any], statuses: Mapping[str, str], *, replace: bool) -> None:
+    """Add (or with `replace`, put in place of the service's) the edge's responses."""
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, component in statuses.items():
+        if replace or status not in responses:
+            responses[status] = {"$ref": RESPONSE_REF + component}
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
