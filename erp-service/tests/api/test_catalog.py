@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -191,6 +192,121 @@ async def test_the_first_warehouse_is_the_default_and_there_is_only_one(erp: Erp
     assert [w["code"] for w in rest.json()["items"]] == ["BER"]
     assert rest.json()["next_cursor"] is None
     assert (await erp.client.get("/warehouses", headers=erp.headers("finance"))).status_code == 403
+
+
+async def deactivate(erp: Erp, warehouse: dict[str, Any]) -> Any:
+    return await erp.client.patch(
+        f"/warehouses/{warehouse['id']}", json={"active": False}, headers=erp.headers("warehouse")
+    )
+
+
+async def assert_unchanged(erp: Erp, warehouse: dict[str, Any]) -> None:
+    now = await erp.client.get(f"/warehouses/{warehouse['id']}", headers=erp.headers("warehouse"))
+    assert (now.json()["active"], now.json()["version"]) == (True, warehouse["version"])
+
+
+async def test_a_warehouse_holding_stock_is_not_deactivated_until_it_is_emptied(
+    erp: Erp,
+) -> None:
+    main = await erp.warehouse("MAIN")
+    side = await erp.warehouse("SIDE")
+    await erp.product("LAMP")
+    await erp.receive("LAMP", 5, warehouse=side)
+
+    refused = await deactivate(erp, side)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert (problem["units_on_hand"], problem["units_reserved"], problem["open_orders"]) == (
+        5,
+        0,
+        0,
+    )
+    assert "5 units on hand" in problem["detail"]
+    await assert_unchanged(erp, side)
+
+    await erp.post(
+        "/stock/movements",
+        {
+            "kind": "transfer",
+            "sku": "LAMP",
+            "from_warehouse_id": side["id"],
+            "to_warehouse_id": main["id"],
+            "quantity": 5,
+        },
+        role="warehouse",
+    )
+    emptied = await deactivate(erp, side)
+    assert emptied.status_code == 200, emptied.text
+    assert emptied.json()["active"] is False
+    # Deactivating it again changes nothing and is no conflict.
+    again = await deactivate(erp, side)
+    assert again.status_code == 200, again.text
+    spec = (await erp.client.get("/openapi.json")).json()
+    assert "409" in spec["paths"]["/warehouses/{warehouse_id}"]["patch"]["responses"]
+
+
+async def test_a_warehouse_orders_wait_on_is_not_deactivated_until_they_are_settled(
+    erp: Erp,
+) -> None:
+    first = await erp.warehouse("FIRST")
+    await erp.product("LAMP")
+    await erp.product("DESK")
+    await erp.receive("LAMP", 2, warehouse=first)
+    customer = await erp.customer()
+    # Both orders stay with FIRST after another warehouse becomes the default: one has
+    # its units reserved there, the other waits there for stock that never came.
+    reserved = await erp.order(customer, [("LAMP", 2)])
+    assert reserved["status"] == "confirmed"
+    waiting = await erp.order(customer, [("DESK", 3)])
+    assert waiting["status"] == "backordered"
+    second = await erp.warehouse("SECOND", default=True)
+    assert second["is_default"] is True
+    first = (
+        await erp.client.get(f"/warehouses/{first['id']}", headers=erp.headers("warehouse"))
+    ).json()
+
+    refused = await deactivate(erp, first)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert (problem["units_on_hand"], problem["units_reserved"], problem["open_orders"]) == (
+        2,
+        2,
+        2,
+    )
+    assert "2 units on hand (2 of them reserved)" in problem["detail"]
+    assert "2 open orders waiting on it" in problem["detail"]
+    await assert_unchanged(erp, first)
+
+    await erp.post(f"/orders/{reserved['id']}/cancel", role="admin")
+    await erp.post(
+        "/stock/movements",
+        {
+            "kind": "adjustment",
+            "sku": "LAMP",
+            "warehouse_id": first["id"],
+            "quantity": -2,
+            "reason": "Written off",
+        },
+        role="warehouse",
+    )
+    still_waiting = await deactivate(erp, first)
+    assert still_waiting.status_code == 409, still_waiting.text
+    problem = still_waiting.json()
+    assert (problem["units_on_hand"], problem["units_reserved"], problem["open_orders"]) == (
+        0,
+        0,
+        1,
+    )
+    assert "on hand" not in problem["detail"]
+    assert "1 open order waiting on it" in problem["detail"]
+    await assert_unchanged(erp, first)
+
+    await erp.post(f"/orders/{waiting['id']}/cancel", role="admin")
+    settled = await deactivate(erp, first)
+    assert settled.status_code == 200, settled.text
+    assert settled.json()["active"] is False
 
 
 async def test_the_customer_replica_keeps_the_newest_state(erp: Erp) -> None:

@@ -1,5 +1,7 @@
 """Warehouses under concurrency: however many are created or made default at once, each
-request succeeds and exactly one warehouse ends as the default (SQLite and PostgreSQL)."""
+request succeeds and exactly one warehouse ends as the default; a warehouse deactivated
+while orders are being placed in it is left with no order waiting on it (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -54,3 +56,47 @@ async def test_warehouses_made_default_at_once_leave_exactly_one_default(erp: Er
     ]
     assert all(response.json()["is_default"] for response in responses)
     assert len(await defaults(erp)) == 1
+
+
+async def test_a_warehouse_switched_from_default_and_deactivated_while_orders_arrive_keeps_none(
+    erp: Erp,
+) -> None:
+    """Orders placed in the default warehouse while another becomes the default and the
+    former one is deactivated: either the deactivation is refused (409) because an order
+    waits there, or no order was left waiting on the inactive warehouse."""
+    first = await erp.warehouse("FIRST")
+    second = await erp.warehouse("SECOND")
+    await erp.product("LAMP")
+    customer = await erp.customer()
+    headers = erp.headers("warehouse")
+
+    async def switch_and_deactivate() -> Any:
+        switched = await erp.client.post(
+            f"/warehouses/{second['id']}/make-default", headers=headers
+        )
+        assert switched.status_code == 200, switched.text
+        return await erp.client.patch(
+            f"/warehouses/{first['id']}", json={"active": False}, headers=headers
+        )
+
+    async def place() -> Any:
+        body = {"customer_id": str(customer), "lines": [{"sku": "LAMP", "quantity": 1}]}
+        return await erp.client.post("/orders", json=body, headers=erp.headers("sales"))
+
+    *placed, deactivation = await asyncio.gather(
+        *(place() for _ in range(8)), switch_and_deactivate()
+    )
+    assert [response.status_code for response in placed] == [201] * 8, [
+        response.text for response in placed if response.status_code != 201
+    ]
+    in_first = [
+        order for order in (r.json() for r in placed) if order["warehouse_id"] == first["id"]
+    ]
+    assert all(order["status"] == "backordered" for order in in_first)
+    if in_first:
+        assert deactivation.status_code == 409, deactivation.text
+        assert deactivation.json()["open_orders"] == len(in_first)
+    else:
+        assert deactivation.status_code == 200, deactivation.text
+    now = await erp.client.get(f"/warehouses/{first['id']}", headers=headers)
+    assert now.json()["active"] is (deactivation.status_code == 409)

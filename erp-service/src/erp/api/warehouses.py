@@ -135,7 +135,24 @@ async def get_warehouse(
     return WarehouseOut.model_validate(warehouse)
 
 
-@router.patch("/{warehouse_id}", summary="Change a warehouse")
+@router.patch(
+    "/{warehouse_id}",
+    summary="Change a warehouse (rename, readdress, deactivate)",
+    description="`active: false` deactivates it: no receipt, adjustment or transfer touches "
+    "it any more. "
+    "Refused with 409 for the default warehouse (make another the default first), and "
+    "while it holds units on hand or reserved, or open orders (pending, on hold, "
+    "backordered, confirmed, partially shipped) wait on it; the problem says how many "
+    "(`units_on_hand`, `units_reserved`, `open_orders`).",
+    responses={
+        404: {"description": "No such warehouse"},
+        409: {
+            "description": "Deactivating the default warehouse, or one that holds units or "
+            "that open orders wait on"
+        },
+        412: {"description": "If-Match names an older version"},
+    },
+)
 async def update_warehouse(
     warehouse_id: uuid.UUID,
     body: WarehouseUpdate,

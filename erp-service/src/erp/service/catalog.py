@@ -6,10 +6,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.catalog import Product, Warehouse
+from erp.adapters.sales import Order
+from erp.adapters.stock import StockLevel
+from erp.domain.orders import BACKORDERED, CONFIRMED, ON_HOLD, PARTIALLY_SHIPPED, PENDING
 from erp.service import stock, valuation
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import lock_for_transaction
@@ -123,11 +126,22 @@ async def get_warehouse(session: AsyncSession, warehouse_id: uuid.UUID) -> Wareh
 
 
 async def default_warehouse(session: AsyncSession) -> Warehouse:
-    """The warehouse orders reserve in; a 409 until one exists."""
-    warehouse = await session.scalar(select(Warehouse).where(Warehouse.is_default.is_(True)))
-    if warehouse is None:
-        raise Conflict("There is no default warehouse yet; create one first.")
-    return warehouse
+    """The warehouse orders reserve in; a 409 until one exists. Its row is share-locked
+    until the transaction ends: it stays the default (and so active) while orders are
+    placed in it, and a deactivation that follows a switch of the default sees them."""
+    while True:
+        found = await session.scalar(select(Warehouse.id).where(Warehouse.is_default.is_(True)))
+        if found is None:
+            raise Conflict("There is no default warehouse yet; create one first.")
+        warehouse = await session.scalar(
+            select(Warehouse)
+            .where(Warehouse.id == found, Warehouse.is_default.is_(True))
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        if warehouse is not None:
+            return warehouse
+        # Another warehouse became the default between the two reads: look again.
 
 
 async def create_warehouse(uow: UnitOfWork, values: Mapping[str, Any]) -> Warehouse:
@@ -154,15 +168,79 @@ async def update_warehouse(
     uow: UnitOfWork, warehouse_id: uuid.UUID, changes: Mapping[str, Any], expected: int | None
 ) -> Warehouse:
     async with uow:
-        warehouse = await get_warehouse(uow.session, warehouse_id)
+        if changes.get("active") is False:
+            warehouse = await _lock_for_deactivation(uow.session, warehouse_id)
+        else:
+            warehouse = await get_warehouse(uow.session, warehouse_id)
         check_version(warehouse.version, expected)
-        if changes.get("active") is False and warehouse.is_default:
-            raise Conflict("The default warehouse cannot be deactivated; make another default.")
+        if changes.get("active") is False and warehouse.active:
+            await _check_deactivation(uow.session, warehouse)
         for field, value in changes.items():
             if value is not None or field == "address":
                 setattr(warehouse, field, value)
         await uow.session.flush()
     return warehouse
+
+
+ORDERS_WAITING = (PENDING, ON_HOLD, BACKORDERED, CONFIRMED, PARTIALLY_SHIPPED)
+"""Orders that still reserve, wait for or ship stock in their warehouse."""
+
+
+async def _lock_for_deactivation(session: AsyncSession, warehouse_id: uuid.UUID) -> Warehouse:
+    """The warehouse read again under the locks that keep what a deactivation checks true
+    until it commits: its row (waiting for a switch of the default and for orders being
+    placed in it, see `default_warehouse`), then its stock levels in key order, the order
+    every stock writer takes them in (waiting for movements under way there)."""
+    warehouse = await session.get(
+        Warehouse, warehouse_id, with_for_update={"key_share": True}, populate_existing=True
+    )
+    if warehouse is None:
+        raise NotFound("warehouse", warehouse_id)
+    await session.execute(
+        select(StockLevel.product_id)
+        .where(StockLevel.warehouse_id == warehouse_id)
+        .order_by(StockLevel.product_id, StockLevel.warehouse_id)
+        .with_for_update()
+    )
+    return warehouse
+
+
+async def _check_deactivation(session: AsyncSession, warehouse: Warehouse) -> None:
+    """A 409 unless the warehouse holds no units and no open order waits on it: stock in
+    an inactive warehouse could never move again, nor its orders' backorders fill."""
+    if warehouse.is_default:
+        raise Conflict("The default warehouse cannot be deactivated; make another default.")
+    on_hand, reserved = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(StockLevel.on_hand), 0),
+                func.coalesce(func.sum(StockLevel.reserved), 0),
+            ).where(StockLevel.warehouse_id == warehouse.id)
+        )
+    ).one()
+    open_orders = await session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.warehouse_id == warehouse.id, Order.status.in_(ORDERS_WAITING))
+    )
+    reasons = []
+    if on_hand:
+        reasons.append(f"{_count(on_hand, 'unit')} on hand ({reserved} of them reserved)")
+    if open_orders:
+        reasons.append(f"{_count(open_orders, 'open order')} waiting on it")
+    if reasons:
+        raise Conflict(
+            f"Warehouse {warehouse.code} cannot be deactivated while it holds stock or open "
+            f"orders wait on it: {' and '.join(reasons)}. Transfer the units elsewhere and "
+            "ship or cancel the orders first.",
+            units_on_hand=int(on_hand),
+            units_reserved=int(reserved),
+            open_orders=int(open_orders or 0),
+        )
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 async def make_default(uow: UnitOfWork, warehouse_id: uuid.UUID) -> Warehouse:
