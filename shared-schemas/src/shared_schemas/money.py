@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -78,20 +78,52 @@ def _not_a_float(value: object) -> object:
     return value
 
 
+# What the JSON schemas of requests (validation) and responses (serialization) say: a
+# request may give an amount as a whole number or with fewer decimals, a response always
+# has two; both are written as strings, never as fractional numbers.
+_WHOLE_NUMBER = {"type": "integer", "description": "A whole amount, e.g. 1250."}
+_AMOUNT_IN: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$"}, _WHOLE_NUMBER],
+    "description": 'A decimal string with at most two decimals ("1250", "1250.5", "1250.00") '
+    "or a whole number; never a fractional number.",
+    "examples": ["1250.00"],
+}
+_AMOUNT_OUT: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?\d+\.\d{2}$",
+    "description": "A decimal string with exactly two decimals.",
+    "examples": ["1250.00"],
+}
+_RATE_IN: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, _WHOLE_NUMBER],
+    "description": 'A percent as a decimal string ("19", "7.5") or a whole number.',
+    "examples": ["19"],
+}
+_RATE_OUT: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^-?\d+(\.\d+)?$",
+    "description": 'A percent as a decimal string ("19", "7.5").',
+    "examples": ["19"],
+}
+
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_not_a_float),
     AfterValidator(_exact_cents),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["1250.00"]}),
+    WithJsonSchema(_AMOUNT_IN, mode="validation"),
+    WithJsonSchema(_AMOUNT_OUT, mode="serialization"),
 ]
-"""An amount of money: a decimal string with exactly two decimals, never a float."""
+"""An amount of money: a decimal string with exactly two decimals, never a float. Requests
+may also give whole numbers and fewer decimals (`1250`, `"1250.5"`)."""
 
 Percent = Annotated[
     Decimal,
     BeforeValidator(_not_a_float),
     PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19"]}),
+    WithJsonSchema(_RATE_IN, mode="validation"),
+    WithJsonSchema(_RATE_OUT, mode="serialization"),
 ]
 """A rate in percent as a decimal string (`"19"` is 19 %)."""
 

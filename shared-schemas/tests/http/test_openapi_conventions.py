@@ -170,6 +170,27 @@ def test_a_quote_is_described_as_it_is_answered(documents: dict[str, dict[str, A
     assert "HTTPValidationError" not in json.dumps(document["paths"])
 
 
+def test_amounts_are_described_as_read_in_requests_and_as_written_in_answers(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    document = documents["erp"]
+    create = document["paths"]["/products"]["post"]
+    body = resolve(document, create["requestBody"]["content"]["application/json"]["schema"])
+    answer = resolve(document, create["responses"]["201"]["content"]["application/json"]["schema"])
+    asked, given = body["properties"]["unit_price"], answer["properties"]["unit_price"]
+    # A request may write 1250, "1250", "1250.5" or "1250.50"; never a fractional number.
+    for accepted in (1250, "1250", "1250.5", "1250.50"):
+        jsonschema.validate(accepted, asked)
+    for refused in (12.5, "12.345", "12,50"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(refused, asked)
+    # An answer always has two decimals, as a string.
+    jsonschema.validate("1250.00", given)
+    for never in ("1250", 1250):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(never, given)
+
+
 def test_the_document_is_generated_once(tmp_path: Path) -> None:
     app = app_of("erp", tmp_path)
     first = app.openapi()

@@ -33,7 +33,9 @@ def envelope_schema(
 ) -> dict[str, Any]:
     """The CloudEvent schema for `model`'s data, with type and source pinned to the contract."""
     envelope = CloudEvent[model]  # type: ignore[valid-type]
-    schema: dict[str, Any] = envelope.model_json_schema(ref_template=ref_template)
+    schema: dict[str, Any] = envelope.model_json_schema(
+        ref_template=ref_template, mode="serialization"
+    )
     properties: dict[str, Any] = schema["properties"]
     for name, description in _ENVELOPE_DESCRIPTIONS.items():
         properties[name]["description"] = description
