@@ -24,6 +24,7 @@ from gateway.adapters.metrics import LAST_EVENT_RECEIVED
 from gateway.adapters.upstream import Upstream
 from gateway.service.history import latest_received_at
 from gateway.service.webhook_delivery import pending_deliveries
+from shared_schemas.http.openapi import describe_conventions
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,14 @@ def install_health(app: FastAPI, broker: BrokerProbe) -> None:
         app.router.routes.insert(0, route)
     own = get_openapi(title=app.title, version=app.version, routes=liveness_router.routes)
     shell_document = app.openapi
+    built: dict[str, Any] = {}
 
     def document() -> dict[str, Any]:
-        schema = shell_document()
-        schema["paths"]["/healthz"] = own["paths"]["/healthz"]
-        return schema
+        if not built:
+            schema = shell_document()
+            schema["paths"]["/healthz"] = own["paths"]["/healthz"]
+            built.update(describe_conventions(schema))  # as the shell's routes are
+        return built
 
     app.openapi = document  # type: ignore[method-assign]
     started = app.router.lifespan_context
