@@ -100,3 +100,37 @@ async def test_a_warehouse_switched_from_default_and_deactivated_while_orders_ar
         assert deactivation.status_code == 200, deactivation.text
     now = await erp.client.get(f"/warehouses/{first['id']}", headers=headers)
     assert now.json()["active"] is (deactivation.status_code == 409)
+
+
+async def test_a_warehouse_deactivated_while_stock_arrives_there_is_left_holding_none(
+    erp: Erp,
+) -> None:
+    """Receipts into a warehouse while it is deactivated: either the deactivation is
+    refused (409) because stock landed there, or no receipt landed in it at all."""
+    await erp.warehouse("MAIN")
+    side = await erp.warehouse("SIDE")
+    await erp.product("LAMP")
+    headers = erp.headers("warehouse")
+
+    async def receive() -> Any:
+        body = {"kind": "receipt", "sku": "LAMP", "warehouse_id": side["id"], "quantity": 1}
+        return await erp.client.post("/stock/movements", json=body, headers=headers)
+
+    async def deactivate() -> Any:
+        return await erp.client.patch(
+            f"/warehouses/{side['id']}", json={"active": False}, headers=headers
+        )
+
+    *received, deactivation = await asyncio.gather(*(receive() for _ in range(8)), deactivate())
+    assert {response.status_code for response in received} <= {201, 422}, [
+        response.text for response in received
+    ]
+    landed = sum(response.status_code == 201 for response in received)
+    levels = await erp.client.get("/stock", params={"warehouse_id": side["id"]}, headers=headers)
+    on_hand = sum(level["on_hand"] for level in levels.json()["items"])
+    assert on_hand == landed
+    if deactivation.status_code == 200:
+        assert landed == 0, "stock landed in a warehouse deactivated as empty"
+    else:
+        assert deactivation.status_code == 409, deactivation.text
+        assert landed > 0

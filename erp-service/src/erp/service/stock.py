@@ -360,7 +360,11 @@ async def _product_by_sku(session: AsyncSession, sku: str) -> Product:
 async def _active_warehouse(
     session: AsyncSession, warehouse_id: uuid.UUID, field_name: str
 ) -> Warehouse:
-    warehouse = await session.get(Warehouse, warehouse_id)
+    # Share-locked until the movement commits: a deactivation (which locks it for update
+    # and then counts the stock) either waits for this movement or is seen here.
+    warehouse = await session.get(
+        Warehouse, warehouse_id, with_for_update={"read": True}, populate_existing=True
+    )
     if warehouse is None:
         raise RuleViolation(
             f"There is no warehouse {warehouse_id}.",
