@@ -316,6 +316,11 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
     refused = {
         "month 13": (f"/budgets/{rent}/2026-13", {"amount": "1.00"}),
         "a quarter": (f"/budgets/{rent}/2026-Q4", {"amount": "1.00"}),
+        "year 0000, which no report reaches": (f"/budgets/{rent}/0000-01", {"amount": "1.00"}),
+        "digits of another script": (
+            f"/budgets/{rent}/\uff12\uff10\uff12\uff16-11",
+            {"amount": "1.00"},
+        ),
         "unknown account": (
             "/budgets/00000000-0000-4000-8000-000000000000/2026-11",
             {"amount": "1.00"},
@@ -327,6 +332,8 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
         response = await erp.client.put(path, json=body, headers=erp.headers("finance"))
         assert response.status_code == 422, what
         assert response.headers["content-type"] == "application/problem+json", what
+    months = [b["month"] for b in (await report(erp, "/budgets", limit="200"))["items"]]
+    assert months == ["2026-11", "2026-11"], "nothing refused was stored"
     bad_filter = await erp.client.get("/budgets?month=2026-1", headers=erp.headers("finance"))
     assert bad_filter.status_code == 422
 

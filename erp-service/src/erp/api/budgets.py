@@ -24,7 +24,7 @@ ReadAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "read"))]
 UpdateAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "update"))]
 DeleteAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "delete"))]
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="`YYYY-MM`, e.g. 2026-11.")]
 
 EXAMPLE: dict[str, JsonValue] = {"amount": "1500.00"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import MINYEAR
 from decimal import Decimal
 
 from sqlalchemy import and_, select
@@ -22,12 +23,14 @@ from shared_schemas.listing import Listing, SortKey
 LISTING = Listing(fields={"month": SortKey(Budget.month)}, id_column=Budget.id, default="month")
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 def check_month(month: str) -> None:
-    """`YYYY-MM` and nothing else (a quarter or a year is a period, not a month)."""
-    if _MONTH.match(month) is None:
+    """`YYYY-MM` of a year from 0001 and nothing else (a quarter or a year is a period, not
+    a month): only months the reports can ask for."""
+    matched = _MONTH.fullmatch(month)
+    if matched is None or int(matched.group(1)) < MINYEAR:
         raise RuleViolation(
             f"{month!r} is not a month.", [{"field": "month", "message": "a month: 2026-11"}]
         )
