@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from crm.config import Settings
 from tests.support.crm import Crm
 
 pytestmark = pytest.mark.api
@@ -165,9 +166,30 @@ async def test_without_a_period_it_is_this_quarter(crm: Crm, sales_rep: uuid.UUI
     assert result["group_by"] == "stage"
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+async def test_the_first_and_last_periods_of_the_calendar_are_forecast(
+    crm: Crm, crm_settings: Settings, sales_rep: uuid.UUID, zone: str
+) -> None:
+    # Midnight of 0001-01-01 east of UTC comes before the first instant there is, and
+    # 9999-12 has no next month: still periods like any other.
+    crm_settings.company.timezone = zone
+    headers = crm.headers("sales", sales_rep)
+    for period, first_day, last_day in [
+        ("0001", "0001-01-01", "0001-12-31"),
+        ("0001-01", "0001-01-01", "0001-01-31"),
+        ("9999", "9999-01-01", "9999-12-31"),
+        ("9999-Q4", "9999-10-01", "9999-12-31"),
+        ("9999-12", "9999-12-01", "9999-12-31"),
+    ]:
+        result = await forecast(crm, headers, period=period)
+        assert (result["first_day"], result["last_day"]) == (first_day, last_day), period
+        assert (result["count"], result["won_count"]) == (0, 0), period
+
+
 @pytest.mark.parametrize(
     "params",
     [
+        {"period": "0000"},
         {"period": "2026-Q5"},
         {"period": "2026-13"},
         {"period": "2026-1"},

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from shared_schemas.domain import RuleViolation, StateMachine
@@ -58,19 +59,21 @@ class Period:
     last_day: date
 
     @property
-    def day_after(self) -> date:
-        return date.fromordinal(self.last_day.toordinal() + 1)
+    def day_after(self) -> date | None:
+        """The first day after the period; None for a period ending with the calendar."""
+        return None if self.last_day == date.max else self.last_day + timedelta(days=1)
 
 
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_YEAR = re.compile(r"^([0-9]{4})$")
+_QUARTER = re.compile(r"^([0-9]{4})-[Qq]([1-4])$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 def _months(year: int, first_month: int, count: int, name: str) -> Period:
-    end_month = first_month + count
-    after = date(year + 1, 1, 1) if end_month > 12 else date(year, end_month, 1)
-    return Period(name, date(year, first_month, 1), date.fromordinal(after.toordinal() - 1))
+    last_month = first_month + count - 1
+    # From the month's length, not the next month's first day: 9999-12 has none.
+    last_day = date(year, last_month, monthrange(year, last_month)[1])
+    return Period(name, date(year, first_month, 1), last_day)
 
 
 def parse_period(text: str) -> Period:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -59,12 +59,17 @@ async def forecast(uow: UnitOfWork, period: str | None, group_by: GroupBy) -> Fo
         )
         # Sums in Python: SQLite would add the amounts as floats.
         deals = [Deal(group, Decimal(amount), probability) for group, amount, probability in rows]
+        closed_in_period = [
+            Opportunity.closed_at >= _start_of(chosen.first_day, zone),
+            *(
+                []
+                if chosen.day_after is None
+                else [Opportunity.closed_at < _start_of(chosen.day_after, zone)]
+            ),
+        ]
         won = await connection.execute(
             select(Opportunity.amount).where(
-                Opportunity.stage == "won",
-                Opportunity.currency == currency,
-                Opportunity.closed_at >= _start_of(chosen.first_day, zone),
-                Opportunity.closed_at < _start_of(chosen.day_after, zone),
+                Opportunity.stage == "won", Opportunity.currency == currency, *closed_in_period
             )
         )
         won_amounts = [Decimal(amount) for (amount,) in won]
@@ -81,4 +86,9 @@ async def forecast(uow: UnitOfWork, period: str | None, group_by: GroupBy) -> Fo
 
 
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
+    """Midnight of `day` in the zone, as a UTC instant (the calendar's first midnight east
+    of UTC falls before the first instant there is: that instant then)."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
