@@ -254,6 +254,19 @@ async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(
         assert sorted(answers) == [401] * 5 + [429] * 15
 
 
+async def test_many_people_signing_in_from_one_address_at_once_all_get_in(
+    database_url: str,
+) -> None:
+    # An office behind one address, everyone arriving at nine: none of them failed.
+    settings = settings_for(database_url, login_max_failures=3, login_window_seconds=60)
+    async with gateway_of(settings, address="192.0.2.30") as gateway:
+        names = [f"colleague.{number}" for number in range(8)]
+        for name in names:
+            await create_user(gateway, name)
+        answers = await asyncio.gather(*(sign_in(gateway.client, name, PASSWORD) for name in names))
+        assert [answer.status_code for answer in answers] == [200] * len(names)
+
+
 async def test_a_successful_sign_in_is_no_failure_of_its_address(database_url: str) -> None:
     settings = settings_for(database_url, login_max_failures=2, login_window_seconds=60)
     async with gateway_of(settings, address="192.0.2.20") as gateway:

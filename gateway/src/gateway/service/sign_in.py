@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.external_keys import ExternalKeys
@@ -126,9 +126,9 @@ class SignIn:
         failures; success clears the username's."""
         now = utcnow()
         name_key = username_key(username)
-        user_key = f"user:{name_key}"
+        user_key, address_key = f"user:{name_key}", f"ip:{client}"
         async with self.sessions() as session, session.begin():
-            attempt = await self._attempt(session, [user_key, f"ip:{client}"], now)
+            attempt = await self._attempt(session, [user_key, address_key], now, user_key)
             user = await session.scalar(select(User).where(User.username_key == name_key))
         try:
             # Unknown users are checked against a dummy hash: every refusal costs the same.
@@ -137,13 +137,10 @@ class SignIn:
             await self._forget(attempt)
             raise
         if user is None or not matches or user.disabled:
-            raise BadCredentials()  # the attempt stays counted as a failure
+            await self._record_failure([address_key], now)  # the username's is counted
+            raise BadCredentials()
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                delete(SignInFailure).where(
-                    or_(SignInFailure.key == user_key, SignInFailure.id.in_(attempt))
-                )
-            )
+            await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
             if self.passwords.needs_rehash(user.password_hash):
                 fresh = await session.get(User, user.id)
                 if fresh is not None:
@@ -184,21 +181,20 @@ class SignIn:
         if self.external is None:
             raise InvalidGrant("no external issuer is configured")
         now = utcnow()
+        keys = [f"ip:{client}"]
         async with self.sessions() as session, session.begin():
-            attempt = await self._attempt(session, [f"ip:{client}"], now)
+            await self._attempt(session, keys, now)
         try:
             claims = await self.external.verify(token)
         except InvalidToken as exc:
-            raise InvalidGrant(str(exc)) from exc  # the attempt stays counted as a failure
-        except Exception:
-            await self._forget(attempt)  # the issuer's keys are away, not the client wrong
-            raise
+            await self._record_failure(keys, now)
+            raise InvalidGrant(str(exc)) from exc
         async with self.sessions() as session, session.begin():
             user = await session.scalar(select(User).where(User.oidc_subject == claims["sub"]))
             if user is not None and not user.disabled:
-                await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
                 roles = carried_roles(user.roles, claims.get(self.external.roles_claim))
                 return await self._issue(session, user, now, roles)
+        await self._record_failure(keys, now)
         raise InvalidGrant("no enabled user is linked to this subject")
 
     async def _issue(
@@ -270,11 +266,15 @@ class SignIn:
         ]
         return max(waits, default=None)
 
-    async def _attempt(self, session: AsyncSession, keys: list[str], now: datetime) -> list[int]:
-        """Start a sign-in for `keys`: Throttled while one has too many recent failures;
-        otherwise the attempt is counted as a failure at once (the ids of its rows, removed
-        if it succeeds), so parallel attempts see it before its slow check ends. The keys
-        are locked while counting, so no two attempts take the last free try."""
+    async def _attempt(
+        self, session: AsyncSession, keys: list[str], now: datetime, counted: str | None = None
+    ) -> list[int]:
+        """Start a sign-in for `keys`: Throttled while one has too many recent failures.
+        The `counted` key's attempt is a failure from now on (the ids of its row, removed
+        when it succeeds), so parallel attempts at one username see it before its slow
+        check ends; the keys are locked while counting, so no two take the last free try.
+        An address's failures are recorded once refused: many people may sign in from
+        one address at the same moment."""
         for lock in sorted(_lock_id(key) for key in keys):
             await lock_for_transaction(session, lock)
         # Failures older than the window count for nothing: pruned as new ones arrive.
@@ -284,10 +284,16 @@ class SignIn:
         wait = await self._wait(session, keys, now)
         if wait is not None:
             raise Throttled(wait)
-        rows = [SignInFailure(key=key, failed_at=now) for key in keys]
-        session.add_all(rows)
+        if counted is None:
+            return []
+        row = SignInFailure(key=counted, failed_at=now)
+        session.add(row)
         await session.flush()
-        return [row.id for row in rows]
+        return [row.id]
+
+    async def _record_failure(self, keys: list[str], now: datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            session.add_all([SignInFailure(key=key, failed_at=now) for key in keys])
 
     async def _forget(self, attempt: list[int]) -> None:
         """An attempt that failed for want of a dependency, not of the client: not counted."""
