@@ -167,11 +167,9 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        pass
-    if not _IPV4_SHORTHAND.fullmatch(host):
-        return None
+        shorthand = _IPV4_SHORTHAND.fullmatch(host) is not None
     try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
+        return ipaddress.IPv4Address(socket.inet_aton(host)) if shorthand else None
     except OSError:
         return None
 
