@@ -210,16 +210,24 @@ class ErpOrder:
         return OrderConfirmed(**self._next("confirmed"))
 
     def shipped(
-        self, carrier: str | None = "DHL", tracking_number: str | None = "JJD000123"
+        self,
+        carrier: str | None = "DHL",
+        tracking_number: str | None = "JJD000123",
+        *,
+        partial: bool = False,
     ) -> OrderShipped:
-        common = self._next("shipped")
+        """The rest of the order shipped, or one unit of each line when `partial`."""
+        status = "partially_shipped" if partial else "shipped"
+        common = self._next(status)
         del common["previous_status"]
         return OrderShipped(
             **common,
-            status="shipped",
+            status=status,
             shipment_id=uuid.uuid4(),
             lines=[
-                ShipmentLine(sku=li.sku, product_id=li.product_id, quantity=li.quantity)
+                ShipmentLine(
+                    sku=li.sku, product_id=li.product_id, quantity=1 if partial else li.quantity
+                )
                 for li in self.lines
             ],
             carrier=carrier,

@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from crm.adapters.replicas import OrderReplica
+from shared_schemas.messaging import Outcome
 from tests.support.crm import Crm, ErpInvoice, ErpOrder
 
 pytestmark = pytest.mark.api
@@ -169,6 +172,38 @@ async def test_an_overdue_notice_reaches_the_timeline_unless_the_invoice_moved_o
     assert shown[1]["title"].startswith("Invoice INV-5 overdue by 3 days")
     customer = await crm.client.get(f"/customers/{customer_id}", headers=crm.headers("support"))
     assert customer.json()["open_balance"] == "0.00"
+
+
+async def test_a_shipment_replayed_after_the_delivery_shows_without_turning_the_order_back(
+    crm: Crm, customer_id: str
+) -> None:
+    order = await order_placed(crm, customer_id, hours_ago(9), number="SO-3")
+    confirmed = order.confirmed()
+    await crm.publish_at(confirmed, hours_ago(8))
+    # The first parcel's event failed and went to the dead letters; it is replayed last.
+    first = order.shipped("UPS", "1Z999", partial=True)
+    await crm.publish_at(order.shipped("DHL", "JJD42"), hours_ago(6))
+    await crm.publish_at(order.delivered(), hours_ago(5))
+    assert await crm.publish_at(first, hours_ago(7)) is Outcome.APPLIED
+    # Replayed again under another event id: the shipment shows once.
+    assert await crm.publish_at(first, hours_ago(7)) is Outcome.SUPERSEDED
+    # A state the order has left is not news any more.
+    assert await crm.publish_at(confirmed, hours_ago(8)) is Outcome.SUPERSEDED
+
+    shown = await items(crm, customer_id)
+    assert [(item["kind"], item["title"]) for item in shown] == [
+        ("order.delivered", "Order SO-3 delivered"),
+        ("order.shipped", "Order SO-3 shipped via DHL, tracking JJD42"),
+        ("order.shipped", "Order SO-3 partially shipped via UPS, tracking 1Z999"),
+        ("order.confirmed", "Order SO-3 confirmed, stock reserved"),
+        ("order.created", "Order SO-3 placed: 119.00 EUR"),
+    ]
+    assert shown[2]["ref_id"] == str(first.shipment_id)
+    async with crm.engine.connect() as connection:
+        status = await connection.scalar(
+            select(OrderReplica.status).where(OrderReplica.id == order.order_id)
+        )
+    assert status == "delivered"
 
 
 async def test_kinds_filter_exactly_or_by_family(

@@ -31,6 +31,7 @@ from shared_schemas.events.erp.orders import (
 from shared_schemas.messaging import Handler, Outcome
 
 ORDER_CREATED = "order.created"
+ORDER_SHIPPED = "order.shipped"
 
 
 def handlers(settings: Settings) -> Mapping[type[EventData], Handler]:
@@ -56,18 +57,15 @@ def handlers(settings: Settings) -> Mapping[type[EventData], Handler]:
 async def apply_order(
     session: AsyncSession, event: CloudEvent[Any], company_currency: str
 ) -> Outcome | None:
-    """Newest version wins. The one exception: a creation that arrives after a later event
-    still brings what only it carries (total, currency, ordered_at, the customer's last
-    order, its timeline entry), never the status."""
+    """Newest version wins. Two events are facts that still count when they arrive after a
+    later one (replayed from the dead letters): the creation brings what only it carries
+    (total, currency, ordered_at, the customer's last order, its timeline entry), and a
+    shipment its timeline entry, the one place its carrier and tracking number show.
+    Neither turns the status back."""
     data: OrderEvent = event.data
     order = await session.get(OrderReplica, data.order_id)
     newer = order is None or data.version > order.version
-    late_creation = (
-        not newer
-        and isinstance(data, OrderCreated)
-        and not await creation_recorded(session, ORDER_CREATED, data.customer_id, data.order_id)
-    )
-    if not newer and not late_creation:
+    if not newer and not await _late_fact(session, data):
         return Outcome.SUPERSEDED
     if order is None:
         # Until the creation arrives, the company currency, a zero total and the first
@@ -96,6 +94,15 @@ async def apply_order(
         await _note_last_order(session, data, event.time)
     await add_to_timeline(session, event, data.customer_id, _timeline_line(data))
     return None
+
+
+async def _late_fact(session: AsyncSession, data: OrderEvent) -> bool:
+    """Whether an event older than the replica is a creation or shipment not recorded yet."""
+    if isinstance(data, OrderCreated):
+        return not await fact_recorded(session, ORDER_CREATED, data.customer_id, data.order_id)
+    if isinstance(data, OrderShipped):
+        return not await fact_recorded(session, ORDER_SHIPPED, data.customer_id, data.shipment_id)
+    return False
 
 
 async def _show_on_quote(session: AsyncSession, data: OrderEvent) -> None:
@@ -218,10 +225,11 @@ def timeline_kind(event_type: str) -> str:
     return event_type.removeprefix("erp.").rsplit(".", 1)[0]
 
 
-async def creation_recorded(
+async def fact_recorded(
     session: AsyncSession, kind: str, customer_id: uuid.UUID, ref_id: uuid.UUID
 ) -> bool:
-    """Whether the document's creation event was applied (its timeline entry exists)."""
+    """Whether an event of this kind about this document was applied (its timeline entry
+    exists)."""
     found = await session.scalar(
         select(TimelineEntry.id).where(
             TimelineEntry.customer_id == customer_id,
