@@ -10,10 +10,14 @@ import uuid
 from datetime import date
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from argon2 import PasswordHasher
 
+from gateway.config import Settings
+from gateway.main import create_app
+from shared_schemas.broker import free_port
 from shared_schemas.events.base import new_event
 from shared_schemas.events.erp.employees import EmployeeTerminated
 from shared_schemas.messaging import Outcome
@@ -194,6 +198,24 @@ async def test_the_token_endpoint_takes_a_form_only(gateway: Gateway) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert huge.status_code == 413
+
+
+async def test_a_sign_in_while_the_database_is_away_is_a_503_to_retry() -> None:
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/gone"
+    app = create_app(Settings(database_url=nowhere))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answer = await client.post(
+            "/auth/token",
+            data={"grant_type": "password", "username": "sales", "password": "dev-sales"},
+        )
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert int(answer.headers["retry-after"]) > 0
+    assert "access_token" not in answer.text
+    documented = app.openapi()["paths"]["/auth/token"]["post"]["responses"]
+    assert "503" in documented
+    await app.state.engine.dispose()
 
 
 # --- throttling ------------------------------------------------------------------------

@@ -202,6 +202,10 @@ TOKEN_FORM = {
         415: {"description": "Not a urlencoded form"},
         422: {"description": "A parameter is missing or invalid"},
         429: {"description": "Too many failed sign-ins for the user or address"},
+        503: {
+            "description": "The gateway's database, or the keys a refresh token is checked "
+            "with, are not answering"
+        },
     },
 )
 async def token(
@@ -265,7 +269,10 @@ EXCHANGE_FORM = {
         415: {"description": "Not a urlencoded form"},
         422: {"description": "A parameter is missing or invalid"},
         429: {"description": "Too many failed sign-ins or exchanges from the address"},
-        503: {"description": "The external issuer's keys cannot be fetched"},
+        503: {
+            "description": "The external issuer's keys cannot be fetched, or the gateway's "
+            "database is not answering"
+        },
     },
 )
 async def exchange(
