@@ -108,6 +108,11 @@ def test_the_merged_document_adds_what_the_edge_answers(tmp_path: Path) -> None:
     }
     names = [parameter.get("name") for parameter in create_order["parameters"]]
     assert "Idempotency-Key" in names
+    # The gateway proxies nothing without a token, a service's probes included.
+    service_probe = merged["paths"]["/api/erp/healthz"]["get"]
+    assert service_probe["security"] == [{"HTTPBearer": []}]
+    assert {"401", "403"} <= service_probe["responses"].keys()
+    assert merged["paths"]["/healthz"]["get"].get("security") is None
     # The gateway's own routes are rate limited too; its probes are not.
     assert "429" in merged["paths"]["/auth/token"]["post"]["responses"]
     for probe in ("/healthz", "/readyz", "/metrics"):

@@ -32,6 +32,7 @@ from shared_schemas.http.openapi import (
     problem_response,
     shared_component,
 )
+from shared_schemas.identity import BEARER_SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ def merge_documents(
     components (schemas, responses, headers, parameters) renamed `<Name><Component>`
     (both services have a `Page_...`, say), references rewritten to match; the components
     every app's document shares (`Problem`, ...) are kept once, under their own names.
-    Tags are prefixed with the service's name. The edge's own answers (429 everywhere but
-    the probes; 502, 503, 504 on proxied routes) are added to the operations."""
+    Tags are prefixed with the service's name. Every proxied operation needs the bearer
+    token, as at the gateway. The edge's own answers (429 everywhere but the probes; 502,
+    503, 504 on proxied routes) are added to the operations."""
     merged = copy.deepcopy(dict(own))
     paths: dict[str, Any] = merged.setdefault("paths", {})
     components: dict[str, Any] = merged.setdefault("components", {})
@@ -86,6 +88,9 @@ def merge_documents(
             for operation in _operations(operations):
                 if "tags" in operation:
                     operation["tags"] = [f"{label} {tag}" for tag in operation["tags"]]
+                # The gateway proxies no route without a token, a service's probes
+                # included (those are reached on the service itself).
+                operation.setdefault("security", [{BEARER_SCHEME: []}])
                 _answer(operation, _PROXIED, replace=True)
             paths[f"/api/{name}{path}"] = operations
         for kind in _KINDS:

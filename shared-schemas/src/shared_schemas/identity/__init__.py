@@ -11,6 +11,7 @@ from shared_schemas.identity.config import (
     verifier,
 )
 from shared_schemas.identity.dependencies import (
+    BEARER_SCHEME,
     Access,
     Authorize,
     CurrentPrincipal,
@@ -29,6 +30,7 @@ from shared_schemas.identity.tokens import (
 
 __all__ = [
     "ALGORITHM",
+    "BEARER_SCHEME",
     "DEFAULT_AUDIENCE",
     "DEFAULT_ISSUER",
     "Access",

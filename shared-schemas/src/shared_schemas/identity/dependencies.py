@@ -22,6 +22,8 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="An access token issued by the gateway (`POST /auth/token`).",
 )
+# The name documents give the bearer scheme every protected route requires.
+BEARER_SCHEME: str = _bearer.scheme_name
 
 
 def unauthorized() -> Problem:
