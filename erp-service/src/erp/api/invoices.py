@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Invoice
 from erp.api.deps import UnitOfWorkDep
-from erp.domain.invoicing import UNPAID
 from erp.service import invoices, ledger
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
@@ -99,7 +98,9 @@ class InvoiceOut(BaseModel):
     amount_due: Money
     issued_on: date
     due_date: date
-    overdue: bool = Field(description="Unpaid and past its due date (company time zone).")
+    overdue: bool = Field(
+        description="Something is due and its due date has passed (company time zone)."
+    )
     void_reason: str | None
     version: int
     created_at: datetime
@@ -134,7 +135,7 @@ def out(invoice: Invoice, today: date) -> InvoiceOut:
         amount_due=due,
         issued_on=invoice.issued_on,
         due_date=invoice.due_date,
-        overdue=invoice.status in UNPAID and invoice.due_date < today,
+        overdue=invoices.overdue(invoice, today),
         void_reason=invoice.void_reason,
         version=invoice.version,
         created_at=invoice.created_at,
@@ -157,7 +158,8 @@ async def list_invoices(
     order_id: uuid.UUID | None = None,
     quote_id: uuid.UUID | None = None,
     overdue: Annotated[
-        bool | None, Query(description="`true`: only unpaid invoices past their due date.")
+        bool | None,
+        Query(description="`true`: only invoices with something due after their due date."),
     ] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,

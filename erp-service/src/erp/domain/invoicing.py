@@ -99,5 +99,11 @@ def check_payment(amount: Decimal, amount_due: Decimal) -> None:
         )
 
 
+def is_overdue(status: str, amount_due: Decimal, due: date, today: date) -> bool:
+    """Something is still due on it after its due date (company time zone): an unpaid
+    invoice of nothing (every line given away) asks for nothing, so it is never overdue."""
+    return status in UNPAID and amount_due > ZERO and due < today
+
+
 def days_overdue(due: date, today: date) -> int:
     return max((today - due).days, 0)

@@ -27,6 +27,7 @@ from erp.domain.invoicing import (
     billed_amounts,
     days_overdue,
     due_date,
+    is_overdue,
 )
 from erp.domain.ledger import RECEIVABLES, REVENUE_ACCOUNT, TAX_PAYABLE, Posting, without_zero_lines
 from erp.service import ledger
@@ -60,6 +61,19 @@ SWEEP_BATCH = 200
 
 def amount_due(invoice: Invoice) -> Decimal:
     return ZERO if invoice.status not in UNPAID else invoice.total - invoice.amount_paid
+
+
+def overdue(invoice: Invoice, today: date) -> bool:
+    return is_overdue(invoice.status, amount_due(invoice), invoice.due_date, today)
+
+
+def overdue_on(today: date) -> ColumnElement[bool]:
+    """`is_overdue` in SQL: unpaid, something still due, past the due date."""
+    return and_(
+        Invoice.status.in_(UNPAID),
+        Invoice.total > Invoice.amount_paid,
+        Invoice.due_date < today,
+    )
 
 
 def invoice_header(invoice: Invoice) -> dict[str, Any]:
@@ -273,8 +287,8 @@ def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
     if filters.quote_id:
         conditions.append(Invoice.quote_id == filters.quote_id)
     if filters.overdue is not None and filters.today is not None:
-        overdue = and_(Invoice.status.in_(UNPAID), Invoice.due_date < filters.today)
-        conditions.append(overdue if filters.overdue else not_(overdue))
+        late = overdue_on(filters.today)
+        conditions.append(late if filters.overdue else not_(late))
     if filters.created_from:
         conditions.append(Invoice.created_at >= filters.created_from)
     if filters.created_to:
@@ -287,15 +301,11 @@ def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
 async def announce_overdue(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, *, today: date | None = None
 ) -> int:
-    """Publish erp.invoice.overdue.v1 once for each unpaid invoice past its due date (in
-    the company's time zone), in short transactions; return how many were announced.
+    """Publish erp.invoice.overdue.v1 once for each invoice with something due past its
+    due date (in the company's time zone), in short transactions; return how many were announced.
     Rows a payment holds locked are skipped on PostgreSQL: the next run sees them."""
     day = today or datetime.now(UTC).astimezone(settings.company.zone).date()
-    pending = (
-        Invoice.status.in_(UNPAID),
-        Invoice.due_date < day,
-        Invoice.overdue_notified_on.is_(None),
-    )
+    pending = (overdue_on(day), Invoice.overdue_notified_on.is_(None))
     announced = 0
     while True:
         uow = UnitOfWork(sessions, settings)
