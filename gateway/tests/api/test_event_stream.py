@@ -168,6 +168,25 @@ async def test_unknown_unreadable_and_unauthenticated_requests_are_refused(
     assert (await client.get("/api/events/stream")).status_code == 401
 
 
+async def test_a_last_event_id_in_other_digits_is_a_400_and_a_huge_one_continues_from_now(
+    hub: GatewayEvents, base_url: str
+) -> None:
+    # `²` (byte 0xB2 of a header) and Arabic-Indic digits count as digits to Python's
+    # str.isdigit, but are no id of this stream.
+    for odd in (b"\xb2", "\u0661\u0662".encode()):
+        refused = await hub.client.get(
+            "/api/events/stream", headers=[*headers("admin").items(), (b"Last-Event-ID", odd)]
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == "Last-Event-ID"
+    # More digits than any id has (and than Python reads as a number) resumes from now.
+    async with event_stream(base_url, "admin", last_event_id="9" * 5000) as stream:
+        await stream.next()
+        fresh = await hub.publish(product_created())
+        assert [cloud_id for _, _, cloud_id in await received(stream, 1)] == [str(fresh.id)]
+
+
 async def test_a_quiet_stream_sends_heartbeats(
     hub: GatewayEvents, base_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,26 @@ async def test_a_page_over_200_is_a_422_without_asking_the_service(database_url:
         assert allowed.status_code == 200
 
 
+async def test_a_page_size_in_other_digits_is_left_to_the_service_and_a_huge_one_is_a_422(
+    database_url: str,
+) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, crm_url=stub.url) as gateway,
+    ):
+        # `²` is a digit to Python's str.isdigit but no number: the service judges it.
+        odd = await gateway.client.get("/api/crm/customers?limit=%C2%B2", headers=bearer("admin"))
+        assert odd.status_code == 200, odd.text
+        assert [arrived.target for arrived in stub.arrived] == ["/customers?limit=%C2%B2"]
+        # More digits than Python reads as a number are still a page over 200.
+        huge = await gateway.client.get(
+            "/api/crm/customers", params={"limit": "9" * 5000}, headers=bearer("admin")
+        )
+        assert huge.status_code == 422, huge.text
+        assert huge.json()["errors"] == [{"field": "query.limit", "message": "at most 200"}]
+        assert len(stub.arrived) == 1
+
+
 def assert_rate_limited(response_status: int, retry_after: str | None, most: int) -> None:
     assert response_status == 429
     assert retry_after is not None

@@ -21,17 +21,20 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from gateway.domain.webhooks import (
+    LONGEST_RETRY,
     check_addresses,
     excerpt,
     literal_address,
     target_host,
 )
+from gateway.domain.wire_numbers import whole_number
 from shared_schemas.domain import RuleViolation
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
 LOOKUP_TIMEOUT_SECONDS = 5.0
 USER_AGENT = "crm-erp-gateway-webhooks/1"
+LONGEST_RETRY_SECONDS = int(LONGEST_RETRY.total_seconds())
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -188,6 +191,7 @@ async def _start_of(response: aiohttp.ClientResponse) -> str:
 
 
 def _retry_after(value: str | None) -> timedelta | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return timedelta(seconds=int(value.strip()))
+    """`Retry-After` in seconds (no longer than the longest retry); None for anything
+    else, a date included."""
+    seconds = None if value is None else whole_number(value, LONGEST_RETRY_SECONDS)
+    return None if seconds is None else timedelta(seconds=seconds)

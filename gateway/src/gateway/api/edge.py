@@ -29,6 +29,7 @@ from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota
 from gateway.domain.routes import ProxiedRoute, classify
+from gateway.domain.wire_numbers import whole_number
 from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.middleware import REQUEST_LATENCY
 from shared_schemas.http.pagination import MAX_LIMIT
@@ -232,7 +233,8 @@ def _page_size_problem(query: bytes) -> Problem | None:
     if b"limit=" not in query:
         return None
     for name, value in parse_qsl(query.decode("latin-1")):
-        if name == "limit" and value.strip().isdigit() and int(value) > MAX_LIMIT:
+        size = whole_number(value, MAX_LIMIT + 1) if name == "limit" else None
+        if size is not None and size > MAX_LIMIT:
             return Problem(
                 422,
                 "The request is not valid.",

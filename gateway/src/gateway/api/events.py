@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.domain.webhooks import expand
+from gateway.domain.wire_numbers import whole_number
 from gateway.service.event_stream import HistoryFeed, StreamEnd, live_events, starting_position
 from gateway.service.revocation import DisabledUsers
 from shared_schemas.events.readers import readable_event_types
@@ -23,6 +24,7 @@ StreamAccess = Annotated[Access, Depends(Authorize("gateway", "events", "read"))
 
 # Clients reconnect this long after losing the stream (milliseconds).
 RECONNECT_MS = 3_000
+LAST_POSITION = 2**63 - 1
 
 _STREAM_DOC = """\
 A `text/event-stream`. Each business event is one message: `id` is its position in the
@@ -75,14 +77,16 @@ def _types_for(access: Access, requested: list[str] | None) -> frozenset[str] | 
 def _position(header: str | None, query: int | None) -> int | None:
     if header is None:
         return query
-    if not header.strip().isdigit():
+    # A number past any id (the history's ids are 64-bit) resumes at the newest event.
+    position = whole_number(header, LAST_POSITION)
+    if position is None:
         raise Problem(
             400,
             "Last-Event-ID must be the id of an event of this stream.",
             kind="bad-request",
             errors=[{"field": "Last-Event-ID", "message": "not an id of this stream"}],
         )
-    return int(header.strip())
+    return position
 
 
 async def _messages(

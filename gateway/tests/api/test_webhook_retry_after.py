@@ -1,0 +1,79 @@
+"""Webhooks: a receiver's `Retry-After` is honoured in whole seconds up to an hour; a
+value that is no such number (a date, other digits, more digits than a number has) is
+ignored, and never stops the delivery from being recorded and retried."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import web
+
+from tests.support.gateway_events import events_settings, gateway_events, product_created
+
+pytestmark = pytest.mark.api
+
+
+@asynccontextmanager
+async def busy_receiver(retry_after: bytes) -> AsyncIterator[str]:
+    """A receiver on 127.0.0.1 answering 429 with this `Retry-After` (raw bytes, as a
+    careless server may send them); yields its URL."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(status=429)
+        response.headers["Retry-After"] = retry_after.decode("utf-8", "surrogateescape")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/hooks", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hooks"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "earliest", "latest"),
+    [
+        (b"120", timedelta(seconds=120), timedelta(seconds=120)),
+        # Longer than the longest wait between attempts: an hour.
+        (b"9" * 30, timedelta(hours=1), timedelta(hours=1)),
+        (b"9" * 5000, timedelta(hours=1), timedelta(hours=1)),
+        # No number of seconds: the usual backoff (the first wait is at most 10 s).
+        ("\u00b2".encode(), timedelta(seconds=1), timedelta(seconds=10)),
+        ("\u0661\u0662\u0660".encode(), timedelta(seconds=1), timedelta(seconds=10)),
+        (b"Wed, 21 Oct 2099 07:28:00 GMT", timedelta(seconds=1), timedelta(seconds=10)),
+    ],
+    ids=["seconds", "beyond-an-hour", "more-digits-than-a-number", "superscript", "arabic", "date"],
+)
+async def test_a_receiver_s_retry_after_sets_the_next_attempt(
+    database_url: str, retry_after: bytes, earliest: timedelta, latest: timedelta
+) -> None:
+    async with (
+        gateway_events(events_settings(database_url)) as hub,
+        busy_receiver(retry_after) as url,
+    ):
+        webhook = await hub.post(
+            "/api/webhooks",
+            {"url": url, "event_types": ["erp.product.*"], "secret": "whsec_a-receiver-secret"},
+        )
+        await hub.publish(product_created())
+        start = datetime.now(UTC)
+        assert await hub.dispatcher().deliver_due(start) == 1
+
+        page = await hub.get(f"/api/webhooks/{webhook['id']}/deliveries")
+        [waiting] = page["items"]
+        assert (waiting["status"], waiting["attempts"], waiting["last_status_code"]) == (
+            "pending",
+            1,
+            429,
+        )
+        retry_at = datetime.fromisoformat(waiting["next_attempt_at"])
+        assert start + earliest <= retry_at <= start + latest
