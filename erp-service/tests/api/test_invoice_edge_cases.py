@@ -1,9 +1,11 @@
 """Invoices at their edges: an invoice of nothing (every line given away) asks for
-nothing, so it is never overdue."""
+nothing, so it is never overdue; an invoice is paid on the day the last of its money
+arrived, whatever order its payments were recorded in."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -61,3 +63,39 @@ async def test_an_invoice_of_nothing_is_never_overdue(
     ]
     assert [i["id"] for i in await invoices(erp, overdue="true")] == [billed["id"]]
     assert [i["id"] for i in await invoices(erp, overdue="false")] == [free["id"]]
+
+
+async def test_an_invoice_is_paid_the_day_the_last_of_the_money_arrived(
+    erp: Erp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stocked(erp)
+    order = await erp.order(await erp.customer(), [("CHAIR", 1)])
+    assert (await ship(erp, order, [("CHAIR", 1)])).is_success
+    [invoice] = await erp.invoice_shipments()
+    issued_on = date.fromisoformat(invoice["issued_on"])
+    ten_days_on = datetime.combine(issued_on + timedelta(days=10), time(12), UTC)
+    monkeypatch.setattr(UnitOfWork, "now", staticmethod(lambda: ten_days_on))
+
+    async def pay(amount: str, received_on: date) -> None:
+        body = {
+            "invoice_id": invoice["id"],
+            "amount": amount,
+            "method": "bank_transfer",
+            "received_on": str(received_on),
+        }
+        paid = await erp.client.post("/payments", json=body, headers=erp.headers("finance"))
+        assert paid.status_code == 201, paid.text
+
+    # Half arrives on day 10; the rest is then recorded, dated back to day 5.
+    half = f"{Decimal(invoice['total']) / 2:.2f}"
+    await pay(half, issued_on + timedelta(days=10))
+    await pay(f"{Decimal(invoice['total']) - Decimal(half):.2f}", issued_on + timedelta(days=5))
+    [paid] = await erp.events("erp.invoice.paid.v1")
+    assert paid["data"]["paid_on"] == str(issued_on + timedelta(days=10))
+    # As the aging says: on day 7 the half received on day 10 was still owed.
+    aging = await erp.client.get(
+        "/reports/ar-aging",
+        params={"as_of": str(issued_on + timedelta(days=7))},
+        headers=erp.headers("finance"),
+    )
+    assert aging.json()["totals"]["total"] == half

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.finance import Invoice, Payment
@@ -46,7 +46,8 @@ async def record_payment(uow: UnitOfWork, request: PaymentRequest) -> tuple[Paym
     """Apply a payment to an unpaid invoice: Dr cash (cash) or bank (any other method) /
     Cr receivables, dated the day it was received; the invoice becomes partially_paid or
     paid. Publishes erp.payment.received.v1, and erp.invoice.paid.v1 when nothing is due
-    any more. 422 for more than is due; 409 for a paid or void invoice."""
+    any more (paid on the latest day any of its payments was received). 422 for more than
+    is due; 409 for a paid or void invoice."""
     async with uow:
         session = uow.session
         today = ledger.today(uow)
@@ -106,7 +107,14 @@ async def record_payment(uow: UnitOfWork, request: PaymentRequest) -> tuple[Paym
             )
         )
         if invoice.status == PAID:
-            await uow.record(InvoicePaid(**header, payment_id=payment.id, paid_on=received_on))
+            # Paid the day the last of the money arrived: a settling payment dated back
+            # before an earlier one does not make the invoice paid any sooner.
+            paid_on = await session.scalar(
+                select(func.max(Payment.received_on)).where(Payment.invoice_id == invoice.id)
+            )
+            await uow.record(
+                InvoicePaid(**header, payment_id=payment.id, paid_on=paid_on or received_on)
+            )
     return payment, invoice
 
 
