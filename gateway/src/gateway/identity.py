@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
+from gateway.domain.rate_limits import client_key
 from gateway.service.development_users import prepare_users
 from gateway.service.passwords import Passwords
 from gateway.service.revocation import DisabledUsers, GatewayTokenVerifier
@@ -71,6 +72,7 @@ IdentityDep = Annotated[Identity, Depends(identity_of)]
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as the server saw it (behind a proxy, run the server with
-    its forwarded-headers option so that this is the client's)."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address as sign-ins are throttled by it, the same as the edge's rate
+    limits: the address the server saw (behind a proxy, run the server with its
+    forwarded-headers option so that this is the client's), an IPv6 one as its /64."""
+    return client_key(request.client.host) if request.client else "unknown"

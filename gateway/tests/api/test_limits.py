@@ -143,6 +143,46 @@ async def test_each_address_has_a_limit_per_minute(database_url: str) -> None:
             assert (await gateway.client.get("/metrics")).status_code == 200
 
 
+async def test_an_ipv6_client_is_one_address_across_its_64_and_a_mapped_ipv4_is_the_ipv4(
+    database_url: str,
+) -> None:
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(
+            database_url, erp_url=stub.url, rate_limit_per_user=1000, rate_limit_per_ip=2
+        ) as gateway,
+    ):
+
+        async def status_from(address: str) -> int:
+            async with gateway.client_from(address) as client:
+                answer = await client.get("/api/erp/products", headers=bearer("admin"))
+                return answer.status_code
+
+        # A host taking a fresh address of its /64 for every request.
+        assert await status_from("2001:db8:1:2::1") == 200
+        assert await status_from("2001:db8:1:2::2") == 200
+        assert await status_from("2001:db8:1:2:aaaa::3") == 429
+        assert await status_from("2001:db8:1:3::1") == 200  # another network
+        # A dual-stack server sees an IPv4 client IPv4-mapped, or not: one client.
+        assert await status_from("198.51.100.7") == 200
+        assert await status_from("::ffff:198.51.100.7") == 200
+        assert await status_from("198.51.100.7") == 429
+
+
+async def test_failed_sign_ins_of_an_ipv6_client_count_across_its_64(database_url: str) -> None:
+    async with edge_gateway(database_url, login_max_failures=2, login_window_seconds=60) as gateway:
+        form = {"grant_type": "password", "username": "nobody", "password": "a guess"}
+        answers = []
+        for number in range(1, 4):
+            async with gateway.client_from(f"2001:db8:5:6::{number}") as client:
+                answers.append(
+                    (
+                        await client.post("/auth/token", data={**form, "username": f"u{number}"})
+                    ).status_code
+                )
+        assert answers == [401, 401, 429]
+
+
 @pytest.fixture
 async def redis_keys() -> AsyncIterator[list[str]]:
     """Keys a test writes to the shared Redis, removed afterwards (skipped without Redis,

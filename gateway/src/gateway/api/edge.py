@@ -27,7 +27,7 @@ from gateway.adapters.upstream import Timeouts, Upstream
 from gateway.api.proxy import Incoming, answer_problem, forward, read_headers, request_id_or_new
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
-from gateway.domain.rate_limits import Quota
+from gateway.domain.rate_limits import Quota, client_key
 from gateway.domain.routes import ProxiedRoute, classify
 from gateway.domain.wire_numbers import whole_number
 from shared_schemas.http.body_limit import BodyOverLimit
@@ -182,7 +182,7 @@ class Edge:
 
     async def _limit(self, scope: Scope, principal: Principal | None) -> Problem | None:
         client = scope.get("client")
-        quotas = [Quota(f"ip:{client[0] if client else 'unknown'}", self.per_ip)]
+        quotas = [Quota(f"ip:{client_key(client[0]) if client else 'unknown'}", self.per_ip)]
         if principal is not None:
             quotas.append(Quota(f"user:{principal.user_id}", self.per_user))
         refusal = await self.limits.check(quotas)

@@ -9,11 +9,15 @@ replicas sharing limits, adapters.rate_limits).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 WINDOW_SECONDS = 60.0
+# An IPv6 client usually holds a whole /64 (SLAAC and privacy addresses, a cloud host's
+# allocation) and may take a fresh address from it for every request.
+IPV6_CLIENT_PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -54,3 +58,20 @@ def decide(
             worst = Refusal(quota.key, allowed_from - now)
         new_arrivals.append(arrival)
     return worst, new_arrivals
+
+
+def client_key(host: str) -> str:
+    """What a limit per address counts a client at `host` under: its IPv4 address (also
+    when the server saw it IPv4-mapped), the /64 network of an IPv6 address (a client
+    changing addresses within it stays one client), anything else as it is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        shift = 128 - IPV6_CLIENT_PREFIX
+        network = ipaddress.IPv6Address(int(address) >> shift << shift)
+        return f"{network}/{IPV6_CLIENT_PREFIX}"
+    return str(address)
