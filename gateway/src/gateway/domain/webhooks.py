@@ -187,10 +187,18 @@ def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
         and not address.is_multicast
         and not address.is_reserved
         and not address.is_unspecified
+        and not any(address in network for network in _NOT_GLOBAL)
     )
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Ranges IANA does not call globally reachable that this Python still does: IETF protocol
+# assignments (but for two anycast services no webhook is for) and IPv6 site-local
+# addresses, deprecated but still routed inside some networks.
+_NOT_GLOBAL: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+    ipaddress.ip_network("192.0.0.0/24"),
+    ipaddress.ip_network("fec0::/10"),
+)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
