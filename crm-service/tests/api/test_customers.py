@@ -130,10 +130,18 @@ async def test_a_stale_if_match_is_412_and_changes_nothing(crm: Crm, sales_rep: 
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 2
     assert (await crm.client.get(url, headers=headers)).json()["phone"] == "1"
-    unreadable = await crm.client.patch(
-        url, json={"phone": "3"}, headers={**headers, "If-Match": "yesterday"}
+    for garbage in (b"yesterday", '"²"'.encode("latin-1")):
+        unreadable = await crm.client.patch(
+            url, json={"phone": "3"}, headers={**headers, "If-Match": garbage}
+        )
+        assert unreadable.status_code == 400, garbage
+        assert unreadable.headers["content-type"] == "application/problem+json"
+    # A version of more digits than any number holds is no version the record has.
+    huge = await crm.client.patch(
+        url, json={"phone": "3"}, headers={**headers, "If-Match": f'"{"9" * 5000}"'}
     )
-    assert unreadable.status_code == 400
+    assert huge.status_code == 412
+    assert (await crm.client.get(url, headers=headers)).json()["phone"] == "1"
 
 
 async def test_status_and_unknown_fields_cannot_be_patched(crm: Crm, sales_rep: uuid.UUID) -> None:

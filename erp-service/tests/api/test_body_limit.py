@@ -64,3 +64,17 @@ async def test_a_body_over_the_limit_is_refused_and_leaves_no_trace(erp: Erp) ->
     listed = await erp.client.get("/products", headers=erp.headers("admin"))
     assert [p["sku"] for p in listed.json()["items"]] == ["BIG"]
     assert [e["data"]["sku"] for e in await erp.events("erp.product.created.v1")] == ["BIG"]
+
+
+async def test_a_length_of_more_digits_than_a_number_holds_is_over_the_limit(erp: Erp) -> None:
+    headers = {**erp.headers("admin"), "Content-Type": "application/json"}
+    for length in ("9" * 5_000, "²"):
+        answer = await erp.client.post(
+            "/products",
+            content=product("ODD"),
+            headers={**headers, "Content-Length": length.encode("latin-1")},
+        )
+        assert answer.status_code == 413, (length[:3], answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    listed = await erp.client.get("/products", headers=erp.headers("admin"))
+    assert listed.json()["items"] == []

@@ -27,8 +27,8 @@ from gateway.domain.webhooks import (
     literal_address,
     target_host,
 )
-from gateway.domain.wire_numbers import whole_number
 from shared_schemas.domain import RuleViolation
+from shared_schemas.http.wire_numbers import whole_number
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 

@@ -29,11 +29,11 @@ from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota, client_key
 from gateway.domain.routes import ProxiedRoute, classify
-from gateway.domain.wire_numbers import whole_number
 from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.middleware import REQUEST_LATENCY
 from shared_schemas.http.pagination import MAX_LIMIT
 from shared_schemas.http.problems import Problem
+from shared_schemas.http.wire_numbers import whole_number
 from shared_schemas.identity import InvalidToken, KeysUnavailable, Principal, unauthorized
 
 log = logging.getLogger(__name__)

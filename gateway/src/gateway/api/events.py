@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.domain.webhooks import expand
-from gateway.domain.wire_numbers import whole_number
 from gateway.service.event_stream import HistoryFeed, StreamEnd, live_events, starting_position
 from gateway.service.revocation import DisabledUsers
 from shared_schemas.events.readers import readable_event_types
 from shared_schemas.events.registry import EVENT_TYPES
 from shared_schemas.http.problems import Problem
+from shared_schemas.http.wire_numbers import whole_number
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/api/events", tags=["events"])

@@ -30,6 +30,7 @@ from gateway.domain.breaker import CircuitOpen
 from gateway.domain.trace_context import child_traceparent
 from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.problems import Problem, problem_response
+from shared_schemas.http.wire_numbers import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,9 @@ def read_headers(scope: Scope) -> Incoming:
         if name == b"authorization":
             incoming.authorization = text
         elif name == b"content-length":
-            incoming.content_length = int(text) if text.isdigit() else -1
+            # Any length past what is read whole is streamed: its exact size does not matter.
+            length = whole_number(text, WHOLE_BODY_BYTES + 1)
+            incoming.content_length = -1 if length is None else length
         elif name == b"idempotency-key":
             incoming.idempotency_key = True
         elif name == b"x-forwarded-for":

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared_schemas.http.problems import Problem, problem_response
+from shared_schemas.http.wire_numbers import whole_number
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -24,7 +25,8 @@ class BodyOverLimit(Problem):
 
 def announced_fits(content_length: bytes, limit: int) -> bool:
     """Whether a Content-Length header's value is a length within `limit`."""
-    return content_length.isdigit() and int(content_length) <= limit
+    length = whole_number(content_length.decode("latin-1"), limit + 1)
+    return length is not None and length <= limit
 
 
 def limited(receive: Receive, limit: int) -> Receive:

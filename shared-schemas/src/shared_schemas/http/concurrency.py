@@ -7,6 +7,10 @@ from typing import Annotated
 from fastapi import Header, Response
 
 from shared_schemas.http.problems import Problem
+from shared_schemas.http.wire_numbers import whole_number
+
+# Versions are 64-bit integers in every database: a larger If-Match never matches.
+MAX_VERSION = 2**63 - 1
 
 
 def etag(version: int) -> str:
@@ -24,15 +28,15 @@ def expected_version(if_match: str | None) -> int | None:
     value = if_match.strip()
     if value.startswith("W/"):
         value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
+    version = whole_number(value.strip('"'), MAX_VERSION)
+    if version is None:
         raise Problem(
             400,
             'If-Match must be the ETag of the record, e.g. "3".',
             kind="bad-request",
             errors=[{"field": "If-Match", "message": "not an ETag of this API"}],
         )
-    return int(value)
+    return version
 
 
 IfMatch = Annotated[
