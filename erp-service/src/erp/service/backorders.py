@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -102,20 +102,10 @@ async def fill_backorders(
     if not wanted:
         return
     session = uow.session
-    needing = select(OrderLine.order_id).where(
-        OrderLine.product_id.in_(wanted),
-        OrderLine.quantity_reserved + OrderLine.quantity_shipped < OrderLine.quantity,
-    )
     waiting = await session.scalars(
         select(Order)
-        .where(
-            Order.status == BACKORDERED,
-            Order.warehouse_id == warehouse_id,
-            Order.id.in_(needing),
-        )
-        # Orders made in one transaction share created_at; their numbers were given in
-        # arrival order (a longer number is a later one past the zero-padded width).
-        .order_by(Order.created_at, func.length(Order.number), Order.number)
+        .where(_waiting_for(warehouse_id, wanted))
+        .order_by(*_FIRST_COME)
         .options(selectinload(Order.lines))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
@@ -148,6 +138,43 @@ async def fill_backorders(
             await uow.record(OrderConfirmed(**order_header(order), previous_status=BACKORDERED))
         if exhausted >= wanted:
             break
+
+
+async def lock_for_handover(
+    uow: UnitOfWork, order: Order, product_ids: Collection[uuid.UUID]
+) -> None:
+    """Before `order` gives back units of `product_ids` for the backorders waiting for
+    them (a cancellation): lock its row together with theirs, first come first served,
+    the order `fill_backorders` (and so every receipt) locks waiting orders in. Writing
+    the order's own row first and locking theirs after would deadlock with a receipt that
+    holds an older waiting order and waits for this one. Only the rows are locked: the
+    order as read is still written under its version check."""
+    await uow.session.execute(
+        select(Order.id)
+        .where(or_(Order.id == order.id, _waiting_for(order.warehouse_id, set(product_ids))))
+        .order_by(*_FIRST_COME)
+        .with_for_update(of=Order)
+    )
+
+
+# Orders made in one transaction share created_at; their numbers were given in arrival
+# order (a longer number is a later one past the zero-padded width).
+_FIRST_COME = (Order.created_at, func.length(Order.number), Order.number)
+
+
+def _waiting_for(
+    warehouse_id: uuid.UUID, product_ids: Collection[uuid.UUID]
+) -> ColumnElement[bool]:
+    """Backordered orders of the warehouse with a line of `product_ids` still missing units."""
+    needing = select(OrderLine.order_id).where(
+        OrderLine.product_id.in_(product_ids),
+        OrderLine.quantity_reserved + OrderLine.quantity_shipped < OrderLine.quantity,
+    )
+    return and_(
+        Order.status == BACKORDERED,
+        Order.warehouse_id == warehouse_id,
+        Order.id.in_(needing),
+    )
 
 
 async def _reserve(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine]) -> None:

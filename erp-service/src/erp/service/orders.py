@@ -31,7 +31,13 @@ from erp.domain.orders import (
 )
 from erp.domain.stock import StockLine
 from erp.service import credit, stock
-from erp.service.backorders import allocate, fill_backorders, flush_order, order_header
+from erp.service.backorders import (
+    allocate,
+    fill_backorders,
+    flush_order,
+    lock_for_handover,
+    order_header,
+)
 from erp.service.catalog import check_version, default_warehouse
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import column_values, table_of
@@ -239,6 +245,9 @@ async def cancel_order(
                     StockLine(line.product_id, line.sku, line.quantity_reserved) for line in held
                 ],
             )
+            # Then the order's row with those of the backorders its units go to, in the
+            # order receipts lock them (before any line of it is written).
+            await lock_for_handover(uow, order, {line.product_id for line in held})
             for line in held:
                 line.quantity_reserved = 0
         order.status = cancelled
