@@ -1,17 +1,21 @@
 """Webhooks: a receiver's `Retry-After` is honoured in whole seconds up to an hour; a
 value that is no such number (a date, other digits, more digits than a number has) is
-ignored, and never stops the delivery from being recorded and retried."""
+ignored, and never stops the delivery from being recorded and retried. An attempt that
+goes wrong inside the gateway is recorded and retried the same way, and the batch's
+other deliveries go on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
 
+from gateway.adapters.webhook_sender import Answer, WebhookSender
 from tests.support.gateway_events import events_settings, gateway_events, product_created
+from tests.support.webhook_receiver import receiver
 
 pytestmark = pytest.mark.api
 
@@ -77,3 +81,41 @@ async def test_a_receiver_s_retry_after_sets_the_next_attempt(
         )
         retry_at = datetime.fromisoformat(waiting["next_attempt_at"])
         assert start + earliest <= retry_at <= start + latest
+
+
+async def test_an_attempt_that_fails_inside_the_gateway_is_recorded_and_retried(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = WebhookSender.post
+
+    async def fails_for_one_target(
+        sender: WebhookSender, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> Answer:
+        if url.endswith("/broken"):
+            raise RuntimeError("a fault of the gateway's")
+        return await post(sender, url, body, headers)
+
+    monkeypatch.setattr(WebhookSender, "post", fails_for_one_target)
+    secret = "whsec_a-receiver-secret"
+    async with (
+        gateway_events(events_settings(database_url)) as hub,
+        receiver(secret) as healthy,
+        receiver(secret, path="/broken") as broken,
+    ):
+        hooks = {}
+        for name, target in (("healthy", healthy), ("broken", broken)):
+            hooks[name] = await hub.post(
+                "/api/webhooks",
+                {"url": target.url, "event_types": ["erp.product.*"], "secret": secret},
+            )
+        await hub.publish(product_created())
+        start = datetime.now(UTC)
+        assert await hub.dispatcher().deliver_due(start) == 2
+
+        assert len(healthy.received) == 1
+        assert broken.received == []
+        page = await hub.get(f"/api/webhooks/{hooks['broken']['id']}/deliveries")
+        [waiting] = page["items"]
+        assert (waiting["status"], waiting["attempts"]) == ("pending", 1)
+        assert waiting["last_error"] == "the gateway failed: RuntimeError"
+        assert datetime.fromisoformat(waiting["next_attempt_at"]) > start

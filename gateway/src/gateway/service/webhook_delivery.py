@@ -103,7 +103,15 @@ class WebhookDispatcher:
 
             async def attempt(delivery: Claimed) -> None:
                 async with gate:
-                    answer = await self._send(sender, delivery)
+                    try:
+                        answer = await self._send(sender, delivery)
+                    except Exception as exc:
+                        # A fault of the gateway's in this one attempt (the receiver's
+                        # answers and network errors are Answers already): recorded as a
+                        # failed attempt, so the delivery is retried and counted, and the
+                        # batch's other deliveries go on.
+                        log.exception("webhook %s: attempt failed", delivery.subscription_id)
+                        answer = Answer(None, error=f"the gateway failed: {type(exc).__name__}")
                     await self._record(delivery, answer, now or self.clock())
 
             await asyncio.gather(*(attempt(delivery) for delivery in claimed))
