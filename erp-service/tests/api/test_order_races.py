@@ -101,3 +101,37 @@ async def test_cancelling_a_backorder_while_a_receipt_fills_an_older_one_is_no_d
     assert (widgets["on_hand"], widgets["reserved"]) == (2, 1)
     assert (gadgets["on_hand"], gadgets["reserved"]) == (1, 1)
     assert (await erp.stock_check())["drift"] == []
+
+
+async def test_an_order_placed_while_a_hold_is_released_counts_the_released_order(
+    erp: Erp,
+) -> None:
+    """Finance releases a held order (taking its customer over the limit) while a new
+    order of the same customer is placed: the new one is checked against an exposure that
+    counts the released order, as if they came one after the other, so it is held too."""
+    require_postgresql(erp)
+    await erp.warehouse("MAIN")
+    await erp.product("WIDGET", "100.00", tax_rate="0")
+    customer_id = await erp.customer(credit_limit="1000.00")
+    first = await erp.order(customer_id, [("WIDGET", 8)])  # 800.00, waiting for stock
+    held = await erp.order(customer_id, [("WIDGET", 5)])  # 500.00 more: over the limit
+    assert (first["status"], held["status"]) == ("backordered", "on_hold")
+
+    # The widget level is held: the release waits for it first, then the new order.
+    async with holding(erp, "SELECT 1 FROM stock_levels WHERE sku = 'WIDGET' FOR UPDATE"):
+        release = asyncio.create_task(
+            erp.client.post(f"/orders/{held['id']}/release", headers=erp.headers("finance"))
+        )
+        await waiting(erp, 1)
+        body = {"customer_id": str(customer_id), "lines": [{"sku": "WIDGET", "quantity": 1}]}
+        placed = asyncio.create_task(
+            erp.client.post("/orders", json=body, headers=erp.headers("sales"))
+        )
+        await waiting(erp, 2)
+    released, new = await release, await placed
+    assert released.status_code == 200, released.text
+    assert released.json()["status"] == "backordered"
+    assert new.status_code == 201, new.text
+    # 800 + 500 released + 100 is over 1,000: finance accepted the 500, not this.
+    assert new.json()["status"] == "on_hold"
+    assert new.json()["hold_reason"] == "credit_limit_exceeded"

@@ -212,11 +212,14 @@ async def release_order(
     uow: UnitOfWork, order_id: uuid.UUID, expected_version: int | None
 ) -> Order:
     """on_hold → reserved like a new order (confirmed or backordered): finance accepts the
-    credit risk, so the limit is not checked again."""
+    credit risk, so the limit is not checked again. The released order starts counting
+    against the limit, so its customer's row is locked first, as a new order's credit
+    check locks it: an order placed meanwhile is checked after the release, counting it."""
     async with uow:
         order = await get_order(uow.session, order_id)
         check_version(order.version, expected_version)
         LIFECYCLE.next(order.status, "release")
+        await lock_customers(uow.session, [order.customer_id])
         await allocate(uow, order, ON_HOLD)
         await flush_order(uow.session)
     return order
