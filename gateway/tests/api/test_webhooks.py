@@ -370,7 +370,12 @@ async def test_replay_redelivers_what_was_received_since_a_point_in_time(
     hooks.received.clear()
 
     replay = await hub.post(f"/api/webhooks/{webhook['id']}/replay", {"since": since.isoformat()})
-    assert replay == {"queued": 2}
+    assert replay["queued"] == 2
+    # The answer says from when the history holds events: a `since` before it could only
+    # replay from there.
+    history_from = datetime.fromisoformat(replay["history_from"])
+    assert history_from.tzinfo is not None
+    assert since - timedelta(minutes=5) < history_from <= since
     assert await dispatcher.deliver_due() == 2
     assert sorted(d.webhook_id for d in hooks.received) == sorted(str(e.id) for e in after)
     assert str(before.id) not in {d.webhook_id for d in hooks.received}
@@ -389,7 +394,7 @@ async def test_replay_redelivers_what_was_received_since_a_point_in_time(
     ] == 2
     await dispatcher.deliver_due()
     again = await hub.post(f"/api/webhooks/{webhook['id']}/replay", {"since": since.isoformat()})
-    assert again == {"queued": 0}
+    assert (again["queued"], again["history_from"]) == (0, replay["history_from"])
 
 
 async def test_a_name_rebound_to_a_private_address_after_saving_is_refused_at_delivery(

@@ -169,9 +169,15 @@ class Replay(BaseModel):
 
 
 class ReplayQueued(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"queued": 42}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"queued": 42, "history_from": "2026-11-23T08:00:00Z"}]}
+    )
 
     queued: int = Field(description="Deliveries queued.")
+    history_from: datetime | None = Field(
+        description="When the oldest event the gateway still holds was received (null: it "
+        "holds none). A `since` before it replays from there: older events are gone."
+    )
 
 
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -309,5 +315,5 @@ async def list_deliveries(
 async def replay_webhook(
     webhook_id: uuid.UUID, body: Replay, _access: ReplayAccess, request: Request
 ) -> ReplayQueued:
-    queued = await webhooks.replay(_sessions(request), webhook_id, body.since)
-    return ReplayQueued(queued=queued)
+    replayed = await webhooks.replay(_sessions(request), webhook_id, body.since)
+    return ReplayQueued(queued=replayed.queued, history_from=replayed.history_from)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.events import EventRecord, WebhookDelivery, WebhookSubscription
@@ -225,11 +225,19 @@ async def list_deliveries(
     return DELIVERIES.page(rows, limit, None)
 
 
+@dataclass(frozen=True)
+class Replayed:
+    queued: int
+    # When the oldest event the history still holds was received (None: it holds none);
+    # a replay from before then could only start there.
+    history_from: datetime | None
+
+
 async def replay(
     sessions: async_sessionmaker[AsyncSession], subscription_id: uuid.UUID, since: datetime
-) -> int:
+) -> Replayed:
     """Queue again every event of the history received since `since` that the
-    subscription wants, except those with a delivery still pending; return how many.
+    subscription wants, except those with a delivery still pending.
 
     The broker cannot seek by time, so the gateway's own history is the source."""
     now = _now()
@@ -260,4 +268,5 @@ async def replay(
                 for seq, event_id, kind in events
             ],
         )
-    return len(events)
+        history_from = await session.scalar(select(func.min(EventRecord.received_at)))
+    return Replayed(len(events), history_from)
