@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared_schemas.database import session_factory
+from shared_schemas.domain import RuleViolation
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.messaging.applier import Handler, Outcome
 from shared_schemas.messaging.consumer import Consumer
@@ -126,7 +127,10 @@ class ProbeService:
         async def apply(session: AsyncSession, event: CloudEvent[Any]) -> Outcome | None:
             data = event.data
             if data.fail or data.probe_id in refused:
-                raise RuntimeError(f"probe {data.probe_id} refuses to be applied")
+                raise RuleViolation(
+                    f"probe {data.probe_id} refuses to be applied",
+                    [{"field": "probe_id", "message": "refused for now"}],
+                )
             newest = (
                 await session.execute(
                     select(func.max(applied.c.version)).where(applied.c.probe_id == data.probe_id)

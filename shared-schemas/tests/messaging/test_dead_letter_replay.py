@@ -99,6 +99,8 @@ async def test_dead_letters_are_listed_and_replayed_exactly_once(
         stale_letter = next(v for v in letters if v["key"] == str(stale))
         malformed = next(v for v in letters if v["reason"] == "malformed")
         assert "refuses to be applied" in stuck_letter["error"]
+        # A business rule's letter names the fields it refused, not only its summary.
+        assert "probe_id: refused for now" in stuck_letter["error"]
         assert stuck_letter["attempts"] == 2
         assert json.loads(stale_v1)["id"] in by_event
 

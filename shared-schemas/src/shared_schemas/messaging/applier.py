@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_schemas.domain import RuleViolation
 from shared_schemas.events.base import CloudEvent, EventData
 from shared_schemas.messaging.context import EventContext, recorded_as
 
@@ -197,5 +198,9 @@ def _applied(outcome: Outcome | None) -> Outcome:
 
 
 def describe(exc: BaseException) -> str:
+    """What a dead letter says went wrong: the exception, and for a business rule the
+    field errors its summary leaves out (`lines.1.sku: no product 'LATER'`)."""
     text = "".join(traceback.format_exception_only(exc)).strip()
+    if isinstance(exc, RuleViolation):
+        text = "\n".join([text, *(f"{e['field']}: {e['message']}" for e in exc.errors)])
     return text[:4000]
