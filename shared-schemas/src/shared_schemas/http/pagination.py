@@ -79,9 +79,19 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise invalid_cursor() from exc
-    if not isinstance(key, list) or not key:
+    if not isinstance(key, list) or not key or not _is_unicode(key):
         raise invalid_cursor()
     return key
+
+
+def _is_unicode(key: list[Any]) -> bool:
+    """Whether a cursor's values are Unicode text: JSON may escape a lone surrogate
+    (`"\\ud800"`), which no cursor this API issues holds and no database stores."""
+    try:
+        json.dumps(key, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def invalid_cursor() -> Problem:

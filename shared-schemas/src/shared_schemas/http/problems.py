@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -72,12 +73,25 @@ class Problem(Exception):
         return body
 
 
+class ProblemResponse(JSONResponse):
+    """A problem's body, renderable whatever request text it echoes (a field name, a value).
+
+    JSON text may carry a lone surrogate (`"\\ud800"`), which no UTF-8 encodes; a problem
+    naming it is written with every non-ASCII character escaped instead of failing as a 500.
+    """
+
+    media_type = PROBLEM_CONTENT_TYPE
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        problem.body(instance),
-        status_code=problem.status,
-        headers=problem.headers,
-        media_type=PROBLEM_CONTENT_TYPE,
+    return ProblemResponse(
+        problem.body(instance), status_code=problem.status, headers=problem.headers
     )
 
 

@@ -1,0 +1,49 @@
+"""Text JSON lets a client write but no service can store or echo: a lone surrogate
+(`"\\ud800"`, escaped in the JSON) is refused with a 422 problem, and nothing is created."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.support.crm import Crm
+
+pytestmark = pytest.mark.api
+
+LONE_SURROGATE = "\ud800"
+
+
+def assert_refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 422
+    assert field in [error["field"] for error in problem["errors"]]
+
+
+def cursor_of(key: list[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+async def test_a_custom_field_named_by_a_lone_surrogate_is_refused_by_name(crm: Crm) -> None:
+    headers = {**crm.headers("admin"), "content-type": "application/json"}
+    body = {"kind": "company", "name": "Acme", "custom_fields": {LONE_SURROGATE: "x"}}
+
+    response = await crm.client.post("/customers", content=json.dumps(body), headers=headers)
+
+    assert_refused(response, f"custom_fields.{LONE_SURROGATE}")
+    listed = await crm.client.get("/customers", headers=headers)
+    assert listed.json()["items"] == []
+
+
+async def test_a_cursor_holding_a_lone_surrogate_was_not_issued_here(crm: Crm) -> None:
+    headers = crm.headers("admin")
+    forged = cursor_of(["name", LONE_SURROGATE, str(uuid.uuid4())])
+
+    response = await crm.client.get(f"/customers?sort=name&cursor={forged}", headers=headers)
+
+    assert_refused(response, "cursor")
