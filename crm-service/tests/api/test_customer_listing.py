@@ -195,6 +195,32 @@ async def test_custom_fields_are_typed_validated_and_filterable(crm: Crm) -> Non
     assert await names(crm, headers, "cf.segment=smb&sort=name") == ["Big", "Small"]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1e30", "must be less than 1e14 in magnitude"),
+        ("100000000000000", "must be less than 1e14 in magnitude"),
+        ("1e-200000", "must have at most 6 decimals"),
+        ("0.0000001", "must have at most 6 decimals"),
+    ],
+)
+async def test_a_custom_number_must_fit_what_is_stored(crm: Crm, value: str, message: str) -> None:
+    headers = crm.headers("admin")
+    field = {"key": "revenue", "label": "Revenue", "type": "number"}
+    assert (await crm.client.post("/custom-fields", json=field, headers=headers)).status_code == 201
+
+    body = {"kind": "company", "name": "Acme", "custom_fields": {"revenue": value}}
+    refused = await crm.client.post("/customers", json=body, headers=headers)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "custom_fields.revenue", "message": message}]
+    assert await names(crm, headers, "") == []
+    widest = {"revenue": "-99999999999999.999999"}
+    kept = await add(crm, headers, "Acme", custom_fields=widest)
+    assert kept["custom_fields"] == widest
+    assert await names(crm, headers, "cf.revenue=-99999999999999.999999") == ["Acme"]
+
+
 async def test_a_required_custom_field_must_be_given(crm: Crm) -> None:
     headers = crm.headers("sales_manager", await crm.hire("sales_manager"))
     await crm.client.post(

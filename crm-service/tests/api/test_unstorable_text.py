@@ -47,3 +47,16 @@ async def test_a_cursor_holding_a_lone_surrogate_was_not_issued_here(crm: Crm) -
     response = await crm.client.get(f"/customers?sort=name&cursor={forged}", headers=headers)
 
     assert_refused(response, "cursor")
+
+
+async def test_a_custom_text_holding_a_lone_surrogate_is_refused(crm: Crm) -> None:
+    headers = {**crm.headers("admin"), "content-type": "application/json"}
+    field = {"key": "motto", "label": "Motto", "type": "text"}
+    assert (await crm.client.post("/custom-fields", json=field, headers=headers)).status_code == 201
+    body = {"kind": "company", "name": "Acme", "custom_fields": {"motto": LONE_SURROGATE}}
+
+    response = await crm.client.post("/customers", content=json.dumps(body), headers=headers)
+
+    assert_refused(response, "custom_fields.motto")
+    listed = await crm.client.get("/customers", headers=headers)
+    assert listed.json()["items"] == []

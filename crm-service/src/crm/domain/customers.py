@@ -15,6 +15,9 @@ from shared_schemas.domain import RuleViolation
 KINDS = ("company", "person")
 FIELD_TYPES = ("text", "number", "date", "boolean", "select")
 MAX_TAGS = 50
+# A number custom field is stored and filtered as NUMERIC(20, 6).
+NUMBER_INTEGER_DIGITS = 14
+NUMBER_DECIMALS = 6
 
 # Legal forms that do not make two company names different ("Acme GmbH" = "ACME").
 _LEGAL_FORMS = frozenset(
@@ -129,6 +132,8 @@ def _canonical(definition: FieldDefinition, value: Any) -> Any:
     if kind == "text":
         if not isinstance(value, str) or len(value) > 1000:
             raise ValueError("must be a text of at most 1000 characters")
+        if not _is_unicode(value):
+            raise ValueError("must be Unicode text (it holds a lone surrogate)")
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -139,6 +144,13 @@ def _canonical(definition: FieldDefinition, value: Any) -> Any:
             raise ValueError("must be a number") from exc
         if not number.is_finite():
             raise ValueError("must be a finite number")
+        # Checked on the exponent before writing the digits out: "1e999999999" is short.
+        if number and number.adjusted() >= NUMBER_INTEGER_DIGITS:
+            raise ValueError(f"must be less than 1e{NUMBER_INTEGER_DIGITS} in magnitude")
+        if _decimals(number) > NUMBER_DECIMALS:
+            number = number.normalize()  # trailing zeros are no decimals ("0E-9999" is 0)
+            if _decimals(number) > NUMBER_DECIMALS:
+                raise ValueError(f"must have at most {NUMBER_DECIMALS} decimals")
         return format(number, "f")
     if kind == "date":
         try:
@@ -154,6 +166,21 @@ def _canonical(definition: FieldDefinition, value: Any) -> Any:
             raise ValueError(f"must be one of {', '.join(definition.options)}")
         return value
     raise ValueError(f"unknown field type {kind}")
+
+
+def _decimals(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number's
+    return max(0, -exponent)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON can escape one, no database stores it)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def typed_value(definition: FieldDefinition, canonical: Any) -> TypedValue:
