@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared_schemas.database import is_database_outage, is_write_conflict
 from shared_schemas.domain import (
@@ -123,8 +124,27 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names the methods of the first route matching the path only (POST for
+        # /customers, though GET is there too); RFC 9110 wants all the path's methods.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     problem = Problem(exc.status_code, str(exc.detail), headers=headers)
     return problem_response(problem, request.url.path)
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers at the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
