@@ -131,7 +131,8 @@ async def update_quote(
         quote = await get_quote(session, quote_id, lock=True)
         check_version(quote.version, expected_version)
         access.require_owner(quote.owner_id)
-        access.require_fields({k: v for k, v in changes.items() if v is not None})
+        # Unfiltered: null is a value too (a rep may not leave their quote to nobody).
+        access.require_fields(changes)
         require_editable(quote.status)
         for name in ("customer_id", "valid_until", "lines"):
             if name in changes and changes[name] is None:
@@ -170,6 +171,7 @@ async def send_quote(
     async with uow:
         quote = await _begin_transition(uow, access, quote_id, expected_version, "send")
         require_still_valid(quote.status, "send", quote.valid_until, today(uow))
+        await _active_customer(uow.session, quote, "send")
         quote.status = LIFECYCLE.next(quote.status, "send")
         quote.sent_at = uow.now()
         await _flush(uow.session)
@@ -188,12 +190,10 @@ async def accept_quote(
         session = uow.session
         quote = await _begin_transition(uow, access, quote_id, expected_version, "accept")
         require_still_valid(quote.status, "accept", quote.valid_until, today(uow))
+        customer = await _active_customer(session, quote, "accept")
         quote.status = LIFECYCLE.next(quote.status, "accept")
         quote.decided_at = uow.now()
         await _flush(session)
-        customer = await session.get(Customer, quote.customer_id)
-        if customer is None:  # customers are archived, never deleted
-            raise NotFound("customer", quote.customer_id)
         await uow.record(
             QuoteAccepted(
                 **_header(quote),
@@ -283,6 +283,23 @@ async def _flush(session: AsyncSession) -> None:
         await session.flush()
     except StaleDataError as exc:
         raise Conflict("The quote was changed meanwhile; fetch it again.") from exc
+
+
+async def _active_customer(session: AsyncSession, quote: Quote, action: str) -> Customer:
+    """The quote's customer, share-locked until the transaction ends so an archive cannot
+    commit between this check and the transition; 409 when archived (read-only until
+    restored: no order is made for it)."""
+    customer = await session.get(Customer, quote.customer_id, with_for_update={"read": True})
+    if customer is None:  # customers are archived, never deleted
+        raise NotFound("customer", quote.customer_id)
+    if customer.archived_at is not None:
+        raise Conflict(
+            f"The quote's customer is archived; restore the customer to {action} the quote.",
+            current_status=quote.status,
+            allowed=[other for other in LIFECYCLE.allowed(quote.status) if other != action],
+            customer_status="archived",
+        )
+    return customer
 
 
 async def _require_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:

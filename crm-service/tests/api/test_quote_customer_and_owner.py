@@ -1,0 +1,138 @@
+"""Quotes and the customer and rep behind them: a quote of an archived customer is neither
+sent nor accepted (even when the archive and the acceptance meet on PostgreSQL), and a rep
+may not leave their quote to nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shared_schemas.database import session_factory
+from tests.support.crm import Crm
+from tests.support.kafka_tools import until
+
+pytestmark = pytest.mark.api
+
+
+@pytest.fixture
+async def rep(crm: Crm, sales_rep: uuid.UUID) -> dict[str, str]:
+    await crm.product("CHAIR", "19.99", "19")
+    return crm.headers("sales", sales_rep)
+
+
+async def post(crm: Crm, path: str, headers: dict[str, str], **body: Any) -> httpx.Response:
+    return await crm.client.post(path, json=body or None, headers=headers)
+
+
+async def new_customer(crm: Crm, headers: dict[str, str]) -> str:
+    response = await post(crm, "/customers", headers, kind="company", name="Acme GmbH")
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_quote(crm: Crm, headers: dict[str, str], customer_id: str) -> str:
+    lines = [{"sku": "CHAIR", "quantity": 1}]
+    response = await post(crm, "/quotes", headers, customer_id=customer_id, lines=lines)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_a_quote_of_an_archived_customer_is_neither_sent_nor_accepted(
+    crm: Crm, rep: dict[str, str]
+) -> None:
+    customer_id = await new_customer(crm, rep)
+    draft = await new_quote(crm, rep, customer_id)
+    sent = await new_quote(crm, rep, customer_id)
+    assert (await post(crm, f"/quotes/{sent}/send", rep)).status_code == 200
+    assert (await post(crm, f"/customers/{customer_id}/archive", rep)).status_code == 200
+
+    for quote_id, action, allowed in ((draft, "send", []), (sent, "accept", ["reject"])):
+        refused = await post(crm, f"/quotes/{quote_id}/{action}", rep)
+        assert refused.status_code == 409, refused.text
+        problem = refused.json()
+        assert "archived" in problem["detail"]
+        assert problem["allowed"] == allowed
+    assert (await crm.client.get(f"/quotes/{sent}", headers=rep)).json()["status"] == "sent"
+    assert await crm.events("crm.quote.accepted.v1") == []
+
+    # Restored, the customer's quote goes through; rejecting never needed the customer.
+    assert (await post(crm, f"/customers/{customer_id}/restore", rep)).status_code == 200
+    accepted = await post(crm, f"/quotes/{sent}/accept", rep)
+    assert accepted.status_code == 200, accepted.text
+    assert [e["data"]["quote_id"] for e in await crm.events("crm.quote.accepted.v1")] == [sent]
+
+
+@asynccontextmanager
+async def holding_customer(crm: Crm, customer_id: str) -> AsyncIterator[None]:
+    """A transaction holding the customer's row locked until the block ends."""
+    statement = text("SELECT id FROM customers WHERE id = :id FOR UPDATE")
+    async with session_factory(crm.engine)() as session, session.begin():
+        await session.execute(statement, {"id": customer_id})
+        yield
+
+
+async def waiting(crm: Crm, count: int) -> None:
+    """Until `count` transactions wait for a lock."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    async def read() -> int:
+        async with crm.engine.connect() as connection:
+            return int(await connection.scalar(query) or 0)
+
+    await until(read, lambda seen: seen >= count, f"{count} transactions waiting for a lock")
+
+
+async def test_an_acceptance_meeting_an_archive_waits_for_it_and_is_refused(
+    crm: Crm, rep: dict[str, str]
+) -> None:
+    """The archive reaches the customer's row first; the acceptance, which read the
+    customer as active before, must not make an order for the customer archived meanwhile."""
+    if crm.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers never interleave")
+    customer_id = await new_customer(crm, rep)
+    quote_id = await new_quote(crm, rep, customer_id)
+    assert (await post(crm, f"/quotes/{quote_id}/send", rep)).status_code == 200
+
+    async with holding_customer(crm, customer_id):
+        archive = asyncio.create_task(post(crm, f"/customers/{customer_id}/archive", rep))
+        await waiting(crm, 1)
+        accept = asyncio.create_task(post(crm, f"/quotes/{quote_id}/accept", rep))
+        await waiting(crm, 2)
+    archived, accepted = await archive, await accept
+
+    assert archived.status_code == 200, archived.text
+    assert accepted.status_code == 409, accepted.text
+    assert (await crm.client.get(f"/quotes/{quote_id}", headers=rep)).json()["status"] == "sent"
+    assert await crm.events("crm.quote.accepted.v1") == []
+
+
+async def test_a_rep_may_not_leave_their_quote_to_nobody(
+    crm: Crm, rep: dict[str, str], sales_rep: uuid.UUID
+) -> None:
+    quote_id = await new_quote(crm, rep, await new_customer(crm, rep))
+
+    dropped = await crm.client.patch(f"/quotes/{quote_id}", json={"owner_id": None}, headers=rep)
+
+    assert dropped.status_code == 403, dropped.text
+    assert dropped.json()["errors"] == [
+        {"field": "owner_id", "message": "not allowed for your role"}
+    ]
+    kept = await crm.client.get(f"/quotes/{quote_id}", headers=rep)
+    assert kept.json()["owner_id"] == str(sales_rep)
+    assert kept.json()["version"] == 1
+    manager = crm.headers("sales_manager", await crm.hire("sales_manager"))
+    unassigned = await crm.client.patch(
+        f"/quotes/{quote_id}", json={"owner_id": None}, headers=manager
+    )
+    assert unassigned.status_code == 200, unassigned.text
+    assert unassigned.json()["owner_id"] is None
