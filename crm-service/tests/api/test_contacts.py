@@ -56,3 +56,19 @@ async def test_contacts_keep_one_primary_and_honour_if_match(
     assert (
         await crm.client.get(f"/customers/{uuid.uuid4()}/contacts", headers=headers)
     ).status_code == 404
+
+
+async def test_null_leaves_a_contact_primary_as_it_is(crm: Crm, sales_rep: uuid.UUID) -> None:
+    headers = crm.headers("sales", sales_rep)
+    customer = await crm.client.post(
+        "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
+    )
+    url = f"/customers/{customer.json()['id']}/contacts"
+    jana = await crm.client.post(url, json={"name": "Jana", "is_primary": True}, headers=headers)
+
+    response = await crm.client.patch(
+        f"{url}/{jana.json()['id']}", json={"is_primary": None, "title": "CFO"}, headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["is_primary"], response.json()["title"]) == (True, "CFO")

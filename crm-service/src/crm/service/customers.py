@@ -104,8 +104,8 @@ async def update_customer(
                 value = {k: v for k, v in checked.items() if v is not None}
             elif field in ("billing_address", "shipping_address"):
                 value = stored_address(value)
-            elif field in ("name", "kind") and value is None:
-                continue
+            elif field in ("name", "kind", "payment_terms_days") and value is None:
+                continue  # required: null leaves it as it is
             setattr(customer, field, value)
         index_search_keys(customer)
         after = customer_state(customer)
