@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared_schemas.http.problems import internal_error, problem_response
 from shared_schemas.messaging.context import event_context
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -37,12 +38,13 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        answered = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message["headers"] = headers
@@ -51,6 +53,14 @@ class RequestContextMiddleware:
         try:
             with event_context(correlation_id=request_id):
                 await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A failure no handler turned into an answer: a 500 problem+json with the
+            # request id, then on to the server, which logs it.
+            if not answered:
+                await problem_response(internal_error(), scope["path"])(
+                    scope, receive, send_with_id
+                )
+            raise
         finally:
             REQUEST_LATENCY.labels(scope["method"], _route_template(scope), str(status)).observe(
                 time.perf_counter() - started

@@ -100,6 +100,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        if error.get("type") == "json_invalid":
+            location = []  # its location is a character position, not a field
         errors.append({"field": ".".join(location) or "body", "message": str(error.get("msg"))})
     return errors
 
@@ -190,6 +192,16 @@ async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse
     if not is_database_outage(exc):
         raise exc
     return problem_response(database_outage(), request.url.path)
+
+
+def internal_error() -> Problem:
+    """The answer to a request that failed in the server: what failed is in its log under
+    the request id, never in the answer."""
+    return Problem(
+        500,
+        "The service failed to answer this request; X-Request-ID names it in the logs.",
+        kind="internal-error",
+    )
 
 
 def database_outage() -> Problem:
