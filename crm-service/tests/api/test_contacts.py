@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+import httpx
 import pytest
 
 from tests.support.crm import Crm
+from tests.support.crm_races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
 
@@ -72,3 +75,31 @@ async def test_null_leaves_a_contact_primary_as_it_is(crm: Crm, sales_rep: uuid.
 
     assert response.status_code == 200, response.text
     assert (response.json()["is_primary"], response.json()["title"]) == (True, "CFO")
+
+
+async def test_two_contacts_made_primary_at_once_leave_one_primary(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    """Both writers wait behind the current primary's row; the one that comes second must
+    see the first one's new primary, not only the old one it demoted."""
+    require_postgresql(crm)
+    headers = crm.headers("sales", sales_rep)
+    customer = await crm.client.post(
+        "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
+    )
+    url = f"/customers/{customer.json()['id']}/contacts"
+    first = await crm.client.post(url, json={"name": "Jana", "is_primary": True}, headers=headers)
+
+    async def make_primary(name: str) -> httpx.Response:
+        return await crm.client.post(url, json={"name": name, "is_primary": True}, headers=headers)
+
+    locked = "SELECT id FROM contacts WHERE id = :id FOR UPDATE"
+    async with holding(crm, locked, id=first.json()["id"]):
+        omar = asyncio.create_task(make_primary("Omar"))
+        await waiting(crm, 1)
+        lea = asyncio.create_task(make_primary("Lea"))
+        await waiting(crm, 2)
+    assert [(await omar).status_code, (await lea).status_code] == [201, 201]
+
+    listed = (await crm.client.get(url, headers=headers)).json()
+    assert [c["name"] for c in listed if c["is_primary"]] == ["Lea"]

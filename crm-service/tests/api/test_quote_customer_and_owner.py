@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from shared_schemas.database import session_factory
 from tests.support.crm import Crm
-from tests.support.kafka_tools import until
+from tests.support.crm_races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
 
@@ -69,41 +65,17 @@ async def test_a_quote_of_an_archived_customer_is_neither_sent_nor_accepted(
     assert [e["data"]["quote_id"] for e in await crm.events("crm.quote.accepted.v1")] == [sent]
 
 
-@asynccontextmanager
-async def holding_customer(crm: Crm, customer_id: str) -> AsyncIterator[None]:
-    """A transaction holding the customer's row locked until the block ends."""
-    statement = text("SELECT id FROM customers WHERE id = :id FOR UPDATE")
-    async with session_factory(crm.engine)() as session, session.begin():
-        await session.execute(statement, {"id": customer_id})
-        yield
-
-
-async def waiting(crm: Crm, count: int) -> None:
-    """Until `count` transactions wait for a lock."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-
-    async def read() -> int:
-        async with crm.engine.connect() as connection:
-            return int(await connection.scalar(query) or 0)
-
-    await until(read, lambda seen: seen >= count, f"{count} transactions waiting for a lock")
-
-
 async def test_an_acceptance_meeting_an_archive_waits_for_it_and_is_refused(
     crm: Crm, rep: dict[str, str]
 ) -> None:
     """The archive reaches the customer's row first; the acceptance, which read the
     customer as active before, must not make an order for the customer archived meanwhile."""
-    if crm.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite writers never interleave")
+    require_postgresql(crm)
     customer_id = await new_customer(crm, rep)
     quote_id = await new_quote(crm, rep, customer_id)
     assert (await post(crm, f"/quotes/{quote_id}/send", rep)).status_code == 200
 
-    async with holding_customer(crm, customer_id):
+    async with holding(crm, "SELECT id FROM customers WHERE id = :id FOR UPDATE", id=customer_id):
         archive = asyncio.create_task(post(crm, f"/customers/{customer_id}/archive", rep))
         await waiting(crm, 1)
         accept = asyncio.create_task(post(crm, f"/quotes/{quote_id}/accept", rep))

@@ -85,7 +85,9 @@ async def remove_contact(
 async def _writable_customer(
     session: AsyncSession, access: Access, customer_id: uuid.UUID
 ) -> Customer:
-    customer = await get_customer(session, customer_id)
+    # Locked: two writers each making a contact primary would each find the other's
+    # contact not yet primary and leave two.
+    customer = await get_customer(session, customer_id, lock=True)
     # Adding, changing or removing a contact changes the customer: its owner does it.
     access.for_action("update").require_owner(customer.owner_id)
     if customer.archived_at is not None:

@@ -60,8 +60,12 @@ def status_of(customer: Customer) -> str:
     return "archived" if customer.archived_at else "active"
 
 
-async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
-    customer = await session.get(Customer, customer_id)
+async def get_customer(
+    session: AsyncSession, customer_id: uuid.UUID, *, lock: bool = False
+) -> Customer:
+    """The customer; `lock` holds its row until the transaction ends (writers of what
+    hangs off a customer, like its one primary contact, then take their turns)."""
+    customer = await session.get(Customer, customer_id, with_for_update=lock or None)
     if customer is None:
         raise NotFound("customer", customer_id)
     return customer
