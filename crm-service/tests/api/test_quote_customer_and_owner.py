@@ -108,3 +108,34 @@ async def test_a_rep_may_not_leave_their_quote_to_nobody(
     )
     assert unassigned.status_code == 200, unassigned.text
     assert unassigned.json()["owner_id"] is None
+
+
+async def test_two_quotes_of_one_deal_accepted_at_once_both_go_through(
+    crm: Crm, rep: dict[str, str]
+) -> None:
+    """Accepted one after the other, the second quote finds its deal won and leaves it so;
+    meeting on PostgreSQL, the second must not fail on the deal's version instead."""
+    require_postgresql(crm)
+    customer_id = await new_customer(crm, rep)
+    deal = await post(
+        crm, "/opportunities", rep, name="Chairs", amount="100.00", customer_id=customer_id
+    )
+    quotes = []
+    for _ in range(2):
+        lines = [{"sku": "CHAIR", "quantity": 1}]
+        body = {"customer_id": customer_id, "opportunity_id": deal.json()["id"], "lines": lines}
+        quote = await crm.client.post("/quotes", json=body, headers=rep)
+        assert (await post(crm, f"/quotes/{quote.json()['id']}/send", rep)).status_code == 200
+        quotes.append(quote.json()["id"])
+
+    locked = "SELECT id FROM opportunities WHERE id = :id FOR UPDATE"
+    async with holding(crm, locked, id=deal.json()["id"]):
+        first = asyncio.create_task(post(crm, f"/quotes/{quotes[0]}/accept", rep))
+        await waiting(crm, 1)
+        second = asyncio.create_task(post(crm, f"/quotes/{quotes[1]}/accept", rep))
+        await waiting(crm, 2)
+    accepted = [await first, await second]
+
+    assert [r.status_code for r in accepted] == [200, 200], [r.text for r in accepted]
+    won = await crm.events("crm.opportunity.won.v1")
+    assert [e["data"]["quote_id"] for e in won] == [quotes[0]]

@@ -57,8 +57,11 @@ class OpportunityFilters:
     created_to: datetime | None = None
 
 
-async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Opportunity:
-    opportunity = await session.get(Opportunity, opportunity_id)
+async def get_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, *, lock: bool = False
+) -> Opportunity:
+    """The opportunity; `lock` holds its row until the transaction ends."""
+    opportunity = await session.get(Opportunity, opportunity_id, with_for_update=lock or None)
     if opportunity is None:
         raise NotFound("opportunity", opportunity_id)
     return opportunity
@@ -200,8 +203,9 @@ async def win_for_accepted_quote(
 ) -> None:
     """A quote of the opportunity was accepted: the deal is won. Runs inside the already
     open unit of work of the acceptance; a deal won already stays as it is, a lost one
-    cannot be won by a quote (Conflict)."""
-    opportunity = await get_opportunity(uow.session, opportunity_id)
+    cannot be won by a quote (Conflict). Locked before its stage is read: a second quote
+    of the deal accepted meanwhile then finds it won, instead of failing on its version."""
+    opportunity = await get_opportunity(uow.session, opportunity_id, lock=True)
     if opportunity.stage == "won":
         return
     await _win(uow, opportunity, quote_id=quote_id)
