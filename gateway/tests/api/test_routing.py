@@ -287,3 +287,27 @@ async def test_the_service_s_refusal_is_passed_on_not_replaced(tmp_path: Path) -
         )
         assert answer.status_code == 409
         assert answer.json() == problem
+
+
+async def test_an_encoded_slash_after_the_service_s_name_cannot_name_another_host(
+    tmp_path: Path,
+) -> None:
+    """`/api/crm%2F...` is `/api/crm/...` to the gateway's check: the service gets that
+    path, never a URL whose authority the rest of the path wrote."""
+    async with (
+        StubUpstream() as crm,
+        StubUpstream() as elsewhere,
+        edge_gateway(f"sqlite+aiosqlite:///{tmp_path}/gw.db", crm_url=crm.url) as gateway,
+    ):
+        plain = await gateway.client.get("/api/crm%2Fcustomers?q=a", headers=bearer("sales"))
+        assert plain.status_code == 200
+        assert arrived_json(plain)["target"] == "/customers?q=a"
+
+        port = elsewhere.port
+        answer = await gateway.client.get(
+            f"/api/crm%2F@127.0.0.1:{port}/customers", headers=bearer("sales")
+        )
+        assert answer.status_code == 200
+        assert arrived_json(answer)["target"] == f"/%40127.0.0.1%3A{port}/customers"
+        assert elsewhere.arrived == []
+        assert len(crm.arrived) == 2

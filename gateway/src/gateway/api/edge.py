@@ -217,10 +217,13 @@ class Edge:
 
 
 def _target(scope: Scope, prefix: int) -> str:
-    """The service's path and query, as the client encoded them."""
+    """The service's path and query, as the client encoded them when the service's path
+    starts with a plain `/` there. After an encoded one (`/api/crm%2Fcustomers`) the raw
+    rest would follow the service's port in its URL and could name another host
+    (`%2F@elsewhere/...`): the decoded path, re-encoded, is sent instead."""
     raw: bytes | None = scope.get("raw_path")
     path: str = scope["path"]
-    if raw is not None and raw.decode("latin-1").lower().startswith(path[:prefix]):
+    if raw is not None and raw.decode("latin-1").startswith(path[: prefix + 1]):
         target = raw[prefix:].decode("latin-1")
     else:
         target = quote(path[prefix:])
