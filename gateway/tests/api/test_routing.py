@@ -311,3 +311,14 @@ async def test_an_encoded_slash_after_the_service_s_name_cannot_name_another_hos
         assert arrived_json(answer)["target"] == f"/%40127.0.0.1%3A{port}/customers"
         assert elsewhere.arrived == []
         assert len(crm.arrived) == 2
+
+
+async def test_made_up_methods_are_counted_as_other_in_the_metrics(tmp_path: Path) -> None:
+    async with edge_gateway(f"sqlite+aiosqlite:///{tmp_path}/gw.db") as gateway:
+        for method in ("FOO1", "FOO2", "PURGE"):
+            answer = await gateway.client.request(method, "/api/erp/products")
+            assert answer.status_code == 401
+        metrics = (await gateway.client.get("/metrics")).text
+        for method in ("FOO1", "FOO2", "PURGE"):
+            assert f'method="{method}"' not in metrics
+        assert 'method="other",route="/api/erp/{path}",status="401"' in metrics

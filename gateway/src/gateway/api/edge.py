@@ -42,6 +42,9 @@ PROBES = frozenset({"/healthz", "/healthz/upstreams", "/readyz", "/metrics"})
 API_PREFIX = "/api/"
 # Both services have ~120 routes; more templates than this are made-up paths.
 MAX_TEMPLATES = 500
+# Methods counted under their own name; any other is counted as "other", so that made-up
+# methods (anyone may send one, token or not) cannot grow the label set.
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Headers a browser app may send and read across origins.
 CORS_REQUEST_HEADERS = (
     "Authorization",
@@ -209,6 +212,8 @@ class Edge:
         return True
 
     def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        if method not in COUNTED_METHODS:
+            method = "other"
         key = (method, template, status)
         child = self._latency.get(key)
         if child is None:
