@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -207,3 +208,19 @@ async def test_a_lost_request_is_retried_once_only_when_that_is_harmless(
         assert answer.status_code == status
         assert len(stub.arrived) == attempts
         assert {a.header("idempotency-key") for a in stub.arrived} == {key}
+
+
+async def test_a_key_the_connection_header_stops_does_not_make_a_post_repeatable(
+    tmp_path: Path,
+) -> None:
+    """`Connection: Idempotency-Key` makes the key hop-by-hop: the service never gets it,
+    so a lost POST must not be sent again."""
+    headers = {**bearer("admin"), "Idempotency-Key": "order-43", "Connection": "Idempotency-Key"}
+    async with (
+        dropping_the_first() as stub,
+        edge_gateway(f"sqlite+aiosqlite:///{tmp_path}/gw.db", erp_url=stub.url) as gateway,
+    ):
+        answer = await gateway.client.post("/api/erp/orders", content=b"{}", headers=headers)
+        assert answer.status_code == 502
+        assert len(stub.arrived) == 1
+        assert stub.arrived[0].header("idempotency-key") is None

@@ -129,6 +129,8 @@ def read_headers(scope: Scope) -> Incoming:
     if incoming.connection_tokens:
         tokens = {token.decode("latin-1") for token in incoming.connection_tokens}
         incoming.passed = [(n, v) for n, v in passed if n not in tokens]
+        # A key that stops here (`Connection: Idempotency-Key`) protects nothing upstream.
+        incoming.idempotency_key = incoming.idempotency_key and "idempotency-key" not in tokens
     if not incoming.request_id:
         incoming.request_id = str(uuid.uuid4())
     return incoming
