@@ -322,3 +322,30 @@ async def test_made_up_methods_are_counted_as_other_in_the_metrics(tmp_path: Pat
         for method in ("FOO1", "FOO2", "PURGE"):
             assert f'method="{method}"' not in metrics
         assert 'method="other",route="/api/erp/{path}",status="401"' in metrics
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [None, "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-broken"],
+)
+async def test_a_tracestate_goes_on_only_with_the_trace_it_belongs_to(
+    tmp_path: Path, traceparent: str | None
+) -> None:
+    """W3C Trace Context: when the caller's trace is not continued, its tracestate is
+    dropped; with a valid traceparent it travels on, its several headers as one list."""
+    headers = {**bearer("admin"), "tracestate": "vendor=1"}
+    if traceparent is not None:
+        headers["traceparent"] = traceparent
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(f"sqlite+aiosqlite:///{tmp_path}/gw.db", erp_url=stub.url) as gateway,
+    ):
+        answer = await gateway.client.get("/api/erp/healthz", headers=headers)
+        assert answer.status_code == 200
+        assert "tracestate" not in arrived_json(answer)["headers"]
+
+        valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        both = [*bearer("admin").items(), ("traceparent", valid)]
+        both += [("tracestate", "a=1"), ("tracestate", "b=2")]
+        answer = await gateway.client.get("/api/erp/healthz", headers=both)
+        assert arrived_json(answer)["headers"]["tracestate"] == "a=1,b=2"

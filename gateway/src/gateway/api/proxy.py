@@ -27,7 +27,7 @@ from gateway.adapters.upstream import (
     UpstreamFailure,
 )
 from gateway.domain.breaker import CircuitOpen
-from gateway.domain.trace_context import child_traceparent
+from gateway.domain.trace_context import child_traceparent, continued
 from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.problems import Problem, problem_response
 from shared_schemas.http.wire_numbers import whole_number
@@ -47,7 +47,15 @@ HOP_BY_HOP = frozenset(
 )
 # Set by the gateway itself, whatever the client sent.
 _REPLACED = frozenset(
-    {b"host", b"x-request-id", b"traceparent", b"expect", b"x-forwarded-proto", b"x-forwarded-host"}
+    {
+        b"host",
+        b"x-request-id",
+        b"traceparent",
+        b"tracestate",
+        b"expect",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+    }
 )
 # Answer headers uvicorn writes itself, and the request id the gateway sets.
 _OWN_RESPONSE_HEADERS = frozenset({b"date", b"server", b"x-request-id"})
@@ -70,6 +78,7 @@ class Incoming:
     chunked: bool = False
     idempotency_key: bool = False
     traceparent: str | None = None
+    tracestate: str | None = None
     host: str | None = None
     forwarded_for: str | None = None
     connection_tokens: frozenset[bytes] = frozenset()
@@ -110,6 +119,10 @@ def read_headers(scope: Scope) -> Incoming:
                     incoming.request_id = candidate
             elif name == b"traceparent":
                 incoming.traceparent = value.decode("latin-1")
+            elif name == b"tracestate":  # one list, which may come in several headers
+                text = value.decode("latin-1")
+                prior = incoming.tracestate
+                incoming.tracestate = f"{prior},{text}" if prior else text
             elif name == b"host":
                 incoming.host = value.decode("latin-1")
             continue
@@ -217,6 +230,10 @@ def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]
         headers.append(("x-forwarded-host", incoming.host))
     headers.append(("x-request-id", incoming.request_id))
     headers.append(("traceparent", child_traceparent(incoming.traceparent)))
+    # W3C Trace Context: a caller's tracestate belongs to its trace; when that trace is not
+    # continued (no traceparent, or one that is not valid), it is dropped.
+    if incoming.tracestate is not None and continued(incoming.traceparent) is not None:
+        headers.append(("tracestate", incoming.tracestate))
     return headers
 
 

@@ -15,14 +15,25 @@ _INVALID_SPAN_ID = "0" * 16
 _ids = random.Random()
 
 
+def continued(incoming: str | None) -> tuple[str, str] | None:
+    """The trace id and flags of the caller's `traceparent`, when it is one to continue."""
+    if incoming is None:
+        return None
+    match = _TRACEPARENT.match(incoming.strip())
+    if match is None:
+        return None
+    version, trace_id, parent_id, flags = match.groups()
+    if version == "ff" or trace_id == _INVALID_TRACE_ID or parent_id == _INVALID_SPAN_ID:
+        return None
+    return trace_id, flags
+
+
 def child_traceparent(incoming: str | None) -> str:
     span_id = f"{_ids.getrandbits(64) or 1:016x}"
-    if incoming is not None:
-        match = _TRACEPARENT.match(incoming.strip())
-        if match is not None:
-            version, trace_id, parent_id, flags = match.groups()
-            if version != "ff" and trace_id != _INVALID_TRACE_ID and parent_id != _INVALID_SPAN_ID:
-                return f"00-{trace_id}-{span_id}-{flags}"
+    parent = continued(incoming)
+    if parent is not None:
+        trace_id, flags = parent
+        return f"00-{trace_id}-{span_id}-{flags}"
     # A new trace, recorded (flag 01): the gateway is where it starts.
     return f"00-{_ids.getrandbits(128) or 1:032x}-{span_id}-01"
 
