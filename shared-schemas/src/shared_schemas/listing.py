@@ -25,16 +25,22 @@ Column = QueryableAttribute[Any] | ColumnElement[Any]
 
 T = TypeVar("T")
 
-SearchKey = String(200).with_variant(String(200, collation="C"), "postgresql")
+SEARCH_KEY_LENGTH = 200
+SearchKey = String(SEARCH_KEY_LENGTH).with_variant(
+    String(SEARCH_KEY_LENGTH, collation="C"), "postgresql"
+)
 """Type of a normalised (lower-cased, trimmed) search column: byte order on PostgreSQL so
 one plain B-tree index serves both `LIKE 'abc%'` and `ORDER BY` (SQLite compares bytes)."""
 
 
-def normalise(text: str | None) -> str | None:
-    """The form stored in search columns and compared with `q`."""
+def normalise(text: str | None, length: int = SEARCH_KEY_LENGTH) -> str | None:
+    """The form stored in search columns and compared with `q`, cut to the column's
+    `length`: case folding may lengthen text (`ß` is `ss`), and a subject or an email may
+    be longer than the column. Prefixes (`q` is at most 100 characters) and order by the
+    first `length` characters stay exact."""
     if text is None:
         return None
-    return " ".join(text.split()).casefold()
+    return " ".join(text.split()).casefold()[:length]
 
 
 def prefix_match(column: Column, q: str) -> ColumnElement[bool]:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared_schemas.domain import RuleViolation
+from shared_schemas.listing import SEARCH_KEY_LENGTH
 
 KINDS = ("company", "person")
 FIELD_TYPES = ("text", "number", "date", "boolean", "select")
@@ -52,12 +53,12 @@ _LEGAL_FORMS = frozenset(
 
 def match_key(name: str) -> str:
     """The normalised name duplicate detection compares: case, accents, punctuation and
-    legal forms ignored."""
+    legal forms ignored; cut to its search column (folding may lengthen a name)."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     words = re.sub(r"[^\w]+", " ", plain).split()
     meaningful = [word for word in words if word not in _LEGAL_FORMS]
-    return " ".join(meaningful or words)
+    return " ".join(meaningful or words)[:SEARCH_KEY_LENGTH]
 
 
 def normalise_tags(tags: Sequence[str]) -> list[str]:

@@ -102,6 +102,10 @@ async def reassign_open_records(uow: UnitOfWork, leaver: EmployeeReplica) -> lis
     return moved
 
 
+# The most of a record's name or subject a reassignment note's subject repeats.
+NOTE_LABEL_LENGTH = 150
+
+
 def _note(
     uow: UnitOfWork,
     leaver: EmployeeReplica,
@@ -111,6 +115,8 @@ def _note(
     **links: Any,
 ) -> None:
     target = f"to their manager ({heir})" if heir else "to nobody (no eligible manager)"
+    if len(label) > NOTE_LABEL_LENGTH:  # a long inquiry subject; the note's subject has 300
+        label = label[: NOTE_LABEL_LENGTH - 1] + "…"
     uow.session.add(
         Activity(
             id=uuid.uuid4(),

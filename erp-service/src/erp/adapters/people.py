@@ -14,7 +14,10 @@ from shared_schemas.database import MONEY
 from shared_schemas.listing import SearchKey
 
 # A normalised email: as long as an email may be, byte-ordered like `SearchKey`.
-EmailKey = String(320).with_variant(String(320, collation="C"), "postgresql")
+EMAIL_KEY_LENGTH = 320
+EmailKey = String(EMAIL_KEY_LENGTH).with_variant(
+    String(EMAIL_KEY_LENGTH, collation="C"), "postgresql"
+)
 
 
 class Department(Record, Base):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from erp.adapters.people import Department, Employee
+from erp.adapters.people import EMAIL_KEY_LENGTH, Department, Employee
 from erp.domain.people import (
     ACTIVE,
     LIFECYCLE,
@@ -75,7 +75,7 @@ async def hire(uow: UnitOfWork, values: Mapping[str, Any]) -> Employee:
             taken = await session.get(Employee, employee_id)
             if taken is not None:
                 raise Duplicate(f"An employee {employee_id} exists already.", employee_id)
-        email_key = normalise(values["email"]) or ""
+        email_key = normalise(values["email"], EMAIL_KEY_LENGTH) or ""
         await _require_unique_email(session, email_key, None)
         await _require_department(session, values.get("department_id"))
         if values.get("manager_id") is not None:
@@ -113,7 +113,9 @@ async def update_employee(
         employee = await get_employee(session, employee_id)
         check_version(employee.version, expected)
         if "email" in changes:
-            await _require_unique_email(session, normalise(changes["email"]) or "", employee.id)
+            await _require_unique_email(
+                session, normalise(changes["email"], EMAIL_KEY_LENGTH) or "", employee.id
+            )
         if changes.get("department_id") is not None:
             await _require_department(session, changes["department_id"])
         manager_id = changes.get("manager_id")
@@ -125,7 +127,7 @@ async def update_employee(
         for name, value in changes.items():
             setattr(employee, name, str(value) if isinstance(value, Role) else value)
         employee.name_key = normalise(employee.name) or ""
-        employee.email_key = normalise(employee.email) or ""
+        employee.email_key = normalise(employee.email, EMAIL_KEY_LENGTH) or ""
         seen_elsewhere = employee_state(employee) != state
         if not seen_elsewhere and employee.salary == salary:
             return employee
