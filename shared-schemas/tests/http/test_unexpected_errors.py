@@ -1,6 +1,7 @@
 """Answers the shared layer gives for what no route handled: a failure inside the server is
-a 500 problem+json carrying the request id (the details stay in the log), and a body that
-is not JSON is a 422 about the body, not about a character position."""
+a 500 problem+json carrying the request id (the details stay in the log), a body that is
+not JSON is a 422 about the body, not about a character position, and a made-up method
+is a 405 timed under `method="other"`, never a label of its own."""
 
 from __future__ import annotations
 
@@ -57,3 +58,15 @@ async def test_a_body_that_is_not_json_is_a_422_about_the_body(tmp_path: Path) -
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert [error["field"] for error in answer.json()["errors"]] == ["body"]
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_made_up_methods_are_counted_as_other(package: str, tmp_path: Path) -> None:
+    app = app_of(package, tmp_path)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        refused = await client.request("FOO7", "/healthz")
+        metrics = (await client.get("/metrics")).text
+    assert refused.status_code == 405
+    assert 'method="FOO7"' not in metrics
+    assert 'method="other",route="/healthz",status="405"' in metrics

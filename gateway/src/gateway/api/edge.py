@@ -30,7 +30,7 @@ from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota, client_key
 from gateway.domain.routes import ProxiedRoute, classify
 from shared_schemas.http.body_limit import BodyOverLimit
-from shared_schemas.http.middleware import REQUEST_LATENCY
+from shared_schemas.http.middleware import REQUEST_LATENCY, method_label
 from shared_schemas.http.pagination import MAX_LIMIT
 from shared_schemas.http.problems import Problem
 from shared_schemas.http.wire_numbers import whole_number
@@ -42,9 +42,6 @@ PROBES = frozenset({"/healthz", "/healthz/upstreams", "/readyz", "/metrics"})
 API_PREFIX = "/api/"
 # Both services have ~120 routes; more templates than this are made-up paths.
 MAX_TEMPLATES = 500
-# Methods counted under their own name; any other is counted as "other", so that made-up
-# methods (anyone may send one, token or not) cannot grow the label set.
-COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Headers a browser app may send and read across origins.
 CORS_REQUEST_HEADERS = (
     "Authorization",
@@ -212,8 +209,7 @@ class Edge:
         return True
 
     def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
-        if method not in COUNTED_METHODS:
-            method = "other"
+        method = method_label(method)
         key = (method, template, status)
         child = self._latency.get(key)
         if child is None:

@@ -16,6 +16,15 @@ from shared_schemas.messaging.context import event_context
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
 
+# Methods counted under their own name; any other is counted as "other", so that made-up
+# methods (anyone may send one, token or not) cannot grow the label set.
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in COUNTED_METHODS else "other"
+
+
 REQUEST_LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency",
@@ -62,9 +71,9 @@ class RequestContextMiddleware:
                 )
             raise
         finally:
-            REQUEST_LATENCY.labels(scope["method"], _route_template(scope), str(status)).observe(
-                time.perf_counter() - started
-            )
+            REQUEST_LATENCY.labels(
+                method_label(scope["method"]), _route_template(scope), str(status)
+            ).observe(time.perf_counter() - started)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
