@@ -140,7 +140,7 @@ def _identify(value: bytes | None) -> tuple[str | None, str | None]:
     """The event id and type, when the message is readable enough to say."""
     try:
         document = json.loads(value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None, None
     if not isinstance(document, dict):
         return None, None
