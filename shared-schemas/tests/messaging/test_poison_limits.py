@@ -1,5 +1,6 @@
-"""Poison messages at the edges of what the consumer can read: JSON nested deeper than any
-parser goes is dead-lettered and logged, and the partition's later messages are applied."""
+"""Poison messages at the edges of what the consumer can read or pass on: JSON nested
+deeper than any parser goes, and a record too large to be copied to the dead-letter topic.
+Each is dead-lettered and logged, and the partition's later messages are applied."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import new_event
@@ -61,3 +63,29 @@ async def test_json_nested_too_deep_is_dead_lettered_and_the_partition_moves_on(
     assert (letter["reason"], letter["event_id"], letter["event_type"]) == ("malformed", None, None)
     [dead] = await read_topic(kafka, f"dlq.{group}")
     assert dead.value == poison
+
+
+async def test_a_record_too_large_for_the_dead_letter_topic_is_logged_whole_and_skipped(
+    engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, topic: str
+) -> None:
+    group = await new_consumer_group(kafka)
+    key, good = b"one-key", uuid.uuid4()
+    # Valid JSON, but not an event: 1.5 MB, more than our producers send in one request.
+    huge = b'{"padding": "' + b"x" * 1_500_000 + b'"}'
+    await produce(kafka, topic, key, [huge, valid(probe, good)])
+    log = DeadLetterLog(engine, probe.tables.dead_letters, group)
+    consumer = probe.consumer(engine, kafka, group, dead_letters=log)
+    async with running(consumer):
+        await eventually(lambda: applied(engine, probe, good), what="the later event applied")
+    [letter] = await log.page(limit=10, after_id=None, status=None)
+    assert letter["reason"] == "malformed"
+    table = probe.tables.dead_letters
+    async with engine.connect() as connection:
+        kept = (await connection.execute(select(table.c.value))).scalar_one()
+    assert bytes(kept) == huge, "the database keeps the whole message for a replay"
+    [dead] = await read_topic(kafka, f"dlq.{group}")
+    headers = {name: value.decode() for name, value in dead.headers}
+    assert dead.value == b""
+    assert headers["dlq-reason"] == "malformed"
+    assert headers["dlq-value-omitted"] == str(len(huge))
+    assert headers["dlq-original-offset"] == "0"

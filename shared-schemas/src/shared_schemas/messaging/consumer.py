@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -297,7 +297,6 @@ class Consumer:
             letter.error,
         )
         headers = [
-            *(record.headers or ()),
             ("dlq-reason", letter.reason.encode()),
             ("dlq-error", letter.error.encode()),
             ("dlq-attempts", str(letter.attempts).encode()),
@@ -307,15 +306,27 @@ class Consumer:
             ("dlq-original-offset", str(record.offset).encode()),
             ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
         ]
-        backoff = Backoff(cap=self.max_backoff)
+        copy = {
+            "value": record.value,
+            "key": record.key,
+            "headers": [*(record.headers or ()), *headers],
+        }
+        backoff, trimmed = Backoff(cap=self.max_backoff), False
         # The message may only be skipped once it is safely in the DLQ.
         while not self._stopping.is_set():
             assert self._producer is not None
             try:
-                await self._producer.send_and_wait(
-                    dlq_topic(self.group), value=record.value, key=record.key, headers=headers
-                )
+                await self._producer.send_and_wait(dlq_topic(self.group), **copy)
             except KafkaError as exc:
+                if isinstance(exc, MessageSizeTooLargeError) and not trimmed:
+                    # Retrying cannot make it fit (another producer wrote more than ours
+                    # may send): the DLQ gets the letter without the message, which the
+                    # dead-letter log keeps whole for a replay.
+                    log.warning("consumer %s: too large for the DLQ: %s", self.group, exc)
+                    omitted = ("dlq-value-omitted", str(len(record.value or b"")).encode())
+                    copy = {"value": b"", "key": None, "headers": [*headers, omitted]}
+                    trimmed = True
+                    continue
                 log.warning("consumer %s: DLQ unavailable: %s", self.group, exc)
                 await self._sleep(backoff.next_delay())
                 continue
