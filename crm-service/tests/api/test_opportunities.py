@@ -349,6 +349,38 @@ async def test_an_accepted_quote_wins_the_opportunity_once(
     ] == "lost"
 
 
+async def test_a_quoted_opportunity_keeps_its_customer(crm: Crm, rep: dict[str, str]) -> None:
+    await crm.product("SKU-1", "100.00")
+    customer_id = await customer_of(crm, rep)
+    other_id = await customer_of(crm, rep, "Globex AG")
+    opened = await new_opportunity(crm, rep, customer_id)
+    unquoted = await new_opportunity(crm, rep, customer_id)
+    quote = await crm.client.post(
+        "/quotes",
+        json={
+            "customer_id": customer_id,
+            "opportunity_id": opened["id"],
+            "lines": [{"sku": "SKU-1", "quantity": 1}],
+        },
+        headers=rep,
+    )
+    assert quote.status_code == 201, quote.text
+
+    moved = await crm.client.patch(
+        f"/opportunities/{opened['id']}", json={"customer_id": other_id}, headers=rep
+    )
+    assert moved.status_code == 409, moved.text
+    assert moved.headers["content-type"] == "application/problem+json"
+    kept = (await crm.client.get(f"/opportunities/{opened['id']}", headers=rep)).json()
+    assert (kept["customer_id"], kept["version"]) == (customer_id, opened["version"])
+    # Without quotes, the deal may still move to another customer.
+    free = await crm.client.patch(
+        f"/opportunities/{unquoted['id']}", json={"customer_id": other_id}, headers=rep
+    )
+    assert free.status_code == 200, free.text
+    assert free.json()["customer_id"] == other_id
+
+
 # -- lists --------------------------------------------------------------------------------
 
 

@@ -99,7 +99,10 @@ class CustomerUpdate(BaseModel):
     shipping_address: Address | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     custom_fields: dict[str, JsonValue] | None = Field(
-        default=None, max_length=100, description="Merged into the current ones; null clears."
+        default=None,
+        max_length=100,
+        description="Merged into the current ones: a field given null is cleared "
+        "(a required one cannot be); null for the whole object changes nothing.",
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import Customer
 from crm.adapters.pipeline import Opportunity
+from crm.adapters.quotes import Quote
 from crm.domain.opportunities import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -138,6 +139,7 @@ async def update_opportunity(
             await require_eligible(session, owner_id, OWNER_ROLES, "owner_id")
         if customer_id is not None and customer_id != opportunity.customer_id:
             await _require_active_customer(session, customer_id, "")
+            await _require_no_quotes(session, opportunity.id)
         if changes.get("currency") is not None:
             _require_company_currency(uow, changes["currency"], "")
         for name, value in changes.items():
@@ -278,6 +280,18 @@ def _require_company_currency(uow: UnitOfWork, currency: str, field_prefix: str)
         raise RuleViolation(
             f"Opportunities are in the company currency ({company}) until multi-currency lands.",
             [{"field": f"{field_prefix}currency", "message": f"must be {company}"}],
+        )
+
+
+async def _require_no_quotes(session: AsyncSession, opportunity_id: uuid.UUID) -> None:
+    """A deal's quotes are for its customer: one with quotes keeps its customer."""
+    quoted = await session.scalar(
+        select(Quote.id).where(Quote.opportunity_id == opportunity_id).limit(1)
+    )
+    if quoted is not None:
+        raise Conflict(
+            "The opportunity has quotes for its customer, so its customer cannot change; "
+            "open a new opportunity for the other customer."
         )
 
 
