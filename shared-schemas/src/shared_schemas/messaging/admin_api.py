@@ -12,7 +12,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from shared_schemas.database import READ_ONLY
-from shared_schemas.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from shared_schemas.http.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_cursor,
+    invalid_cursor,
+    page_of,
+)
 from shared_schemas.http.problems import Problem
 from shared_schemas.identity.dependencies import Access, Authorize
 from shared_schemas.messaging.dead_letters import NotReplayable, UnknownDeadLetter
@@ -20,6 +27,7 @@ from shared_schemas.messaging.relay import republish
 from shared_schemas.messaging.workers import Workers
 
 Status = Literal["pending", "applied", "duplicate", "superseded"]
+MAX_ID = 2**63 - 1  # ids are BIGINT
 
 
 class DeadLetterOut(BaseModel):
@@ -164,18 +172,30 @@ def outbox_router(service: str, workers: Workers) -> APIRouter:
         _access: Annotated[Access, Depends(Authorize(service, "outbox", "republish"))],
     ) -> RepublishOut:
         # SQLite keeps times without their offset (as UTC, which is what is recorded).
-        since = body.since.astimezone(UTC)
+        try:
+            since = body.since.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC year
+            raise _invalid_since("must be a time from year 1 to 9999 in UTC") from None
         if since > datetime.now(UTC):
-            raise Problem(
-                422,
-                "The request is not valid.",
-                kind="validation-error",
-                title="Validation error",
-                errors=[{"field": "since", "message": "must not be in the future"}],
-            )
+            raise _invalid_since("must not be in the future")
         return RepublishOut(republished=await republish(engine, outbox, since))
 
     return router
+
+
+def _invalid_since(message: str) -> Problem:
+    return Problem(
+        422,
+        "The request is not valid.",
+        kind="validation-error",
+        title="Validation error",
+        errors=[{"field": "since", "message": message}],
+    )
+
+
+def _is_id(value: object) -> bool:
+    """Whether `value` can be a dead letter's id (a positive 64-bit integer, not a bool)."""
+    return type(value) is int and 0 < value <= MAX_ID
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -197,8 +217,8 @@ def _dead_letters(service: str, workers: Workers) -> APIRouter:
         status: Annotated[list[Status] | None, Query()] = None,
     ) -> Page[DeadLetterOut]:
         key = decode_cursor(cursor)
-        if key is not None and not isinstance(key[0], int):
-            raise Problem(422, "The cursor is not valid.", kind="validation-error")
+        if key is not None and (len(key) != 1 or not _is_id(key[0])):
+            raise invalid_cursor()
         rows = await dead_letters.page(
             limit=limit, after_id=key[0] if key else None, status=list(status or [])
         )
@@ -215,6 +235,8 @@ def _dead_letters(service: str, workers: Workers) -> APIRouter:
         _access: Annotated[Access, Depends(Authorize(service, "dead-letters", "replay"))],
     ) -> ReplayOut:
         try:
+            if not _is_id(letter_id):  # past what the database can hold: none has it
+                raise UnknownDeadLetter(letter_id)
             outcome = await dead_letters.replay(letter_id, applier)
         except UnknownDeadLetter:
             raise Problem(404, f"There is no dead letter {letter_id}.") from None
