@@ -143,6 +143,7 @@ async def test_development_users_are_seeded_once_by_any_number_of_replicas(
         {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM, "signing_key_id": "innocent-looking"},
         {"signing_key_pem": "own", "signing_key_id": DEVELOPMENT_KEY_ID},
         {"signing_key_pem": "own", "retired_jwks": "development"},
+        {"signing_key_pem": "own", "jwks": "development renamed"},
         {"signing_key_pem": "own", "oidc_issuer": "https://idp.example.test"},
         {
             "signing_key_pem": "own",
@@ -160,6 +161,7 @@ async def test_development_users_are_seeded_once_by_any_number_of_replicas(
         "development-key-renamed",
         "development-key-id",
         "development-key-retired",
+        "development-key-trusted-under-another-id",
         "half-an-oidc-issuer",
         "oidc-keys-over-http",
         "no-webhook-secret-key",
@@ -173,6 +175,9 @@ def test_production_refuses_development_keys(settings: dict[str, object]) -> Non
         values["signing_key_pem"] = new_pem()
     if values.get("retired_jwks") == "development":
         values["retired_jwks"] = json.dumps({"keys": [development_signer().public_jwk()]})
+    if values.get("jwks") == "development renamed":
+        renamed = {**development_signer().public_jwk(), "kid": "innocent-looking"}
+        values["jwks"] = json.dumps({"keys": [renamed]})
     with pytest.raises(ValidationError):
         Settings(database_url="sqlite+aiosqlite:///:memory:", environment="production", **values)
 

@@ -18,13 +18,17 @@ from pydantic import ValidationError
 
 from shared_schemas.broker import free_port
 from shared_schemas.identity import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_ISSUER,
     IdentityConfig,
+    InvalidToken,
     KeysUnavailable,
     RemoteKeys,
     TokenSigner,
     development_signer,
     verifier,
 )
+from shared_schemas.identity.development import DEVELOPMENT_PRIVATE_KEY_PEM
 from tests.support.identity import ProtectedSettings, app_client, jwks_of, new_signer
 
 pytestmark = pytest.mark.security
@@ -127,6 +131,23 @@ async def test_production_never_trusts_the_development_key() -> None:
             await production.verify(token)
         good = other.issue(subject="ops", roles=["admin"], employee_id=None)
         assert (await production.verify(good)).user_id == "ops"
+
+
+async def test_production_never_trusts_the_development_key_under_another_id() -> None:
+    renamed = {**development_signer().public_jwk(), "kid": "innocent-looking"}
+    token = TokenSigner(
+        DEVELOPMENT_PRIVATE_KEY_PEM,
+        "innocent-looking",
+        issuer=DEFAULT_ISSUER,
+        audience=DEFAULT_AUDIENCE,
+    ).issue(subject="dev", roles=["admin"], employee_id=None)
+    async with jwks_server() as server:
+        server.document = {"keys": [renamed, *jwks_of(new_signer("prod-1"))["keys"]]}
+        production = verifier(IdentityConfig(jwks_url=server.url, development=False))
+        with pytest.raises(InvalidToken, match="unknown key id"):
+            await production.verify(token)
+    with pytest.raises(ValidationError, match="development key"):
+        ProtectedSettings(environment="production", jwks=json.dumps({"keys": [renamed]}))
 
 
 def test_production_settings_refuse_to_start_without_keys_or_with_the_development_key() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
-from shared_schemas.identity.keys import RemoteKeys, StaticKeys
+from shared_schemas.identity.keys import RemoteKeys, StaticKeys, refused_key_ids
 from shared_schemas.identity.tokens import KeySource, Revocations, TokenSigner, TokenVerifier
 
 DEFAULT_ISSUER = "crm-erp-gateway"
@@ -37,9 +37,15 @@ def development_signer(
     )
 
 
+def development_key_marks() -> frozenset[str]:
+    """What names the published development key: its key id, and its public key for when
+    it comes under another id. Production trusts no key carrying either."""
+    return frozenset({DEVELOPMENT_KEY_ID, development_signer().public_jwk()["x"]})
+
+
 def key_source(config: IdentityConfig) -> KeySource:
     """Inline JWKS first, then the JWKS URL; the development key only in development."""
-    refused = frozenset() if config.development else frozenset({DEVELOPMENT_KEY_ID})
+    refused = frozenset() if config.development else development_key_marks()
     if config.jwks:
         return StaticKeys(config.jwks, refused)
     if config.jwks_url:
@@ -69,6 +75,7 @@ def assert_production_safe(config: IdentityConfig) -> None:
         )
     if config.jwks:
         document = json.loads(config.jwks)
-        kids = {key.get("kid") for key in document.get("keys", []) if isinstance(key, dict)}
-        if DEVELOPMENT_KEY_ID in kids:
-            raise DevelopmentSecretInProduction("the development key is not allowed in production")
+        if refused_key_ids(document, development_key_marks()):
+            raise DevelopmentSecretInProduction(
+                "the development key is not allowed in production, under any key id"
+            )

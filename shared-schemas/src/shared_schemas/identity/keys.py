@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -12,14 +13,27 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared_schemas.identity.tokens import ALGORITHM, KeysUnavailable
 
 log = logging.getLogger(__name__)
 
 
+def public_key_of(key: jwt.PyJWK) -> str:
+    """An Ed25519 key's public half (base64url, unpadded), however its JWK spelt it."""
+    value = key.key
+    if isinstance(value, Ed25519PrivateKey):
+        value = value.public_key()
+    raw = value.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def _signing_keys(document: Mapping[str, Any], refused: frozenset[str]) -> dict[str, jwt.PyJWK]:
-    """The Ed25519 signature keys of a JWKS document, by key id; others are ignored."""
+    """The Ed25519 signature keys of a JWKS document, by key id; others are ignored, and
+    so is a key `refused` names by its id or by its public key (`public_key_of`): the
+    development key stays refused under any other id."""
     keys: dict[str, jwt.PyJWK] = {}
     for entry in document.get("keys", []):
         if not isinstance(entry, dict):
@@ -33,10 +47,23 @@ def _signing_keys(document: Mapping[str, Any], refused: frozenset[str]) -> dict[
         if entry.get("alg", ALGORITHM) != ALGORITHM or entry.get("use", "sig") != "sig":
             continue
         try:
-            keys[kid] = jwt.PyJWK(entry, algorithm=ALGORITHM)
+            key = jwt.PyJWK(entry, algorithm=ALGORITHM)
         except jwt.PyJWTError as exc:
             log.warning("ignoring unusable key %s: %s", kid, exc)
+            continue
+        if public_key_of(key) in refused:
+            log.warning("ignoring key %s: a refused key under another id", kid)
+            continue
+        keys[kid] = key
     return keys
+
+
+def refused_key_ids(document: Mapping[str, Any], refused: frozenset[str]) -> list[str]:
+    """The key ids of a JWKS document that `refused` names, by id or by public key."""
+    entries = [entry for entry in document.get("keys", []) if isinstance(entry, dict)]
+    named = {str(entry.get("kid")) for entry in entries if entry.get("kid") in refused}
+    usable = _signing_keys(document, frozenset())
+    return sorted(named | {kid for kid, key in usable.items() if public_key_of(key) in refused})
 
 
 class StaticKeys:
