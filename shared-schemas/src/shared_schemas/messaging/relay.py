@@ -110,15 +110,17 @@ class Relay:
         loop = asyncio.get_running_loop()
         try:
             while not self._stopping:
+                # Before publishing, so the gauges follow the outbox while the broker is
+                # away too: that is when the backlog grows and the alert must fire.
+                if loop.time() >= next_gauges:
+                    next_gauges = loop.time() + self.gauge_interval
+                    await self._refresh_gauges()
                 try:
                     await self._ensure_listener()
                     producer = await self._ensure_producer()
                     self._wake.clear()
                     published = await self.publish_pending(producer)
                     self._backoff.reset()
-                    if loop.time() >= next_gauges:
-                        await refresh_outbox_gauges(self.engine, self.outbox)
-                        next_gauges = loop.time() + self.gauge_interval
                     if published:
                         continue
                     await self._sleep(self._idle_wait)
@@ -131,6 +133,13 @@ class Relay:
                     await self._sleep(delay)
         finally:
             await self._close()
+
+    async def _refresh_gauges(self) -> None:
+        try:
+            await refresh_outbox_gauges(self.engine, self.outbox)
+        except (SQLAlchemyError, OSError, asyncpg.PostgresError) as exc:
+            # The database is away: the publishing loop waits it out and says so.
+            log.debug("relay %s: outbox gauges not refreshed: %s", self.name, exc)
 
     async def publish_pending(self, producer: AIOKafkaProducer) -> int:
         """Publish one batch of pending events; return how many were published."""
