@@ -56,6 +56,9 @@ class RefreshToken(Base):
     roles_limit: Mapped[list[str] | None] = mapped_column(JSON)
 
 
+FAILURE_KEY_LENGTH = 300
+
+
 class SignInFailure(Base):
     """One failed sign-in, counted against a key: `user:<username key>` or `ip:<address>`."""
 
@@ -64,7 +67,7 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    key: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(FAILURE_KEY_LENGTH))
     failed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (Index("ix_sign_in_failures_key", "key", "failed_at"),)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.external_keys import ExternalKeys
-from gateway.adapters.users import RefreshToken, SignInFailure, User
+from gateway.adapters.users import FAILURE_KEY_LENGTH, RefreshToken, SignInFailure, User
 from gateway.config import Settings
 from gateway.domain.identity import carried_roles, retry_after, retry_after_seconds, username_key
 from gateway.service.passwords import Passwords
@@ -126,7 +126,7 @@ class SignIn:
         failures; success clears the username's."""
         now = utcnow()
         name_key = username_key(username)
-        user_key, address_key = f"user:{name_key}", f"ip:{client}"
+        user_key, address_key = _failure_key("user", name_key), _failure_key("ip", client)
         async with self.sessions() as session, session.begin():
             attempt = await self._attempt(session, [user_key, address_key], now, user_key)
             user = await session.scalar(select(User).where(User.username_key == name_key))
@@ -181,7 +181,7 @@ class SignIn:
         if self.external is None:
             raise InvalidGrant("no external issuer is configured")
         now = utcnow()
-        keys = [f"ip:{client}"]
+        keys = [_failure_key("ip", client)]
         async with self.sessions() as session, session.begin():
             await self._attempt(session, keys, now)
         try:
@@ -299,6 +299,16 @@ class SignIn:
         """An attempt that failed for want of a dependency, not of the client: not counted."""
         async with self.sessions() as session, session.begin():
             await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
+
+
+def _failure_key(kind: str, value: str) -> str:
+    """What failed sign-ins are counted under: `user:<username key>` or `ip:<address>`, or
+    for a value too long to store (a username of 200 characters case-folds to up to 600)
+    its digest, so that it is counted like any other and refused like any other."""
+    key = f"{kind}:{value}"
+    if len(key) <= FAILURE_KEY_LENGTH:
+        return key
+    return f"{kind}#{hashlib.blake2b(value.encode(), digest_size=32).hexdigest()}"
 
 
 def _lock_id(key: str) -> int:
