@@ -13,8 +13,8 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from shared_schemas.events.base import Currency, Percent
-from shared_schemas.events.values import Amount, EventValue, Quantity
+from shared_schemas.events.base import Currency
+from shared_schemas.events.values import Amount, EventValue, Percentage, Quantity
 from shared_schemas.money import line_amounts
 
 __all__ = ["line_amounts"]  # re-exported: the arithmetic lives in shared_schemas.money
@@ -26,8 +26,8 @@ class PricedLine(EventValue):
     sku: str = Field(min_length=1)
     quantity: Quantity
     unit_price: Amount
-    discount_pct: Percent = Field(ge=0, le=100, description="Discount in percent, 0 to 100.")
-    tax_rate: Percent = Field(ge=0, le=100, description='Tax rate in percent, e.g. "19".')
+    discount_pct: Percentage = Field(description="Discount in percent, 0 to 100.")
+    tax_rate: Percentage = Field(description='Tax rate in percent, e.g. "19".')
     line_net: Amount = Field(
         description="quantity * unit_price * (1 - discount_pct/100), rounded half up."
     )

@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
 
-from shared_schemas.events.base import Money
+from shared_schemas.events.base import Money, Percent
+
+
+def _unsigned_zero(value: Decimal) -> Decimal:
+    """-0 is zero: published as "-0.00" it would break the schema's unsigned pattern."""
+    return value + 0 if value.is_zero() else value
+
 
 Amount = Annotated[
     Money,
     Field(ge=0),
+    AfterValidator(_unsigned_zero),
     WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]}),
 ]
 """An amount of money that cannot be negative (a price, a total, a payment)."""
+
+Percentage = Annotated[
+    Percent,
+    Field(ge=0, le=100),
+    AfterValidator(_unsigned_zero),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(100(\.0+)?|\d{1,2}(\.\d+)?)$",
+            "description": 'A percent from 0 to 100 as a decimal string ("19", "7.5").',
+            "examples": ["19"],
+        }
+    ),
+]
+"""A share in percent from 0 to 100 (a discount, a tax rate, a probability)."""
 
 Quantity = Annotated[int, Field(ge=1)]
 """A count of units on a document line; zero-quantity lines do not exist."""

@@ -8,8 +8,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared_schemas.events.base import Currency, EventData, Percent
-from shared_schemas.events.values import Amount
+from shared_schemas.events.base import Currency, EventData
+from shared_schemas.events.values import Amount, Percentage
 
 OpenStage = Literal["prospecting", "qualification", "proposal", "negotiation"]
 OpportunityStage = Literal["prospecting", "qualification", "proposal", "negotiation", "won", "lost"]
@@ -27,7 +27,7 @@ class OpportunityEvent(EventData):
     owner_id: uuid.UUID | None = Field(description="The owning sales rep (an ERP employee id).")
     amount: Amount = Field(description="Expected revenue, in `currency`.")
     currency: Currency
-    probability: Percent = Field(ge=0, le=100, description="Chance of winning in percent.")
+    probability: Percentage = Field(description="Chance of winning in percent.")
     expected_close_date: date | None
     stage: OpportunityStage
     previous_stage: OpportunityStage

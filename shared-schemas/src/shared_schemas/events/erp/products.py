@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared_schemas.events.base import Currency, EventData, Percent
-from shared_schemas.events.values import Amount, StockCount
+from shared_schemas.events.base import Currency, EventData
+from shared_schemas.events.values import Amount, Percentage, StockCount
 
 
 class ProductState(EventData):
@@ -22,7 +22,7 @@ class ProductState(EventData):
     name: str = Field(min_length=1)
     unit_price: Amount = Field(description="List price per unit, before tax, in `currency`.")
     currency: Currency
-    tax_rate: Percent = Field(ge=0, le=100, description='Tax rate in percent, e.g. "19".')
+    tax_rate: Percentage = Field(description='Tax rate in percent, e.g. "19".')
     cost: Amount = Field(description="Standard cost per unit, in `currency`; values stock.")
     reorder_point: StockCount = Field(
         description="erp.stock.low is published when available falls below this."
