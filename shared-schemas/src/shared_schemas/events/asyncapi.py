@@ -32,7 +32,15 @@ DLQ_HEADERS: dict[str, dict[str, Any]] = {
     "dlq-original-partition": {"pattern": r"^\d+$", "description": "Its partition there."},
     "dlq-original-offset": {"pattern": r"^\d+$", "description": "Its offset there."},
     "dlq-failed-at": {"format": "date-time", "description": "When it was dead-lettered (UTC)."},
+    "dlq-value-omitted": {
+        "pattern": r"^\d+$",
+        "description": "Only on a record too large for the dead-letter topic: the size in bytes "
+        "of its value, left out with its key and headers (the group's dead-letter log keeps "
+        "it whole for a replay).",
+    },
 }
+DLQ_OPTIONAL_HEADERS = frozenset({"dlq-value-omitted"})
+"""The `dlq-*` headers only some dead letters carry."""
 
 _DESCRIPTION = """\
 Business events of the CRM and ERP services. Every Kafka record value is a CloudEvents 1.0
@@ -120,11 +128,13 @@ def _dead_letter_message() -> dict[str, Any]:
         "title": "Dead letter",
         "summary": "A message a consumer group could not apply, with why.",
         "description": "The original record's key, value and headers, byte for byte, plus "
-        "the `dlq-*` headers. An admin endpoint lists and replays dead letters.",
+        "the `dlq-*` headers; a record too large for the dead-letter topic comes without its "
+        "key, value and headers, its size in `dlq-value-omitted`. An admin endpoint lists "
+        "and replays dead letters.",
         "headers": {
             "type": "object",
             "properties": headers,
-            "required": sorted(DLQ_HEADERS),
+            "required": sorted(set(DLQ_HEADERS) - DLQ_OPTIONAL_HEADERS),
             "additionalProperties": {
                 "type": "string",
                 "description": "The original record's headers (content-type, ce-type, ...).",
@@ -132,11 +142,14 @@ def _dead_letter_message() -> dict[str, Any]:
         },
         "payload": {
             "description": "The original record value: usually one of the CloudEvents above, "
-            "but for dlq-reason malformed possibly not even JSON."
+            "but for dlq-reason malformed possibly not even JSON; empty with dlq-value-omitted."
         },
         "bindings": {
             "kafka": {
-                "key": {"type": "string", "description": "The original record's key."},
+                "key": {
+                    "type": "string",
+                    "description": "The original record's key (none with dlq-value-omitted).",
+                },
                 "bindingVersion": KAFKA_BINDING_VERSION,
             }
         },
