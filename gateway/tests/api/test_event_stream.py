@@ -262,6 +262,11 @@ async def test_a_stream_ends_when_its_token_expires(hub: GatewayEvents, base_url
 
 
 async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_url: str) -> None:
+    # Another administrator, so that the streamer is not the last one (who stays enabled).
+    await hub.post(
+        "/auth/users",
+        {"username": "keeper", "password": "a long enough password 1", "roles": ["admin"]},
+    )
     user = await hub.post(
         "/auth/users",
         {"username": "streamer", "password": "a long enough password 1", "roles": ["admin"]},

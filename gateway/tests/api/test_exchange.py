@@ -48,6 +48,7 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
             login_max_failures=50,
         )
         async with gateway_of(settings) as gateway:
+            await create_user(gateway, "keeper", roles=["admin"])  # sam is not the last admin
             user = await create_user(
                 gateway,
                 "sam",

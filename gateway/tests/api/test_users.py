@@ -3,6 +3,7 @@ ever carries a password or its hash."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -217,6 +218,7 @@ async def test_a_new_password_ends_the_sessions_of_the_old_one(gateway: Gateway)
 
 
 async def test_a_disabled_user_is_locked_out_at_once_and_can_be_enabled(gateway: Gateway) -> None:
+    await create_user(gateway, "keeper", roles=["admin"])  # not the last administrator
     user = await create_user(gateway, "leaver", roles=["admin"])
     pair = await token_pair(gateway.client, "leaver", PASSWORD)
     own = bearer(pair["access_token"])
@@ -267,3 +269,50 @@ async def test_an_admin_cannot_disable_their_own_user(gateway: Gateway) -> None:
         headers=bearer(pair["access_token"]),
     )
     assert response.status_code == 409
+
+
+async def test_the_last_enabled_administrator_is_neither_demoted_nor_disabled(
+    gateway: Gateway,
+) -> None:
+    first = await create_user(gateway, "first.admin", roles=["admin"])
+    own = bearer((await token_pair(gateway.client, "first.admin", PASSWORD))["access_token"])
+    path = f"/auth/users/{first['id']}"
+    demoted = await gateway.client.patch(path, json={"roles": ["sales"]}, headers=own)
+    assert demoted.status_code == 409, demoted.text
+    assert demoted.headers["content-type"] == "application/problem+json"
+    disabled = await gateway.client.patch(
+        path, json={"disabled": True}, headers=gateway.headers("admin")
+    )
+    assert disabled.status_code == 409, disabled.text
+    assert (await gateway.client.get(path, headers=own)).json()["roles"] == ["admin"]
+
+    second = await create_user(gateway, "second.admin", roles=["admin", "hr"])
+    handed_over = await gateway.client.patch(path, json={"roles": ["sales"]}, headers=own)
+    assert handed_over.status_code == 200, handed_over.text
+    last = await gateway.client.patch(
+        f"/auth/users/{second['id']}", json={"roles": ["hr"]}, headers=gateway.headers("admin")
+    )
+    assert last.status_code == 409, last.text
+
+
+async def test_two_administrators_disabling_each_other_at_once_leave_one(
+    gateway: Gateway,
+) -> None:
+    admins = [await create_user(gateway, name, roles=["admin"]) for name in ("ann", "bob")]
+    tokens = [
+        bearer((await token_pair(gateway.client, name, PASSWORD))["access_token"])
+        for name in ("ann", "bob")
+    ]
+    answers = await asyncio.gather(
+        gateway.client.patch(
+            f"/auth/users/{admins[1]['id']}", json={"disabled": True}, headers=tokens[0]
+        ),
+        gateway.client.patch(
+            f"/auth/users/{admins[0]['id']}", json={"disabled": True}, headers=tokens[1]
+        ),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    listed = await gateway.client.get(
+        "/auth/users", params={"disabled": "false"}, headers=gateway.headers("admin")
+    )
+    assert [user["username"] for user in listed.json()["items"]] in (["ann"], ["bob"])

@@ -211,8 +211,9 @@ async def get_user(
     responses={
         404: {"description": "No such user"},
         409: {
-            "description": "Disabling yourself, the OIDC subject is taken, or linking or "
-            "enabling a user of an employee who has left"
+            "description": "Disabling yourself, disabling or demoting the last enabled "
+            "administrator, the OIDC subject is taken, or linking or enabling a user of an "
+            "employee who has left"
         },
         412: {"description": "If-Match names an older version"},
     },

@@ -24,6 +24,10 @@ from shared_schemas.listing import Listing, SortKey, prefix_match
 # Held while a user is linked to an employee or enabled, and while a termination is
 # recorded: neither slips in between the other's check and write.
 EMPLOYEE_LINKS_LOCK = 0x6777_0001
+# Held while a change may take an administrator away: two admins demoting or disabling
+# each other at once cannot both pass the "another admin remains" check.
+ADMINS_LOCK = 0x6777_0002
+ADMIN = "admin"
 
 USERS = Listing(
     fields={
@@ -117,6 +121,8 @@ async def update_user(
     if expected_version is not None and expected_version != user.version:
         raise StaleVersion(user.version)
     now = utcnow()
+    if _takes_admin_away(user, changes):
+        await _keep_an_admin(session, user)
     if "roles" in changes:
         user.roles = _roles(changes["roles"])
     if "employee_id" in changes:
@@ -145,6 +151,24 @@ async def update_user(
         await _refuse_leaver(session, user.employee_id)
     await _flush(session)
     return user
+
+
+def _takes_admin_away(user: User, changes: Mapping[str, Any]) -> bool:
+    if user.disabled or ADMIN not in user.roles:
+        return False
+    demoted = "roles" in changes and ADMIN not in _roles(changes["roles"])
+    return demoted or bool(changes.get("disabled"))
+
+
+async def _keep_an_admin(session: AsyncSession, user: User) -> None:
+    """Conflict unless another enabled administrator remains: nobody could manage users
+    any more (the bootstrap administrator is only created under a name not yet taken)."""
+    await lock_for_transaction(session, ADMINS_LOCK)
+    enabled = await session.execute(
+        select(User.id, User.roles).where(User.disabled.is_(False), User.id != user.id)
+    )
+    if not any(ADMIN in roles for _id, roles in enabled):
+        raise Conflict("This is the last enabled administrator: make another one first.")
 
 
 async def _refuse_leaver(session: AsyncSession, employee_id: uuid.UUID) -> None:
