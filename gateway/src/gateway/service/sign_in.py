@@ -158,12 +158,15 @@ class SignIn:
             raise InvalidGrant(str(exc)) from exc
         now = utcnow()
         async with self.sessions() as session, session.begin():
+            # The user first (shared), as everything that ends sessions locks it before
+            # their tokens: a password change or disabling waits for this refresh and then
+            # revokes the token it issues too, or this refresh waits and finds it revoked.
+            user = await session.get(User, user_id, with_for_update={"read": True})
             issued = await session.get(RefreshToken, principal.token_id, with_for_update=True)
             if issued is None or issued.user_id != user_id:
                 raise InvalidGrant("unknown refresh token")
             reused = issued.revoked_reason == "rotated"
             if issued.revoked_at is None and issued.expires_at > now:
-                user = await session.get(User, user_id)
                 if user is None or user.disabled:
                     raise InvalidGrant("the user is disabled")
                 issued.revoked_at, issued.revoked_reason = now, "rotated"

@@ -219,6 +219,9 @@ async def disable_employee_users(
 async def revoke_refresh_tokens(
     session: AsyncSession, user_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
+    """End every session of the user. Their row is locked first (a refresh holds it shared
+    while it issues a token), so a token issued by a refresh in flight is revoked too."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))

@@ -1,0 +1,74 @@
+"""Ending sessions while they are being refreshed: a refresh token that a refresh in flight
+issues is ended too by the password change that raced it (PostgreSQL; SQLite runs one
+writer at a time)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.support.gateway_identity import (
+    create_user,
+    gateway_of,
+    refresh,
+    settings_for,
+    token_pair,
+)
+from tests.support.kafka_tools import until
+
+pytestmark = [pytest.mark.api, pytest.mark.security]
+
+NEW_PASSWORD = "an entirely new passphrase"
+
+
+async def test_a_refresh_racing_a_password_change_ends_with_the_old_sessions(
+    database_url: str,
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
+    async with gateway_of(settings_for(database_url)) as gateway:
+        user = await create_user(gateway, "racer")
+        old = await token_pair(gateway.client, "racer", "correct horse battery staple")
+
+        # The refresh pauses once it holds its token, just before issuing the new pair.
+        sign_in = gateway.app.state.identity.sign_in
+        issue, holding, go_on = sign_in._issue, asyncio.Event(), asyncio.Event()
+
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            holding.set()
+            await go_on.wait()
+            return await issue(*args, **kwargs)
+
+        sign_in._issue = paused
+        refreshing = asyncio.create_task(refresh(gateway.client, old["refresh_token"]))
+        await asyncio.wait_for(holding.wait(), timeout=30)
+        changing = asyncio.create_task(
+            gateway.client.patch(
+                f"/auth/users/{user['id']}",
+                json={"password": NEW_PASSWORD},
+                headers=gateway.headers("admin"),
+            )
+        )
+
+        async def waiting_on_a_lock() -> int:
+            async with gateway.app.state.engine.connect() as connection:
+                waiting = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+                return int(waiting or 0)
+
+        await until(waiting_on_a_lock, lambda count: count > 0, "the change to wait")
+        go_on.set()
+        refreshed, changed = await asyncio.gather(refreshing, changing)
+        sign_in._issue = issue
+        assert changed.status_code == 200, changed.text
+        # The refresh went first and got its pair; the change then ended that session too.
+        assert refreshed.status_code == 200, refreshed.text
+        renewed = await refresh(gateway.client, refreshed.json()["refresh_token"])
+        assert renewed.status_code == 401, renewed.text
