@@ -54,7 +54,8 @@ async def record_events(
                     "subject": event.subject,
                     "time": event.time,
                     "received_at": now,
-                    "payload": event.model_dump_json(),
+                    # As received: fields of a newer producer reach webhooks and streams.
+                    "payload": event.as_received(),
                 }
                 for event in unique.values()
             ]
