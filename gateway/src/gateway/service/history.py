@@ -54,8 +54,7 @@ async def record_events(
                     "subject": event.subject,
                     "time": event.time,
                     "received_at": now,
-                    # As received: fields of a newer producer reach webhooks and streams.
-                    "payload": event.as_received(),
+                    "payload": event.model_dump_json(),
                 }
                 for event in unique.values()
             ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared_schemas.money import Currency, Money, Percent
 
@@ -55,21 +55,6 @@ class CloudEvent(BaseModel, Generic[DataT]):
     correlationid: str | None = None
     causationid: str | None = None
     actor: str = Field(min_length=1)
-
-    # The JSON the event was read from, when it was read from the broker: what a reader
-    # passes on (the gateway's history) keeps fields this copy of the contract does not
-    # know yet, added by a newer producer.
-    _received: bytes | None = PrivateAttr(default=None)
-
-    def received(self, value: bytes) -> Self:
-        self._received = value
-        return self
-
-    def as_received(self) -> str:
-        """The event's JSON as it was read, or as this model writes it."""
-        if self._received is not None:
-            return self._received.decode()
-        return self.model_dump_json()
 
 
 def new_event(

@@ -102,7 +102,7 @@ class EventApplier:
             event = CloudEvent[model].model_validate_json(value or b"")  # type: ignore[valid-type]
         except ValidationError as exc:
             raise Unusable("invalid", describe(exc)) from exc
-        return event.received(value or b""), handler
+        return event, handler
 
     async def apply(self, event: CloudEvent[Any], handler: Handler) -> Outcome:
         async with self.sessions() as session, session.begin():
