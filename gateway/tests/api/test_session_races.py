@@ -1,6 +1,6 @@
-"""Ending sessions while they are being refreshed: a refresh token that a refresh in flight
-issues is ended too by the password change that raced it (PostgreSQL; SQLite runs one
-writer at a time)."""
+"""Ending sessions while one is being started: a password change ends the session of a
+refresh in flight (PostgreSQL; SQLite runs one writer at a time), and a sign-in whose old
+password was found right just before the change gets none."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.support.gateway_identity import (
     gateway_of,
     refresh,
     settings_for,
+    sign_in,
     token_pair,
 )
 from tests.support.kafka_tools import until
@@ -72,3 +73,34 @@ async def test_a_refresh_racing_a_password_change_ends_with_the_old_sessions(
         assert refreshed.status_code == 200, refreshed.text
         renewed = await refresh(gateway.client, refreshed.json()["refresh_token"])
         assert renewed.status_code == 401, renewed.text
+
+
+async def test_a_sign_in_racing_a_password_change_gets_no_session(database_url: str) -> None:
+    async with gateway_of(settings_for(database_url)) as gateway:
+        user = await create_user(gateway, "slow.signer")
+        # The sign-in pauses once the old password has been found right.
+        passwords = gateway.app.state.identity.sign_in.passwords
+        verify, checked, go_on = passwords.verify, asyncio.Event(), asyncio.Event()
+
+        async def paused(*args: Any) -> bool:
+            matches: bool = await verify(*args)
+            checked.set()
+            await go_on.wait()
+            return matches
+
+        passwords.verify = paused
+        signing_in = asyncio.create_task(
+            sign_in(gateway.client, "slow.signer", "correct horse battery staple")
+        )
+        await asyncio.wait_for(checked.wait(), timeout=30)
+        changed = await gateway.client.patch(
+            f"/auth/users/{user['id']}",
+            json={"password": NEW_PASSWORD},
+            headers=gateway.headers("admin"),
+        )
+        assert changed.status_code == 200, changed.text
+        go_on.set()
+        answer = await signing_in
+        passwords.verify = verify
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["detail"] == "The username or password is not correct."

@@ -140,12 +140,16 @@ class SignIn:
             await self._record_failure([address_key], now)  # the username's is counted
             raise BadCredentials()
         async with self.sessions() as session, session.begin():
-            await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
-            if self.passwords.needs_rehash(user.password_hash):
-                fresh = await session.get(User, user.id)
-                if fresh is not None:
-                    fresh.password_hash = await self.passwords.hash(password)
-            return await self._issue(session, user, now)
+            # The user as they are now, locked as revocations lock them: a new password or a
+            # disabling committed while the old password was being checked ends this too.
+            current = await session.get(User, user.id, with_for_update=True, populate_existing=True)
+            if current is not None and _unchanged(current, user):
+                await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
+                if self.passwords.needs_rehash(current.password_hash):
+                    current.password_hash = await self.passwords.hash(password)
+                return await self._issue(session, current, now)
+        await self._record_failure([address_key], now)
+        raise BadCredentials()
 
     async def with_refresh_token(self, token: str) -> TokenPair:
         """A new pair for a refresh token used for the first time; that token is spent.
@@ -302,6 +306,11 @@ class SignIn:
         """An attempt that failed for want of a dependency, not of the client: not counted."""
         async with self.sessions() as session, session.begin():
             await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
+
+
+def _unchanged(current: User, checked: User) -> bool:
+    """Whether the password checked is still the user's, and the user still enabled."""
+    return not current.disabled and current.password_hash == checked.password_hash
 
 
 def _failure_key(kind: str, value: str) -> str:
