@@ -38,13 +38,13 @@ class JwksServer:
     """A real HTTP server publishing a JWKS document that the test can change or stop."""
 
     def __init__(self) -> None:
-        self.document: dict[str, Any] = {"keys": []}
+        self.document: Any = {"keys": []}
         self.requests = 0
         self.port = free_port()
         app = FastAPI()
 
         @app.get("/.well-known/jwks.json")
-        async def jwks() -> dict[str, Any]:
+        async def jwks() -> Any:
             self.requests += 1
             return self.document
 
@@ -119,6 +119,14 @@ async def test_without_reachable_keys_a_service_answers_503_not_401(tmp_path: Pa
     assert response.json()["type"].endswith("dependency-unavailable")
     with pytest.raises(KeysUnavailable):
         await RemoteKeys(url).key_for("any")
+
+
+@pytest.mark.parametrize("document", [[], {"keys": {}}, "keys"], ids=["list", "map", "text"])
+async def test_a_jwks_url_answering_something_else_is_keys_unavailable(document: Any) -> None:
+    async with jwks_server() as server:
+        server.document = document
+        with pytest.raises(KeysUnavailable):
+            await RemoteKeys(server.url).key_for("any")
 
 
 async def test_production_never_trusts_the_development_key() -> None:

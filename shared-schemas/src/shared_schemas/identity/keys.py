@@ -35,7 +35,7 @@ def _signing_keys(document: Mapping[str, Any], refused: frozenset[str]) -> dict[
     so is a key `refused` names by its id or by its public key (`public_key_of`): the
     development key stays refused under any other id."""
     keys: dict[str, jwt.PyJWK] = {}
-    for entry in document.get("keys", []):
+    for entry in _entries(document):
         if not isinstance(entry, dict):
             continue
         kid = entry.get("kid")
@@ -58,9 +58,17 @@ def _signing_keys(document: Mapping[str, Any], refused: frozenset[str]) -> dict[
     return keys
 
 
+def _entries(document: Any) -> list[Any]:
+    """The `keys` of a JWKS document; ValueError for anything else (a list, say)."""
+    entries = document.get("keys", []) if isinstance(document, Mapping) else None
+    if not isinstance(entries, list):
+        raise ValueError("not a JWKS document (an object with a list of keys)")
+    return entries
+
+
 def refused_key_ids(document: Mapping[str, Any], refused: frozenset[str]) -> list[str]:
     """The key ids of a JWKS document that `refused` names, by id or by public key."""
-    entries = [entry for entry in document.get("keys", []) if isinstance(entry, dict)]
+    entries = [entry for entry in _entries(document) if isinstance(entry, dict)]
     named = {str(entry.get("kid")) for entry in entries if entry.get("kid") in refused}
     usable = _signing_keys(document, frozenset())
     return sorted(named | {kid for kid, key in usable.items() if public_key_of(key) in refused})
