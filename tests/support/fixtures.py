@@ -31,6 +31,9 @@ PROCESS_HEAVY = (
 )
 
 
+# First: pytest-xdist reads the groups in its own hook (it appends `@<group>` to each test's
+# id there); run after it, the marks would be ignored and every test scheduled alone.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With several workers (`pytest -n 2 --dist loadgroup`, as `make test` runs), each
     test file stays on one worker, so module fixtures (a live consumer, a module's
