@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.crm import Crm
-from tests.support.crm_races import holding, require_postgresql, waiting
+from tests.support.races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
 
@@ -82,7 +82,7 @@ async def test_two_contacts_made_primary_at_once_leave_one_primary(
 ) -> None:
     """Both writers wait behind the current primary's row; the one that comes second must
     see the first one's new primary, not only the old one it demoted."""
-    require_postgresql(crm)
+    require_postgresql(crm.engine)
     headers = crm.headers("sales", sales_rep)
     customer = await crm.client.post(
         "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
@@ -94,11 +94,11 @@ async def test_two_contacts_made_primary_at_once_leave_one_primary(
         return await crm.client.post(url, json={"name": name, "is_primary": True}, headers=headers)
 
     locked = "SELECT id FROM contacts WHERE id = :id FOR UPDATE"
-    async with holding(crm, locked, id=first.json()["id"]):
+    async with holding(crm.engine, locked, id=first.json()["id"]):
         omar = asyncio.create_task(make_primary("Omar"))
-        await waiting(crm, 1)
+        await waiting(crm.engine, 1)
         lea = asyncio.create_task(make_primary("Lea"))
-        await waiting(crm, 2)
+        await waiting(crm.engine, 2)
     assert [(await omar).status_code, (await lea).status_code] == [201, 201]
 
     listed = (await crm.client.get(url, headers=headers)).json()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.crm import Crm
-from tests.support.crm_races import holding, require_postgresql, waiting
+from tests.support.races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
 
@@ -70,16 +70,18 @@ async def test_an_acceptance_meeting_an_archive_waits_for_it_and_is_refused(
 ) -> None:
     """The archive reaches the customer's row first; the acceptance, which read the
     customer as active before, must not make an order for the customer archived meanwhile."""
-    require_postgresql(crm)
+    require_postgresql(crm.engine)
     customer_id = await new_customer(crm, rep)
     quote_id = await new_quote(crm, rep, customer_id)
     assert (await post(crm, f"/quotes/{quote_id}/send", rep)).status_code == 200
 
-    async with holding(crm, "SELECT id FROM customers WHERE id = :id FOR UPDATE", id=customer_id):
+    async with holding(
+        crm.engine, "SELECT id FROM customers WHERE id = :id FOR UPDATE", id=customer_id
+    ):
         archive = asyncio.create_task(post(crm, f"/customers/{customer_id}/archive", rep))
-        await waiting(crm, 1)
+        await waiting(crm.engine, 1)
         accept = asyncio.create_task(post(crm, f"/quotes/{quote_id}/accept", rep))
-        await waiting(crm, 2)
+        await waiting(crm.engine, 2)
     archived, accepted = await archive, await accept
 
     assert archived.status_code == 200, archived.text
@@ -115,7 +117,7 @@ async def test_two_quotes_of_one_deal_accepted_at_once_both_go_through(
 ) -> None:
     """Accepted one after the other, the second quote finds its deal won and leaves it so;
     meeting on PostgreSQL, the second must not fail on the deal's version instead."""
-    require_postgresql(crm)
+    require_postgresql(crm.engine)
     customer_id = await new_customer(crm, rep)
     deal = await post(
         crm, "/opportunities", rep, name="Chairs", amount="100.00", customer_id=customer_id
@@ -129,11 +131,11 @@ async def test_two_quotes_of_one_deal_accepted_at_once_both_go_through(
         quotes.append(quote.json()["id"])
 
     locked = "SELECT id FROM opportunities WHERE id = :id FOR UPDATE"
-    async with holding(crm, locked, id=deal.json()["id"]):
+    async with holding(crm.engine, locked, id=deal.json()["id"]):
         first = asyncio.create_task(post(crm, f"/quotes/{quotes[0]}/accept", rep))
-        await waiting(crm, 1)
+        await waiting(crm.engine, 1)
         second = asyncio.create_task(post(crm, f"/quotes/{quotes[1]}/accept", rep))
-        await waiting(crm, 2)
+        await waiting(crm.engine, 2)
     accepted = [await first, await second]
 
     assert [r.status_code for r in accepted] == [200, 200], [r.text for r in accepted]

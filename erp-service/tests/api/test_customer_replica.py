@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.integration import customers
@@ -27,6 +26,7 @@ from shared_schemas.events.crm.customers import (
 from shared_schemas.messaging import Outcome
 from tests.support.erp import Erp, quote_accepted
 from tests.support.kafka_tools import until
+from tests.support.races import lock_waiters, require_postgresql
 
 pytestmark = pytest.mark.api
 
@@ -100,27 +100,15 @@ async def applying(erp: Erp, event: CloudEvent[Any]) -> AsyncIterator[AsyncSessi
 
 async def waiting_or_done(erp: Erp, task: asyncio.Task[Any]) -> None:
     """Until `task` has finished or waits for a lock another transaction holds."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
 
     async def read() -> tuple[bool, int]:
-        async with erp.engine.connect() as connection:
-            return task.done(), int(await connection.scalar(query) or 0)
+        return task.done(), await lock_waiters(erp.engine)
 
     await until(read, lambda seen: seen[0] or seen[1] > 0, "the quote's order done or waiting")
 
 
-def require_postgresql(erp: Erp) -> None:
-    if erp.engine.dialect.name != "postgresql":
-        # Every SQLite transaction takes the write lock when it begins: two writers never
-        # interleave, so there is no race to provoke.
-        pytest.skip("SQLite writers never interleave")
-
-
 async def test_a_customer_event_and_a_newer_snapshot_at_once_keep_the_newer(erp: Erp) -> None:
-    require_postgresql(erp)
+    require_postgresql(erp.engine)
     await stock_up(erp)
     customer_id = await erp.customer(version=3)
     event = new_event(updated(customer_id, 4), source="crm-service", actor="crm-service")
@@ -139,7 +127,7 @@ async def test_a_customer_event_and_a_newer_snapshot_at_once_keep_the_newer(erp:
 async def test_a_new_customers_event_and_an_older_snapshot_at_once_keep_the_event(
     erp: Erp,
 ) -> None:
-    require_postgresql(erp)
+    require_postgresql(erp.engine)
     await stock_up(erp)
     customer_id = uuid.uuid4()  # not known to ERP yet: both writers would create its row
     event = new_event(updated(customer_id, 5), source="crm-service", actor="crm-service")

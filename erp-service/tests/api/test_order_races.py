@@ -6,47 +6,13 @@ they come one after the other (never a 500, never a broken rule)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from shared_schemas.database import session_factory
 from tests.support.erp import Erp
-from tests.support.kafka_tools import until
+from tests.support.races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
-
-
-def require_postgresql(erp: Erp) -> None:
-    if erp.engine.dialect.name != "postgresql":
-        # Every SQLite transaction takes the write lock when it begins: two writers never
-        # interleave, so there is no race to provoke.
-        pytest.skip("SQLite writers never interleave")
-
-
-@asynccontextmanager
-async def holding(erp: Erp, statement: str, **params: Any) -> AsyncIterator[None]:
-    """A transaction that has locked what `statement` locks until the block ends."""
-    async with session_factory(erp.engine)() as session, session.begin():
-        await session.execute(text(statement), params)
-        yield
-
-
-async def waiting(erp: Erp, count: int) -> None:
-    """Until `count` transactions wait for a lock."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-
-    async def read() -> int:
-        async with erp.engine.connect() as connection:
-            return int(await connection.scalar(query) or 0)
-
-    await until(read, lambda seen: seen >= count, f"{count} transactions waiting for a lock")
 
 
 async def test_cancelling_a_backorder_while_a_receipt_fills_an_older_one_is_no_deadlock(
@@ -56,7 +22,7 @@ async def test_cancelling_a_backorder_while_a_receipt_fills_an_older_one_is_no_d
     newer one holds the widgets and waits for gadgets. A gadget receipt (locking the
     waiting orders oldest first) and the newer order's cancellation (handing its widgets
     to the older one) meet: both succeed and the older order ends with everything."""
-    require_postgresql(erp)
+    require_postgresql(erp.engine)
     await erp.warehouse("MAIN")
     await erp.product("WIDGET", "100.00", tax_rate="0")
     await erp.product("GADGET", "10.00", tax_rate="0")
@@ -78,15 +44,17 @@ async def test_cancelling_a_backorder_while_a_receipt_fills_an_older_one_is_no_d
         "quantity": 1,
     }
     # The older order's row is held: the receipt waits for it first, then the cancel.
-    async with holding(erp, "SELECT id FROM orders WHERE id = :id FOR UPDATE", id=older["id"]):
+    async with holding(
+        erp.engine, "SELECT id FROM orders WHERE id = :id FOR UPDATE", id=older["id"]
+    ):
         receipt = asyncio.create_task(
             erp.client.post("/stock/movements", json=receipt_body, headers=headers)
         )
-        await waiting(erp, 1)
+        await waiting(erp.engine, 1)
         cancel = asyncio.create_task(
             erp.client.post(f"/orders/{newer['id']}/cancel", headers=headers)
         )
-        await waiting(erp, 2)
+        await waiting(erp.engine, 2)
     received, cancelled = await receipt, await cancel
     assert received.status_code == 201, received.text
     assert cancelled.status_code == 200, cancelled.text
@@ -109,7 +77,7 @@ async def test_an_order_placed_while_a_hold_is_released_counts_the_released_orde
     """Finance releases a held order (taking its customer over the limit) while a new
     order of the same customer is placed: the new one is checked against an exposure that
     counts the released order, as if they came one after the other, so it is held too."""
-    require_postgresql(erp)
+    require_postgresql(erp.engine)
     await erp.warehouse("MAIN")
     await erp.product("WIDGET", "100.00", tax_rate="0")
     customer_id = await erp.customer(credit_limit="1000.00")
@@ -118,16 +86,16 @@ async def test_an_order_placed_while_a_hold_is_released_counts_the_released_orde
     assert (first["status"], held["status"]) == ("backordered", "on_hold")
 
     # The widget level is held: the release waits for it first, then the new order.
-    async with holding(erp, "SELECT 1 FROM stock_levels WHERE sku = 'WIDGET' FOR UPDATE"):
+    async with holding(erp.engine, "SELECT 1 FROM stock_levels WHERE sku = 'WIDGET' FOR UPDATE"):
         release = asyncio.create_task(
             erp.client.post(f"/orders/{held['id']}/release", headers=erp.headers("finance"))
         )
-        await waiting(erp, 1)
+        await waiting(erp.engine, 1)
         body = {"customer_id": str(customer_id), "lines": [{"sku": "WIDGET", "quantity": 1}]}
         placed = asyncio.create_task(
             erp.client.post("/orders", json=body, headers=erp.headers("sales"))
         )
-        await waiting(erp, 2)
+        await waiting(erp.engine, 2)
     released, new = await release, await placed
     assert released.status_code == 200, released.text
     assert released.json()["status"] == "backordered"

@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from tests.support.gateway_identity import (
     create_user,
@@ -18,7 +17,7 @@ from tests.support.gateway_identity import (
     sign_in,
     token_pair,
 )
-from tests.support.kafka_tools import until
+from tests.support.races import require_postgresql, waiting
 
 pytestmark = [pytest.mark.api, pytest.mark.security]
 
@@ -28,9 +27,8 @@ NEW_PASSWORD = "an entirely new passphrase"
 async def test_a_refresh_racing_a_password_change_ends_with_the_old_sessions(
     database_url: str,
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
     async with gateway_of(settings_for(database_url)) as gateway:
+        require_postgresql(gateway.app.state.engine)
         user = await create_user(gateway, "racer")
         old = await token_pair(gateway.client, "racer", "correct horse battery staple")
 
@@ -54,17 +52,7 @@ async def test_a_refresh_racing_a_password_change_ends_with_the_old_sessions(
             )
         )
 
-        async def waiting_on_a_lock() -> int:
-            async with gateway.app.state.engine.connect() as connection:
-                waiting = await connection.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                        "current_database() AND wait_event_type = 'Lock'"
-                    )
-                )
-                return int(waiting or 0)
-
-        await until(waiting_on_a_lock, lambda count: count > 0, "the change to wait")
+        await waiting(gateway.app.state.engine, 1)  # the change waits for the refresh
         go_on.set()
         refreshed, changed = await asyncio.gather(refreshing, changing)
         sign_in._issue = issue
