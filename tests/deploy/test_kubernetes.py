@@ -366,10 +366,11 @@ def test_the_topics_job_creates_every_catalogue_topic_with_the_replication_facto
 def test_a_first_install_can_create_the_topics_before_any_relay_or_consumer_starts(
     rendered: Rendered,
 ) -> None:
-    """The first install of docs/operations.md and deploy/k8s/README.md: what has no
+    """The staged apply of docs/operations.md (a release of one service): what has no
     component label (namespace and settings), then the `migration` component (the
     migration Jobs and kafka-topics), waited for, and only then the rest. The first two
-    steps hold every Job and what the Jobs read, and no relay or consumer."""
+    steps hold every Job and what the Jobs read, and no relay or consumer, so an operator
+    may also stage a first install that way."""
 
     def component(document: Manifest) -> str | None:
         return labels(document).get("app.kubernetes.io/component")
