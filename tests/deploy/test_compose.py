@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+import uvicorn
 from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
@@ -50,6 +51,8 @@ COMPOSE = load_compose()
 RAW_SERVICES: dict[str, Any] = COMPOSE["services"]
 REQUIRED = required_variables(COMPOSE_FILE.read_text())
 PREFIXES = ("CRM_", "ERP_", "GATEWAY_", "KAFKA_", "COMPANY_")
+# uvicorn's setting naming the proxies whose X-Forwarded-For it believes.
+FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
 CRM, ERP, GATEWAY = (
     next(s for s in SERVICES if s.name == name) for name in ("crm", "erp", "gateway")
 )
@@ -249,6 +252,8 @@ def test_each_variable_is_a_setting_someone_reads(process: str) -> None:
     known = {f"{service.prefix}_{name.upper()}" for name in service.settings.model_fields}
     known |= {f"KAFKA_{name.upper()}" for name in KafkaSettings.model_fields}
     known |= {f"COMPANY_{name.upper()}" for name in CompanySettings.model_fields}
+    if process == "gateway":
+        known.add(FORWARDED_ALLOW_IPS)  # read by uvicorn, the gateway's HTTP server
     unknown = sorted(set(environment_of(RAW_SERVICES[process])) - known)
     assert not unknown, f"{process} sets variables no setting reads: {', '.join(unknown)}"
 
@@ -290,6 +295,27 @@ def test_services_verify_tokens_with_the_gateways_keys(service: Service) -> None
             gateway.jwt_issuer,
             gateway.jwt_audience,
         )
+
+
+def test_the_gateway_can_be_told_the_address_of_a_proxy_in_front_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compose serves plain HTTP on port 8000, so production puts a TLS proxy in front, and
+    then every client arrives from the proxy's address: the per-address rate limits and
+    sign-in throttling would count them all as one client unless the server believes the
+    proxy's X-Forwarded-For (docs/operations.md). The operator names the proxy in .env;
+    unset, the server keeps its own default."""
+    value = environment_of(RAW_SERVICES["gateway"]).get(FORWARDED_ALLOW_IPS)
+    assert value is not None, f"the gateway is not given {FORWARDED_ALLOW_IPS}"
+    assert interpolate(value, {FORWARDED_ALLOW_IPS: "172.18.0.1"}) == "172.18.0.1", (
+        f"{FORWARDED_ALLOW_IPS} does not come from the operator: {value}"
+    )
+    monkeypatch.delenv(FORWARDED_ALLOW_IPS, raising=False)
+    default = uvicorn.Config("gateway.main:create_app").forwarded_allow_ips
+    assert interpolate(value, {}) == default, "unset, it should be the server's own default"
+    assert re.search(rf"^#?{FORWARDED_ALLOW_IPS}=", ENV_EXAMPLE.read_text(), re.MULTILINE), (
+        f"{ENV_EXAMPLE.name} does not mention {FORWARDED_ALLOW_IPS}"
+    )
 
 
 def test_gateway_reaches_the_services_and_redis() -> None:
