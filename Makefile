@@ -24,7 +24,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 $(STAMP): $(UV) uv.lock pyproject.toml */pyproject.toml
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --locked --all-packages
 	@touch $@
 
 install: $(STAMP) ## Create .venv with every package and development tool

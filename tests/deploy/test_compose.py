@@ -473,7 +473,7 @@ def test_dockerfile_builds_from_the_lock_in_stages_and_runs_unprivileged(
     syncs = [i.arguments for i in instructions if i.keyword == "RUN" and "uv sync" in i.arguments]
     assert syncs, f"{path.relative_to(ROOT)} never runs uv sync"
     for sync in syncs:
-        for flag in ("--frozen", "--no-dev", f"--package {service.directory}"):
+        for flag in ("--locked", "--no-dev", f"--package {service.directory}"):
             assert flag in sync, f"{path.relative_to(ROOT)}: uv sync without {flag}"
 
     last = max(i.stage for i in instructions)
