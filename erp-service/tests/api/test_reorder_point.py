@@ -91,3 +91,54 @@ async def test_a_movement_after_a_raised_reorder_point_is_judged_by_the_new_poin
     order = await erp.order(customer, [("WIDGET-1", 4)])  # 8 → 4: below 5
     assert order["status"] == "confirmed"
     assert [(low["available"], low["reorder_point"]) for low in await lows(erp)] == [(4, 5)]
+
+
+async def test_stock_that_arrives_and_goes_to_backorders_at_once_is_judged_by_its_net_change(
+    erp: Erp,
+) -> None:
+    """A receipt lifts available above the point and the backorders it fills take it below
+    again, in one transaction: nobody ever saw it recover, so stock that was low before is
+    not announced low again; stock that was not low before is announced once."""
+    await erp.warehouse("BER")
+    await erp.product("WIDGET-1", reorder_point=10)
+    await erp.receive("WIDGET-1", 12)
+    customer = await erp.customer()
+    first = await erp.order(customer, [("WIDGET-1", 25)])  # 12 → 0: low, waits for 13
+    assert first["status"] == "backordered"
+    assert [(low["available"], low["version"]) for low in await lows(erp)] == [(0, 2)]
+
+    await erp.receive("WIDGET-1", 15)  # 0 → 15 → 2 in one transaction: still low
+    assert (await erp.get_order(first["id"]))["status"] == "confirmed"
+    level = await erp.stock_level("WIDGET-1")
+    assert level is not None
+    assert (level["on_hand"], level["reserved"], level["available"]) == (27, 25, 2)
+    assert len(await lows(erp)) == 1
+
+    # Cancelling gives units back that go on to a waiting order: 2 → 7 → 3, still low.
+    second = await erp.order(customer, [("WIDGET-1", 6)])  # reserves 2 → 0, waits for 4
+    assert second["status"] == "backordered"
+    third = await erp.order(customer, [("WIDGET-1", 1)])
+    assert third["status"] == "backordered"
+    response = await erp.client.post(
+        f"/orders/{second['id']}/cancel", json={}, headers=erp.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    assert (await erp.get_order(third["id"]))["status"] == "confirmed"
+    level = await erp.stock_level("WIDGET-1")
+    assert level is not None
+    assert level["available"] == 1
+    assert len(await lows(erp)) == 1
+
+    # Up from not low, through the point, and down below it by the backorders: once.
+    await erp.receive("WIDGET-1", 40)  # 1 → 41: not low any more
+    fourth = await erp.order(customer, [("WIDGET-1", 60)])  # 41 → 0: low, waits for 19
+    assert fourth["status"] == "backordered"
+    assert len(await lows(erp)) == 2
+    await erp.receive("WIDGET-1", 30)  # 0 → 30 → 11: above the point
+    assert len(await lows(erp)) == 2
+    fifth = await erp.order(customer, [("WIDGET-1", 20)])  # 11 → 0: one order, one crossing
+    assert fifth["status"] == "backordered"
+    assert [low["available"] for low in await lows(erp)] == [0, 0, 0]
+    await erp.receive("WIDGET-1", 5)  # 0 → 5 → 0: was low, is low
+    assert len(await lows(erp)) == 3
+    assert (await erp.stock_check())["drift"] == []

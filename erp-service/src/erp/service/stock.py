@@ -69,10 +69,14 @@ class Posted:
 
 @dataclass
 class _Locked:
-    """A level row this transaction holds the lock of, and its product's reorder point."""
+    """A level row this transaction holds the lock of, its product's reorder point, and
+    the level as the transaction found it (`start`), against which running low is judged
+    (see `_move`)."""
 
     row: StockLevel
     reorder_point: int
+    start: Level
+    announced_low: bool = False
 
 
 async def post_movement(uow: UnitOfWork, request: MovementRequest) -> Posted:
@@ -214,7 +218,12 @@ async def _move(
     **cause: Any,
 ) -> StockMovement:
     """Apply one movement to a locked level and write its ledger row; `erp.stock.low.v1`
-    when it takes available below the product's reorder point."""
+    when it takes available below the product's reorder point.
+
+    Low is judged against the level as the transaction found it, once per transaction:
+    what others see is the level before and after it. A receipt that lifts stock above the
+    point and the backorders it fills that take it below again is no news when it was
+    below before, and several orders of one run taking it down are one crossing."""
     row = level.row
     before = _value(row)
     after = before.moved(on_hand_delta, reserved_delta)
@@ -233,7 +242,10 @@ async def _move(
         **cause,
     )
     uow.session.add(movement)
-    if ran_low(before, after, level.reorder_point, level.reorder_point):
+    if not level.announced_low and ran_low(
+        level.start, after, level.reorder_point, level.reorder_point
+    ):
+        level.announced_low = True
         await uow.record(StockLow(**_level_state(row), reorder_point=level.reorder_point))
     return movement
 
@@ -325,7 +337,7 @@ async def _locked(session: AsyncSession, key: LevelKey) -> _Locked | None:
         .execution_options(populate_existing=True)
     )
     found = (await session.execute(query)).first()
-    return _Locked(found[0], found[1]) if found is not None else None
+    return _Locked(found[0], found[1], _value(found[0])) if found is not None else None
 
 
 async def _reserved_by_order(
