@@ -13,10 +13,18 @@ from shared_schemas.database import MONEY, RATE
 from shared_schemas.listing import SearchKey
 
 
+def sku_key(sku: str) -> str:
+    """A sku as its uniqueness sees it: `WIDGET-1` and `widget-1` are one sku (skus are
+    ASCII, so SQL's lower() agrees)."""
+    return sku.lower()
+
+
 class Product(Record, Base):
     __tablename__ = "products"
 
     sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # `sku_key(sku)`: unique, so no two products' skus differ only in case.
+    sku_key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(SearchKey)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from erp.adapters.catalog import Product, Warehouse
+from erp.adapters.catalog import Product, Warehouse, sku_key
 from erp.adapters.sales import Order
 from erp.adapters.stock import StockLevel
 from erp.domain.orders import BACKORDERED, CONFIRMED, ON_HOLD, PARTIALLY_SHIPPED, PENDING
@@ -36,11 +36,18 @@ async def get_product(session: AsyncSession, product_id: uuid.UUID) -> Product:
 async def create_product(uow: UnitOfWork, values: Mapping[str, Any]) -> Product:
     async with uow:
         _require_company_currency(uow, values.get("currency"))
-        existing = await uow.session.scalar(select(Product.id).where(Product.sku == values["sku"]))
+        sku, key = values["sku"], sku_key(values["sku"])
+        existing = (
+            await uow.session.execute(select(Product.id, Product.sku).where(Product.sku_key == key))
+        ).first()
         if existing is not None:
-            raise Duplicate(f"A product with sku {values['sku']!r} exists already.", existing)
+            # Skus differing only in case would be one product to whoever types or reads
+            # them, and an order or quote line would silently find the other one.
+            known = "" if existing.sku == sku else f" as {existing.sku!r}"
+            raise Duplicate(f"A product with sku {sku!r} exists already{known}.", existing.id)
         product = Product(
             id=uuid.uuid4(),
+            sku_key=key,
             **{**values, "currency": values.get("currency") or uow.settings.company.currency},
         )
         product.name_key = normalise(product.name) or ""

@@ -1,0 +1,87 @@
+"""Migration 0008 makes skus unique whatever their case: products kept before it get their
+sku's key, and skus that already differ only in case stop the upgrade, named, rather than
+one of them being dropped or the index failing without saying why (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from shared_schemas.database import create_engine
+
+pytestmark = pytest.mark.api
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("sqlalchemy.url", database_url)
+    return config
+
+
+async def upgrade(database_url: str, revision: str) -> None:
+    # Alembic's env runs its own event loop: keep it off the test's loop.
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), revision)
+
+
+async def execute(database_url: str, statement: str, **values: object) -> list[tuple[object, ...]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(statement), values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def add_product(database_url: str, sku: str) -> None:
+    """A product as the service stored it before 0008."""
+    now = datetime.now(UTC)
+    product_id = uuid.uuid4()
+    await execute(
+        database_url,
+        "INSERT INTO products (id, sku, name, name_key, unit_price, currency, tax_rate, cost, "
+        "reorder_point, active, version, created_at, updated_at) VALUES (:id, :sku, 'Widget', "
+        "'widget', 10, 'EUR', 19, 6, 0, true, 1, :now, :now)",
+        id=product_id.hex if database_url.startswith("sqlite") else product_id,
+        sku=sku,
+        now=now,
+    )
+
+
+async def test_products_kept_before_get_their_key_and_case_twins_stop_the_upgrade(
+    database_url: str,
+) -> None:
+    await upgrade(database_url, "0007")
+    for sku in ("WIDGET-1", "widget-1", "Widget-1", "GADGET-2"):
+        await add_product(database_url, sku)
+
+    with pytest.raises(RuntimeError, match=re.escape("WIDGET-1, Widget-1, widget-1. Rename")):
+        await upgrade(database_url, "head")
+
+    # Renamed by their owner, the upgrade goes through and keys every product.
+    await execute(database_url, "UPDATE products SET sku = 'WIDGET-1-OLD' WHERE sku = 'widget-1'")
+    await execute(database_url, "UPDATE products SET sku = 'WIDGET-1-B' WHERE sku = 'Widget-1'")
+    await upgrade(database_url, "head")
+    rows = await execute(database_url, "SELECT sku, sku_key FROM products ORDER BY sku")
+    assert rows == [
+        ("GADGET-2", "gadget-2"),
+        ("WIDGET-1", "widget-1"),
+        ("WIDGET-1-B", "widget-1-b"),
+        ("WIDGET-1-OLD", "widget-1-old"),
+    ]
+    with pytest.raises(IntegrityError):
+        await execute(
+            database_url, "UPDATE products SET sku_key = 'widget-1' WHERE sku = 'WIDGET-1-B'"
+        )
