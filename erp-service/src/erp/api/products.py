@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Product
@@ -62,6 +62,9 @@ class ProductCreate(BaseModel):
 
 
 class ProductUpdate(BaseModel):
+    """Fields to change; those left out stay as they are. No field may be null: a product
+    always has each of them."""
+
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"unit_price": "239.90"}]}
     )
@@ -73,6 +76,15 @@ class ProductUpdate(BaseModel):
     cost: Price | None = None
     reorder_point: int | None = Field(default=None, ge=0, le=10_000_000)
     active: bool | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _required(cls, value: Any) -> Any:
+        # A null was taken for "leave as is" and answered 200: a client clearing a field
+        # believed it done.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class ProductOut(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Warehouse
@@ -54,11 +54,20 @@ class WarehouseCreate(BaseModel):
 
 
 class WarehouseUpdate(BaseModel):
+    """Fields to change; those left out stay as they are, a null address removes it."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Berlin"}]})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: Address | None = None
     active: bool | None = None
+
+    @field_validator("name", "active")
+    @classmethod
+    def _required(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class WarehouseOut(BaseModel):
