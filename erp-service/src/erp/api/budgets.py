@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from erp.api.deps import UnitOfWorkDep
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import budgets
-from shared_schemas.http.concurrency import set_etag
+from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -72,6 +72,10 @@ class BudgetOut(BaseModel):
     responses={
         200: {"description": "The month's budget was replaced"},
         201: {"description": "The month's budget was created", "model": BudgetOut},
+        412: {
+            "description": "If-Match names another version, or there is no budget to match "
+            "(`current_version` 0)"
+        },
         422: {"description": "Not a month, or an unknown or inactive account"},
     },
 )
@@ -82,8 +86,9 @@ async def set_budget(
     _access: UpdateAccess,
     uow: UnitOfWorkDep,
     response: Response,
+    if_match: IfMatch = None,
 ) -> BudgetOut:
-    result = await budgets.set_budget(uow, account_id, month, body.amount)
+    result = await budgets.set_budget(uow, account_id, month, body.amount, _precondition(if_match))
     if result.created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/budgets/{account_id}/{month}"
@@ -114,10 +119,24 @@ async def list_budgets(
     "/{account_id}/{month}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an account's budget for a month",
-    responses={404: {"description": "No budget for that account and month"}},
+    responses={
+        404: {"description": "No budget for that account and month"},
+        412: {"description": "If-Match names another version"},
+    },
 )
 async def remove_budget(
-    account_id: uuid.UUID, month: Month, _access: DeleteAccess, uow: UnitOfWorkDep
+    account_id: uuid.UUID,
+    month: Month,
+    _access: DeleteAccess,
+    uow: UnitOfWorkDep,
+    if_match: IfMatch = None,
 ) -> Response:
-    await budgets.remove_budget(uow, account_id, month)
+    await budgets.remove_budget(uow, account_id, month, _precondition(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _precondition(if_match: str | None) -> budgets.Precondition | None:
+    """`If-Match: "<version>"` or `*` (any version); None without the header."""
+    if if_match is None:
+        return None
+    return budgets.Precondition(expected_version(if_match))

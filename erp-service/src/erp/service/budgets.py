@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from erp.adapters.finance import Account, Budget
 from erp.service.unit_of_work import UnitOfWork
-from shared_schemas.domain import NotFound, RuleViolation
+from shared_schemas.domain import NotFound, RuleViolation, StaleVersion
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey
 
@@ -42,12 +42,25 @@ class BudgetSet:
     created: bool
 
 
+@dataclass(frozen=True)
+class Precondition:
+    """An `If-Match` the change depends on: the budget exists (`*`), at `version` if named.
+    Without one (None) a budget is created or replaced whatever it was."""
+
+    version: int | None
+
+
 async def set_budget(
-    uow: UnitOfWork, account_id: uuid.UUID, month: str, amount: Decimal
+    uow: UnitOfWork,
+    account_id: uuid.UUID,
+    month: str,
+    amount: Decimal,
+    precondition: Precondition | None = None,
 ) -> BudgetSet:
     """Create the month's budget of the account, or replace its amount. Concurrent first
     settings of the same month meet on the unique (account, month) index: one inserts, the
-    other replaces."""
+    other replaces. With a precondition only the budget as the client read it is replaced
+    (412 otherwise), so of two people changing it the second learns of the first."""
     check_month(month)
     async with uow:
         session = uow.session
@@ -58,6 +71,12 @@ async def set_budget(
                 "Budgets are set for active accounts of the chart.",
                 [{"field": "account_id", "message": message}],
             )
+        if precondition is not None:
+            expected = await _budget_as_expected(session, account_id, month, precondition)
+            if expected.amount != amount:
+                expected.amount = amount
+                await session.flush()
+            return BudgetSet(expected, created=False)
         now = uow.now()
         insert = (
             postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -89,16 +108,44 @@ async def set_budget(
     return BudgetSet(budget, created=inserted is not None)
 
 
-async def remove_budget(uow: UnitOfWork, account_id: uuid.UUID, month: str) -> None:
+async def remove_budget(
+    uow: UnitOfWork, account_id: uuid.UUID, month: str, precondition: Precondition | None = None
+) -> None:
     check_month(month)
     async with uow:
         session = uow.session
         budget = await session.scalar(
-            select(Budget).where(Budget.account_id == account_id, Budget.month == month)
+            select(Budget)
+            .where(Budget.account_id == account_id, Budget.month == month)
+            .with_for_update()
         )
         if budget is None:
             raise NotFound("budget", f"of account {account_id} for {month}")
+        if precondition is not None:
+            _check_precondition(budget, precondition)
         await session.delete(budget)
+
+
+async def _budget_as_expected(
+    session: AsyncSession, account_id: uuid.UUID, month: str, precondition: Precondition
+) -> Budget:
+    """The month's budget, locked, as the precondition expects it; 412 otherwise (also
+    when there is none: an `If-Match` names a budget that exists)."""
+    budget = await session.scalar(
+        select(Budget)
+        .where(Budget.account_id == account_id, Budget.month == month)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if budget is None:
+        raise StaleVersion(0)
+    _check_precondition(budget, precondition)
+    return budget
+
+
+def _check_precondition(budget: Budget, precondition: Precondition) -> None:
+    if precondition.version is not None and precondition.version != budget.version:
+        raise StaleVersion(budget.version)
 
 
 async def list_budgets(
