@@ -3,7 +3,6 @@ process when asked; each starts against the real broker and stops cleanly on SIG
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,29 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_schemas.broker import free_port
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Outbox
+from tests.support.harness import migrate
 from tests.support.kafka_tools import eventually, read_topic
 from tests.support.probe import probe_event
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"crm": "crm-service", "erp": "erp-service"}
 STARTUP_SECONDS = 90
-
-
-async def migrated(service: str, database_url: str) -> None:
-    config = Config(str(ROOT / SERVICES[service] / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    await asyncio.to_thread(command.upgrade, config, "head")
 
 
 async def started(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -104,7 +95,7 @@ async def answers(url: str) -> bool:
 async def test_relay_and_consumer_processes_run_and_stop_cleanly(
     service: str, database_url: str, kafka: KafkaSettings, topic: str, tmp_path: Path
 ) -> None:
-    await migrated(service, database_url)
+    await migrate(SERVICES[service], database_url)
     event_id = await record_probe(service, database_url, topic)
     prefix = service.upper()
     relay_metrics, consumer_metrics = free_port(), free_port()
@@ -137,7 +128,7 @@ async def test_relay_and_consumer_processes_run_and_stop_cleanly(
 async def test_api_process_alone_or_with_its_workers_inside(
     service: str, database_url: str, kafka: KafkaSettings, topic: str, tmp_path: Path
 ) -> None:
-    await migrated(service, database_url)
+    await migrate(SERVICES[service], database_url)
     event_id = await record_probe(service, database_url, topic)
     prefix, port = service.upper(), free_port()
     env = {
@@ -171,9 +162,7 @@ async def test_api_process_alone_or_with_its_workers_inside(
 
 
 async def test_gateway_process_starts_and_stops(database_url: str, tmp_path: Path) -> None:
-    config = Config(str(ROOT / "gateway" / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    await asyncio.to_thread(command.upgrade, config, "head")
+    await migrate("gateway", database_url)
     port = free_port()
     env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_PORT": str(port)}
     gateway = ServiceProcess("gateway-api", env, tmp_path / "gateway.log")

@@ -106,10 +106,16 @@ async def test_a_broken_check_constraint_is_a_409(
     assert await count_items(engine) == 0
 
 
-async def test_a_row_changed_under_its_version_is_a_409(client: httpx.AsyncClient) -> None:
+async def test_a_row_changed_under_its_version_is_a_409_and_writes_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
     assert (await client.post("/items", json={"sku": "C-1", "name": "desk"})).status_code == 201
 
     assert_conflict(await client.post("/items/C-1/rename-after-someone-else"))
+    # The other writer's change stands; the stale rename left no trace.
+    async with AsyncSession(engine) as session:
+        item = (await session.scalars(select(Item).where(Item.sku == "C-1"))).one()
+    assert (item.name, item.version) == ("desk", 2)
 
 
 async def test_a_missing_required_value_stays_a_server_error(

@@ -5,9 +5,6 @@ tests and stopped after them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from deploy.local.launcher import SERVICES, sign_in
 from shared_schemas.broker import free_port
 from tests.support.databases import platform_databases, postgres_required
 from tests.support.harness import migrate
+from tests.support.kafka_tools import eventually
 from tests.support.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +32,16 @@ class RunningApis:
 
 
 async def _until_ready(url: str, process: ServiceProcess, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
+
+        async def ready() -> bool:
             assert process.running(), f"{process.script} exited:\n{process.output()}"
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            assert time.monotonic() < deadline, f"{url} not ready within {within:.0f}s"
-            await asyncio.sleep(0.1)
+            try:
+                return (await client.get(f"{url}/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, timeout=within, what=f"{url} ready")
 
 
 @pytest.fixture(scope="package")

@@ -57,6 +57,13 @@ async def log(crm: Crm, role: str, employee: uuid.UUID | None, **body: Any) -> d
     return dict(response.json())
 
 
+async def listed(crm: Crm) -> list[dict[str, Any]]:
+    """Every activity, as an administrator lists them."""
+    response = await crm.client.get("/activities", headers=crm.headers("admin"))
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -143,6 +150,7 @@ async def test_an_unknown_target_is_422_naming_it(crm: Crm, target: str) -> None
     assert response.json()["errors"] == [
         {"field": target, "message": f"no such {target.removesuffix('_id')}"}
     ]
+    assert await listed(crm) == []
 
 
 @pytest.mark.parametrize(
@@ -166,6 +174,7 @@ async def test_a_location_must_be_a_point_on_earth(
     )
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert await listed(crm) == []
 
 
 async def test_the_poles_and_the_date_line_are_on_earth(crm: Crm, customer_id: str) -> None:
@@ -188,6 +197,7 @@ async def test_occurred_at_needs_a_time_zone(crm: Crm, customer_id: str) -> None
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "occurred_at"
+    assert await listed(crm) == []
 
 
 async def test_sales_change_and_delete_only_their_own_activities(
@@ -199,6 +209,7 @@ async def test_sales_change_and_delete_only_their_own_activities(
     theirs = crm.headers("sales", colleague)
     assert (await crm.client.patch(url, json={"body": "x"}, headers=theirs)).status_code == 403
     assert (await crm.client.delete(url, headers=theirs)).status_code == 403
+    assert (await crm.client.get(url, headers=theirs)).json() == mine
     own = crm.headers("sales", sales_rep)
     changed = await crm.client.patch(
         url,
@@ -220,6 +231,7 @@ async def test_sales_change_and_delete_only_their_own_activities(
             url, json={"body": f"checked by {role}"}, headers=crm.headers(role, None)
         )
         assert by_role.status_code == 200, role
+        assert by_role.json()["body"] == f"checked by {role}"
     assert (await crm.client.delete(url, headers=own)).status_code == 204
     assert (await crm.client.get(url, headers=own)).status_code == 404
     assert (await crm.client.delete(url, headers=own)).status_code == 404
@@ -244,6 +256,8 @@ async def test_what_an_activity_is_about_cannot_be_changed(
         )
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == next(iter(body))
+    unchanged = await crm.client.get(f"/activities/{activity['id']}", headers=crm.headers("admin"))
+    assert unchanged.json() == activity
 
 
 async def test_a_stale_if_match_is_412_on_change_and_delete(

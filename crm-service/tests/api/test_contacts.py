@@ -41,11 +41,14 @@ async def test_contacts_keep_one_primary_and_honour_if_match(
         f"{url}/{jana['id']}", json={"title": "CFO"}, headers={**headers, "If-Match": '"9"'}
     )
     assert stale.status_code == 412
+    unchanged = await crm.client.get(f"{url}/{jana['id']}", headers=headers)
+    assert (unchanged.json()["title"], unchanged.headers["etag"]) == (None, '"2"')
     changed = await crm.client.patch(
         f"{url}/{jana['id']}", json={"title": "CFO"}, headers={**headers, "If-Match": '"2"'}
     )
     assert changed.status_code == 200, changed.text
     assert changed.headers["etag"] == '"3"'
+    assert changed.json()["title"] == "CFO"
 
     assert (await crm.client.delete(f"{url}/{jana['id']}", headers=headers)).status_code == 204
     assert (await crm.client.get(f"{url}/{jana['id']}", headers=headers)).status_code == 404

@@ -146,7 +146,9 @@ async def test_custom_fields_are_typed_validated_and_filterable(crm: Crm) -> Non
     for definition in definitions:
         created = await crm.client.post("/custom-fields", json=definition, headers=headers)
         assert created.status_code == 201, created.text
-    again = await crm.client.post("/custom-fields", json=definitions[0], headers=headers)
+    again = await crm.client.post(
+        "/custom-fields", json={**definitions[0], "options": ["micro"]}, headers=headers
+    )
     assert again.status_code == 409
     sales_define = await crm.client.post(
         "/custom-fields",
@@ -154,6 +156,16 @@ async def test_custom_fields_are_typed_validated_and_filterable(crm: Crm) -> Non
         headers=crm.headers("sales", await crm.hire("sales")),
     )
     assert sales_define.status_code == 403
+    defined = await crm.client.get("/custom-fields", headers=headers)
+    assert defined.status_code == 200, defined.text
+    assert sorted(field["key"] for field in defined.json()) == [
+        "employees",
+        "founded",
+        "partner",
+        "segment",
+    ]
+    [segment] = [field for field in defined.json() if field["key"] == "segment"]
+    assert segment["options"] == ["smb", "enterprise"]
 
     big = await add(
         crm,
@@ -189,9 +201,10 @@ async def test_custom_fields_are_typed_validated_and_filterable(crm: Crm) -> Non
     bad_filter = await crm.client.get("/customers?cf.employees=lots", headers=headers)
     assert bad_filter.status_code == 422
     # A changed value moves the customer between filters.
-    await crm.client.patch(
+    moved = await crm.client.patch(
         f"/customers/{big['id']}", json={"custom_fields": {"segment": "smb"}}, headers=headers
     )
+    assert moved.status_code == 200, moved.text
     assert await names(crm, headers, "cf.segment=smb&sort=name") == ["Big", "Small"]
 
 
@@ -223,16 +236,20 @@ async def test_a_custom_number_must_fit_what_is_stored(crm: Crm, value: str, mes
 
 async def test_a_required_custom_field_must_be_given(crm: Crm) -> None:
     headers = crm.headers("sales_manager", await crm.hire("sales_manager"))
-    await crm.client.post(
+    defined = await crm.client.post(
         "/custom-fields",
         json={"key": "vat_id", "label": "VAT id", "type": "text", "required": True},
         headers=headers,
     )
+    assert defined.status_code == 201, defined.text
     missing = await crm.client.post(
         "/customers", json={"kind": "company", "name": "NoVat"}, headers=headers
     )
     assert missing.status_code == 422
     assert missing.json()["errors"] == [{"field": "custom_fields.vat_id", "message": "required"}]
+    assert await names(crm, headers, "") == []
+    given = await add(crm, headers, "WithVat", custom_fields={"vat_id": "DE123456789"})
+    assert given["custom_fields"] == {"vat_id": "DE123456789"}
 
 
 async def test_idempotency_key_replays_the_first_response(crm: Crm, sales_rep: uuid.UUID) -> None:
@@ -250,6 +267,7 @@ async def test_idempotency_key_replays_the_first_response(crm: Crm, sales_rep: u
     )
     assert changed.status_code == 422
     assert changed.json()["type"].endswith("idempotency-key-reused")
+    assert await names(crm, headers, "") == ["Once Only"]
     # Keys belong to their user: another user's identical key is a new request.
     other_rep = await crm.hire("sales")
     other = await crm.client.post(
@@ -268,3 +286,5 @@ async def test_a_refused_request_is_replayed_as_refused(crm: Crm) -> None:
     replay = await crm.client.post("/customers", json=body, headers=headers)
     assert replay.status_code == 403
     assert replay.headers["idempotent-replayed"] == "true"
+    assert await names(crm, crm.headers("admin"), "") == []
+    assert await crm.events() == []

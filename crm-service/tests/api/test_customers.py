@@ -51,7 +51,7 @@ async def test_sales_creates_a_customer_they_own_and_it_is_published(
 async def test_a_creator_who_may_not_own_customers_leaves_them_unassigned(crm: Crm) -> None:
     admin = await crm.hire("admin")
     response = await crm.client.post("/customers", json=acme(), headers=crm.headers("admin", admin))
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     assert response.json()["owner_id"] is None
 
 
@@ -83,7 +83,9 @@ async def test_an_archived_customer_is_no_duplicate(crm: Crm, sales_rep: uuid.UU
     first = (await crm.client.post("/customers", json=acme(), headers=headers)).json()
     assert (await crm.client.post(f"/customers/{first['id']}/archive", headers=headers)).is_success
     again = await crm.client.post("/customers", json=acme(), headers=headers)
-    assert again.status_code == 201
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != first["id"]
+    assert again.json()["status"] == "active"
 
 
 async def test_update_publishes_changes_with_before_and_after(
@@ -151,6 +153,10 @@ async def test_status_and_unknown_fields_cannot_be_patched(crm: Crm, sales_rep: 
         response = await crm.client.patch(f"/customers/{created['id']}", json=body, headers=headers)
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == next(iter(body))
+    unchanged = await crm.client.get(f"/customers/{created['id']}", headers=headers)
+    assert unchanged.json() == created
+    assert await crm.events("crm.customer.updated.v1") == []
+    assert await crm.events("crm.customer.archived.v1") == []
 
 
 async def test_archive_and_restore_follow_the_life_cycle(crm: Crm, sales_rep: uuid.UUID) -> None:
@@ -165,6 +171,7 @@ async def test_archive_and_restore_follow_the_life_cycle(crm: Crm, sales_rep: uu
     assert again.json()["allowed"] == ["restore"]
     frozen = await crm.client.patch(url, json={"phone": "1"}, headers=headers)
     assert frozen.status_code == 409
+    assert (await crm.client.get(url, headers=headers)).json() == archived.json()
     restored = await crm.client.post(f"{url}/restore", headers=headers)
     assert restored.json()["status"] == "active"
     [archived_event] = await crm.events("crm.customer.archived.v1")

@@ -88,6 +88,10 @@ async def test_employees_cannot_be_changed_in_crm(crm: Crm) -> None:
         f"/employees/{rep}", json={"name": "Y"}, headers=crm.headers("admin")
     )
     assert changed.status_code == 405
+    unchanged = await crm.client.get(f"/employees/{rep}", headers=crm.headers("admin"))
+    assert unchanged.json()["name"] == "Rep"
+    listed = await crm.client.get("/employees", headers=crm.headers("admin"))
+    assert [employee["id"] for employee in listed.json()["items"]] == [str(rep)]
 
 
 async def test_a_leavers_tokens_stop_working_once_erp_says_they_left(crm: Crm) -> None:
