@@ -87,14 +87,15 @@ async def post_movement(uow: UnitOfWork, request: MovementRequest) -> Posted:
         session = uow.session
         product = await _product_by_sku(session, request.sku)
         transfer = request.kind == TRANSFER
-        source = await _active_warehouse(
-            session, request.source_id, "from_warehouse_id" if transfer else "warehouse_id"
-        )
-        keys = [(product.id, source.id)]
+        warehouses = {request.source_id: "from_warehouse_id" if transfer else "warehouse_id"}
         if transfer:
             assert request.to_warehouse_id is not None
-            target = await _active_warehouse(session, request.to_warehouse_id, "to_warehouse_id")
-            keys.append((product.id, target.id))
+            warehouses[request.to_warehouse_id] = "to_warehouse_id"
+        # In id order, as every lock here is taken: crossing transfers racing two
+        # deactivations cannot wait on each other in a circle.
+        for warehouse_id in sorted(warehouses):
+            await _active_warehouse(session, warehouse_id, warehouses[warehouse_id])
+        keys = [(product.id, warehouse_id) for warehouse_id in warehouses]
         levels = await _lock_levels(session, {key: product.sku for key in keys})
         quantity, reason = request.quantity, (request.reason or "").strip() or None
         if request.kind == RECEIPT:
