@@ -61,3 +61,14 @@ async def test_a_warehouse_keeps_its_name_and_state_and_may_lose_its_address(erp
     )
     assert cleared.status_code == 200, cleared.text
     assert (cleared.json()["address"], cleared.json()["version"]) == (None, 2)
+
+
+async def test_a_minus_zero_amount_is_answered_as_the_zero_it_is(erp: Erp) -> None:
+    """ "-0" is a valid amount and rate: the answer to the write and every read say
+    "0.00" and "0", never "-0.00", which reads as a refund."""
+    product = await erp.product("FREEBIE-1", unit_price="-0", cost="-0.00", tax_rate="-0")
+    assert (product["unit_price"], product["cost"], product["tax_rate"]) == ("0.00", "0.00", "0")
+    read = await erp.client.get(f"/products/{product['id']}", headers=erp.headers("warehouse"))
+    assert read.json() == product
+    [created] = await erp.events("erp.product.created.v1")
+    assert (created["data"]["unit_price"], created["data"]["tax_rate"]) == ("0.00", "0")

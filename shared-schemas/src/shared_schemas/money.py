@@ -63,7 +63,12 @@ def _exact_cents(value: Decimal) -> Decimal:
         raise ValueError("amount is too large") from None
     if cents != value:
         raise ValueError("amount has more than two decimals")
-    return cents
+    return _unsigned_zero(cents)
+
+
+def _unsigned_zero(value: Decimal) -> Decimal:
+    """-0 is zero: written back as "-0.00" it reads as a debt or a refund."""
+    return value + 0 if value.is_zero() else value
 
 
 def _plain_decimal(value: Decimal) -> str:
@@ -121,6 +126,7 @@ may also give whole numbers and fewer decimals (`1250`, `"1250.5"`)."""
 Percent = Annotated[
     Decimal,
     BeforeValidator(_not_a_float),
+    AfterValidator(_unsigned_zero),
     PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
     WithJsonSchema(_RATE_IN, mode="validation"),
     WithJsonSchema(_RATE_OUT, mode="serialization"),

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
 
 from shared_schemas.events.base import Money, Percent
-
-
-def _unsigned_zero(value: Decimal) -> Decimal:
-    """-0 is zero: published as "-0.00" it would break the schema's unsigned pattern."""
-    return value + 0 if value.is_zero() else value
-
 
 Amount = Annotated[
     Money,
     Field(ge=0),
-    AfterValidator(_unsigned_zero),
     WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]}),
 ]
 """An amount of money that cannot be negative (a price, a total, a payment)."""
@@ -27,7 +19,6 @@ Amount = Annotated[
 Percentage = Annotated[
     Percent,
     Field(ge=0, le=100),
-    AfterValidator(_unsigned_zero),
     WithJsonSchema(
         {
             "type": "string",
