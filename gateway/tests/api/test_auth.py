@@ -128,6 +128,8 @@ async def test_every_refused_sign_in_is_the_same_answer_at_the_same_cost(
             "unknown user": ("nobody", PASSWORD),
             "wrong password": ("dave", "not the password"),
             "disabled user": ("carol", PASSWORD),
+            # No database stores a NUL (PostgreSQL refuses it): still just no such user.
+            "a NUL in the username": ("dave\x00", PASSWORD),
         }
         answers = {}
         for reason, (username, password) in attempts.items():
@@ -152,14 +154,14 @@ async def test_every_refused_sign_in_is_the_same_answer_at_the_same_cost(
 
         monkeypatch.setattr(PasswordHasher, "verify", counted)
         costs = {}
-        for username in ("nobody", "dave"):
+        for username in ("nobody", "dave", "no\x00body"):
             checked.clear()
             response = await sign_in(gateway.client, username, "still not the password")
             assert response.status_code == 401
             assert len(checked) == 1, (username, checked)
             # "$argon2id$v=19$m=...,t=...,p=...$salt$hash": the algorithm and its costs.
             costs[username] = checked[0].split("$")[1:4]
-        assert costs["nobody"] == costs["dave"], costs
+        assert costs["nobody"] == costs["dave"] == costs["no\x00body"], costs
         assert costs["nobody"][0] == "argon2id"
 
 
@@ -243,6 +245,21 @@ async def test_failed_sign_ins_of_a_username_are_throttled_from_any_address(
                 lambda response: response.status_code == 200,
                 "the window to pass",
             )
+
+
+async def test_usernames_no_database_stores_are_throttled_like_any_other(
+    database_url: str,
+) -> None:
+    settings = settings_for(database_url, login_max_failures=2, login_window_seconds=60)
+    async with gateway_of(settings) as gateway:
+        for number in range(2):
+            async with gateway.client_from(f"192.0.2.{40 + number}") as client:
+                assert (await sign_in(client, "eve\x00", "guess")).status_code == 401
+        async with gateway.client_from("192.0.2.49") as fresh:
+            throttled = await sign_in(fresh, "eve\x00", "guess")
+            assert throttled.status_code == 429, throttled.text
+            # Another name, counted apart.
+            assert (await sign_in(fresh, "eve", "guess")).status_code == 401
 
 
 async def test_failed_sign_ins_from_an_address_are_throttled_whatever_the_username(

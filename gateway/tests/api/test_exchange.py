@@ -137,6 +137,20 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
                     {"iss": idp.issuer, "aud": idp.audience, "sub": "idp|sam", "exp": now + 60},
                 ),
                 "garbage": "garbage",
+                # Signed by the issuer's key, with dates no token may carry.
+                "exp past any date (10**20)": idp.token("idp|sam", exp=10**20),
+                "exp 1e300": idp.token("idp|sam", exp=1e300),
+                "exp Infinity": idp.token("idp|sam", exp=float("inf")),
+                "exp a numeric string": idp.token("idp|sam", exp=str(now + 60)),
+                "exp a list": idp.token("idp|sam", exp=[now + 60]),
+                "iat true": idp.token("idp|sam", iat=True),
+                "iat before the epoch": idp.token("idp|sam", iat=-(10**20)),
+                "nbf true": idp.token("idp|sam", nbf=True),
+                "nbf 1e300": idp.token("idp|sam", nbf=1e300),
+                # Subjects no database can look up: no user's, not a database error.
+                "a NUL in the subject": idp.token("idp|sam\x00"),
+                "a lone surrogate in the subject": idp.token("idp|\ud800"),
+                "a subject that is no string": idp.token(["idp|sam"]),  # type: ignore[arg-type]
             }
             answers = set()
             for reason, token in forged.items():

@@ -160,6 +160,15 @@ def gateway_signed(stack: Stack, *, now: datetime | None = None, **options: str)
     )
 
 
+def gateway_signed_claims(stack: Stack, **changes: Any) -> str:
+    """Claims of the test's choosing, signed by the gateway's own key: the signature is
+    good, the claims are what is hostile."""
+    key = serialization.load_pem_private_key(PEM.encode(), password=None)
+    return jwt.encode(
+        claims(stack.user_id, **changes), key, algorithm="EdDSA", headers={"kid": KEY_ID}
+    )
+
+
 def another_keys_signature_under_the_gateways_kid(stack: Stack) -> str:
     forger = new_signer(KEY_ID)
     return forger.issue(subject=stack.user_id, roles=["admin"], employee_id=None)
@@ -178,6 +187,20 @@ CASES: dict[str, Callable[[Stack], dict[str, str]]] = {
     "wrong issuer": lambda s: bearer(gateway_signed(s, issuer="someone-else")),
     "unknown kid": lambda s: bearer(gateway_signed(s, kid="retired-long-ago")),
     "refresh token used as access token": lambda s: bearer(s.pair["refresh_token"]),
+    # Signed by the gateway's key, yet no date a token may carry (RFC 7519 NumericDate):
+    # the same 401, not a 500 from turning them into dates.
+    "exp past any date (10**20)": lambda s: bearer(gateway_signed_claims(s, exp=10**20)),
+    "exp 1e300": lambda s: bearer(gateway_signed_claims(s, exp=1e300)),
+    "exp Infinity": lambda s: bearer(gateway_signed_claims(s, exp=float("inf"))),
+    "exp a numeric string": lambda s: bearer(
+        gateway_signed_claims(s, exp=str(int(datetime.now(UTC).timestamp()) + 300))
+    ),
+    "exp a list": lambda s: bearer(gateway_signed_claims(s, exp=[10**20])),
+    "iat true": lambda s: bearer(gateway_signed_claims(s, iat=True)),
+    "iat before the epoch": lambda s: bearer(gateway_signed_claims(s, iat=-(10**20))),
+    "nbf true": lambda s: bearer(gateway_signed_claims(s, nbf=True)),
+    "nbf 1e300": lambda s: bearer(gateway_signed_claims(s, nbf=1e300)),
+    "employee_id a number": lambda s: bearer(gateway_signed_claims(s, employee_id=5)),
     "garbage": lambda s: bearer("garbage"),
     "three dots of garbage": lambda s: bearer("a.b.c"),
     "missing Bearer scheme": lambda s: {"Authorization": s.pair["access_token"]},

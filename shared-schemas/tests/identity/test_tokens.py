@@ -16,7 +16,12 @@ from cryptography.hazmat.primitives import serialization
 
 from shared_schemas.identity import TokenSigner, development_signer
 from shared_schemas.identity.development import DEVELOPMENT_EMPLOYEE_IDS
-from shared_schemas.identity.tokens import ALGORITHM
+from shared_schemas.identity.tokens import (
+    ALGORITHM,
+    LATEST_NUMERIC_DATE,
+    InvalidToken,
+    numeric_date,
+)
 from tests.support.identity import new_signer
 
 pytestmark = pytest.mark.security
@@ -67,6 +72,24 @@ async def test_probes_need_no_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/metrics")).status_code == 200
 
 
+# NumericDates no verifier may take (RFC 7519 §2: a JSON number of seconds since the epoch).
+HOSTILE_NUMERIC_DATES: list[tuple[str, str, Any]] = [
+    ("exp", "past any date (10**20)", 10**20),
+    ("exp", "1e300", 1e300),
+    ("exp", "10**400", 10**400),
+    ("exp", "Infinity", float("inf")),
+    ("exp", "NaN", float("nan")),
+    ("exp", "a numeric string", "4102444800"),  # 2100-01-01, as text
+    ("exp", "a list", [1]),
+    ("iat", "true", True),
+    ("iat", "before the epoch", -(10**20)),
+    ("iat", "-Infinity", float("-inf")),
+    ("nbf", "true", True),
+    ("nbf", "a string", "yesterday"),
+    ("nbf", "an object", {}),
+]
+
+
 def _refused_tokens(signer: TokenSigner) -> dict[str, str | None]:
     private = signer._key  # the test's own key, to forge variants
     stranger = new_signer("test-key-1")  # same key id, different key
@@ -104,6 +127,17 @@ def _refused_tokens(signer: TokenSigner) -> dict[str, str | None]:
             subject="user-1", roles=["sales"], employee_id=EMPLOYEE, token_type="refresh"
         ),
         "no expiry": signed({k: v for k, v in claims().items() if k != "exp"}),
+        # Signed by the trusted key, but no usable date: refused, never a 500.
+        **{
+            f"{name} {label}": signed(claims(**{name: value}))
+            for name, label, value in HOSTILE_NUMERIC_DATES
+        },
+        "a NUL in the subject": signed(claims(sub="user-1\x00")),
+        "a lone surrogate in the subject": signed(claims(sub="user-\ud800")),
+        "an empty subject": signed(claims(sub="")),
+        "employee_id a number": signed(claims(employee_id=5)),
+        "employee_id a list": signed(claims(employee_id=[str(EMPLOYEE)])),
+        "employee_id an object": signed(claims(employee_id={})),
         "tampered roles": _tampered(signer.issue(subject="u", roles=["sales"], employee_id=None)),
     }
 
@@ -140,6 +174,48 @@ async def test_every_untrustworthy_token_gets_the_same_401(
     distinct = {json.dumps(body, sort_keys=True) for body in bodies.values()}
     assert len(distinct) == 1, f"refusals differ and leak the reason: {bodies}"
     assert next(iter(bodies.values()))["detail"] == "A valid access token is required."
+
+
+async def test_fractional_numeric_dates_are_numeric_dates(
+    client: httpx.AsyncClient, signer: TokenSigner
+) -> None:
+    now = datetime.now(UTC).timestamp()
+    payload = claims(iat=now - 0.5, nbf=now - 0.25, exp=now + 299.75)
+    token = jwt.encode(payload, signer._key, algorithm=ALGORITHM, headers={"kid": signer.key_id})
+    assert (await client.get("/whoami", headers=bearer(token))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1_800_000_000, datetime(2027, 1, 15, 8, tzinfo=UTC)),
+        (1_800_000_000.5, datetime(2027, 1, 15, 8, 0, 0, 500_000, tzinfo=UTC)),
+        (LATEST_NUMERIC_DATE.timestamp(), LATEST_NUMERIC_DATE),
+        (None, None),
+    ],
+)
+def test_a_numeric_date_is_a_number_of_seconds_within_range(
+    value: float | None, expected: datetime | None
+) -> None:
+    assert numeric_date({"exp": value}, "exp") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "value"),
+    HOSTILE_NUMERIC_DATES,
+    ids=[f"{name} {label}" for name, label, _ in HOSTILE_NUMERIC_DATES],
+)
+def test_anything_else_is_an_invalid_token(name: str, label: str, value: Any) -> None:
+    with pytest.raises(InvalidToken):
+        numeric_date({name: value}, name)
+
+
+def test_the_latest_numeric_date_leaves_room_for_arithmetic() -> None:
+    # The verifier adds clock skew to an expiry; callers add lifetimes to dates.
+    assert LATEST_NUMERIC_DATE + timedelta(days=365 * 900) < datetime.max.replace(tzinfo=UTC)
+    with pytest.raises(InvalidToken):
+        numeric_date({"exp": LATEST_NUMERIC_DATE.timestamp() + 1}, "exp")
 
 
 async def test_a_basic_authorization_header_is_refused(client: httpx.AsyncClient) -> None:

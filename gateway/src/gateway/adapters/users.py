@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.adapters.orm import Base
@@ -69,6 +69,9 @@ class SignInFailure(Base):
     )
     key: Mapped[str] = mapped_column(String(FAILURE_KEY_LENGTH))
     failed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # A username's attempt still being checked: counted already, but not yet a failure a
+    # successful sign-in may forget (it may still fail after that success).
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (Index("ix_sign_in_failures_key", "key", "failed_at"),)
 

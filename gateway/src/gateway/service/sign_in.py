@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.external_keys import ExternalKeys
@@ -24,6 +25,7 @@ from gateway.service.users import revoke_refresh_tokens
 from shared_schemas.database import lock_for_transaction, utcnow
 from shared_schemas.identity import InvalidToken, TokenSigner, TokenVerifier
 from shared_schemas.identity.config import CLOCK_SKEW
+from shared_schemas.identity.tokens import check_numeric_dates, usable_text
 
 
 class BadCredentials(Exception):
@@ -32,6 +34,10 @@ class BadCredentials(Exception):
 
 class InvalidGrant(Exception):
     """A refresh token or external token that cannot start a session (reason for logs)."""
+
+
+# A recent failed sign-in as `_attempt` reads it: id, key, failed_at, pending.
+Failure = Row[int, str, datetime, bool]
 
 
 class Throttled(Exception):
@@ -95,8 +101,12 @@ class ExternalIssuer:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc)) from exc
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise InvalidToken("no subject")
+        # `exp`, `iat` and `nbf` (when there) as strictly as the gateway's own tokens':
+        # numbers within range, not strings or booleans PyJWT would take.
+        check_numeric_dates(claims)
+        # Looked up in the database: text it can take, or no user has it.
+        if not usable_text(claims.get("sub")):
+            raise InvalidToken("no usable subject")
         return claims
 
 
@@ -123,13 +133,20 @@ class SignIn:
     async def with_password(self, username: str, password: str, client: str) -> TokenPair:
         """A token pair for the right password of an enabled user. Throttled (even for the
         right password) while the username or the client address has too many recent
-        failures; success clears the username's."""
+        failures; success forgets the username's failures that had ended before it began
+        (never an attempt in flight beside it, nor one begun since)."""
         now = utcnow()
         name_key = username_key(username)
         user_key, address_key = _failure_key("user", name_key), _failure_key("ip", client)
         async with self.sessions() as session, session.begin():
             attempt = await self._attempt(session, [user_key, address_key], now, user_key)
-            user = await session.scalar(select(User).where(User.username_key == name_key))
+            # A username no database could store (a NUL) is no user's: refused as unknown,
+            # after the same check, rather than the database refusing the query.
+            user = (
+                await session.scalar(select(User).where(User.username_key == name_key))
+                if usable_text(name_key)
+                else None
+            )
         try:
             # Unknown users are checked against a dummy hash: every refusal costs the same.
             matches = await self.passwords.verify(user.password_hash if user else None, password)
@@ -137,18 +154,21 @@ class SignIn:
             await self._forget(attempt)
             raise
         if user is None or not matches or user.disabled:
-            await self._record_failure([address_key], now)  # the username's is counted
+            await self._failed(attempt, address_key, now)
             raise BadCredentials()
         async with self.sessions() as session, session.begin():
             # The user as they are now, locked as revocations lock them: a new password or a
             # disabling committed while the old password was being checked ends this too.
             current = await session.get(User, user.id, with_for_update=True, populate_existing=True)
             if current is not None and _unchanged(current, user):
-                await session.execute(delete(SignInFailure).where(SignInFailure.key == user_key))
+                # By id, not by username: failures recorded since this attempt began (a
+                # guess racing it) are not this success's to forgive.
+                forgiven = [*attempt.forgives, *attempt.rows]
+                await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(forgiven)))
                 if self.passwords.needs_rehash(current.password_hash):
                     current.password_hash = await self.passwords.hash(password)
                 return await self._issue(session, current, now)
-        await self._record_failure([address_key], now)
+        await self._failed(attempt, address_key, now)
         raise BadCredentials()
 
     async def with_refresh_token(self, token: str) -> TokenPair:
@@ -247,16 +267,49 @@ class SignIn:
             refresh_expires_in=int(self.refresh_ttl.total_seconds()),
         )
 
-    async def _wait(
-        self, session: AsyncSession, keys: list[str], now: datetime
-    ) -> timedelta | None:
-        rows = await session.execute(
-            select(SignInFailure.key, SignInFailure.failed_at).where(
-                SignInFailure.key.in_(keys), SignInFailure.failed_at > now - self.window
-            )
+    async def _attempt(
+        self, session: AsyncSession, keys: list[str], now: datetime, counted: str | None = None
+    ) -> Attempt:
+        """Start a sign-in for `keys`: Throttled while one has too many recent failures.
+        The `counted` key's attempt is a failure from now on (a pending row, removed when it
+        succeeds, marked ended when it fails), so parallel attempts at one username see it
+        before its slow check ends; the keys are locked while counting, so no two take the
+        last free try. An address's failures are recorded once refused: many people may
+        sign in from one address at the same moment."""
+        for lock in sorted(_lock_id(key) for key in keys):
+            await lock_for_transaction(session, lock)
+        # Failures older than the window count for nothing: pruned as new ones arrive.
+        await session.execute(
+            delete(SignInFailure).where(SignInFailure.failed_at <= now - self.window)
         )
+        recent = (
+            await session.execute(
+                select(
+                    SignInFailure.id,
+                    SignInFailure.key,
+                    SignInFailure.failed_at,
+                    SignInFailure.pending,
+                ).where(SignInFailure.key.in_(keys), SignInFailure.failed_at > now - self.window)
+            )
+        ).all()
+        wait = self._wait(recent, now)
+        if wait is not None:
+            raise Throttled(wait)
+        if counted is None:
+            return Attempt()
+        row = SignInFailure(key=counted, failed_at=now, pending=True)
+        session.add(row)
+        await session.flush()
+        # What a success of this attempt may forgive: the failures of its username that
+        # had ended when it began; not those of attempts still in flight (they may fail
+        # after it) nor of attempts begun after it.
+        ended = tuple(id_ for id_, key, _, pending in recent if key == counted and not pending)
+        return Attempt(rows=(row.id,), forgives=ended)
+
+    def _wait(self, recent: Sequence[Failure], now: datetime) -> timedelta | None:
+        """How long the most throttled of the keys of `recent` failures must wait."""
         failures: dict[str, list[datetime]] = defaultdict(list)
-        for key, failed_at in rows:
+        for _, key, failed_at, _ in recent:
             failures[key].append(failed_at)
         waits = [
             wait
@@ -273,39 +326,37 @@ class SignIn:
         ]
         return max(waits, default=None)
 
-    async def _attempt(
-        self, session: AsyncSession, keys: list[str], now: datetime, counted: str | None = None
-    ) -> list[int]:
-        """Start a sign-in for `keys`: Throttled while one has too many recent failures.
-        The `counted` key's attempt is a failure from now on (the ids of its row, removed
-        when it succeeds), so parallel attempts at one username see it before its slow
-        check ends; the keys are locked while counting, so no two take the last free try.
-        An address's failures are recorded once refused: many people may sign in from
-        one address at the same moment."""
-        for lock in sorted(_lock_id(key) for key in keys):
-            await lock_for_transaction(session, lock)
-        # Failures older than the window count for nothing: pruned as new ones arrive.
-        await session.execute(
-            delete(SignInFailure).where(SignInFailure.failed_at <= now - self.window)
-        )
-        wait = await self._wait(session, keys, now)
-        if wait is not None:
-            raise Throttled(wait)
-        if counted is None:
-            return []
-        row = SignInFailure(key=counted, failed_at=now)
-        session.add(row)
-        await session.flush()
-        return [row.id]
-
     async def _record_failure(self, keys: list[str], now: datetime) -> None:
         async with self.sessions() as session, session.begin():
             session.add_all([SignInFailure(key=key, failed_at=now) for key in keys])
 
-    async def _forget(self, attempt: list[int]) -> None:
-        """An attempt that failed for want of a dependency, not of the client: not counted."""
+    async def _failed(self, attempt: Attempt, address_key: str, now: datetime) -> None:
+        """A password attempt refused: its username's pending failure has ended (a later
+        success may forgive it), and the address's is recorded."""
         async with self.sessions() as session, session.begin():
-            await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt)))
+            if attempt.rows:
+                await session.execute(
+                    update(SignInFailure)
+                    .where(SignInFailure.id.in_(attempt.rows))
+                    .values(pending=False)
+                )
+            session.add(SignInFailure(key=address_key, failed_at=now))
+
+    async def _forget(self, attempt: Attempt) -> None:
+        """An attempt that failed for want of a dependency, not of the client: not counted."""
+        if not attempt.rows:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(SignInFailure).where(SignInFailure.id.in_(attempt.rows)))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in under way: the failure rows it counts as until it ends (its username's),
+    and the ended failures its success would forgive."""
+
+    rows: tuple[int, ...] = ()
+    forgives: tuple[int, ...] = ()
 
 
 def _unchanged(current: User, checked: User) -> bool:
@@ -316,11 +367,13 @@ def _unchanged(current: User, checked: User) -> bool:
 def _failure_key(kind: str, value: str) -> str:
     """What failed sign-ins are counted under: `user:<username key>` or `ip:<address>`, or
     for a value too long to store (a username of 200 characters case-folds to up to 600)
-    its digest, so that it is counted like any other and refused like any other."""
+    or that a database cannot store (a NUL, which PostgreSQL refuses) its digest, so that
+    it is counted like any other and refused like any other."""
     key = f"{kind}:{value}"
-    if len(key) <= FAILURE_KEY_LENGTH:
+    if len(key) <= FAILURE_KEY_LENGTH and usable_text(value):
         return key
-    return f"{kind}#{hashlib.blake2b(value.encode(), digest_size=32).hexdigest()}"
+    digest = hashlib.blake2b(value.encode(errors="surrogatepass"), digest_size=32)
+    return f"{kind}#{digest.hexdigest()}"
 
 
 def _lock_id(key: str) -> int:

@@ -3,6 +3,10 @@
 One algorithm, EdDSA over Ed25519, pinned on both sides (RFC 8725): a token whose header
 names any other algorithm, or whose key is not an Ed25519 key, is refused before any
 signature check, which rules out `alg: none` and key-confusion attacks.
+
+A signed token is still untrusted input to parse: every claim is checked for its type and
+range before it is used (`numeric_date` for `exp`, `iat` and `nbf`), so a token signed by
+a trusted key with an absurd claim is refused like any other bad token, never a 500.
 """
 
 from __future__ import annotations
@@ -24,10 +28,51 @@ from shared_schemas.roles import Role
 ALGORITHM = "EdDSA"
 TokenType = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "typ")
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# The latest instant a NumericDate may name: beyond any token's life, and far enough from
+# the end of `datetime`'s range (year 9999) that adding clock skew or a lifetime to it,
+# or comparing it with now, stays within that range.
+LATEST_NUMERIC_DATE = datetime(9000, 1, 1, tzinfo=UTC)
+_LATEST_SECONDS = int(LATEST_NUMERIC_DATE.timestamp())
 
 
 class InvalidToken(Exception):
     """The token cannot be trusted. The reason is for logs only, never for the client."""
+
+
+def numeric_date(claims: dict[str, Any], name: str) -> datetime | None:
+    """The NumericDate claim `name` (RFC 7519 §2: seconds since the epoch, a JSON number)
+    as a datetime, None when absent; InvalidToken when it is no number (a string, a
+    boolean, anything else), not finite, before the epoch or past LATEST_NUMERIC_DATE."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    # bool is an int to Python, and PyJWT's own checks accept "123" and true alike.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken(f"{name} is not a number")
+    # NaN fails every comparison, infinities the bounds.
+    if not 0 <= value <= _LATEST_SECONDS:
+        raise InvalidToken(f"{name} is out of range")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def usable_text(value: object) -> bool:
+    """Whether a claim is text a database can store and compare: a non-empty string
+    without NUL (PostgreSQL refuses it) and without a lone surrogate (JSON may escape one,
+    `"\\ud800"`, which no UTF-8 encodes)."""
+    if not isinstance(value, str) or not value or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_numeric_dates(claims: dict[str, Any], names: Iterable[str] = TIME_CLAIMS) -> None:
+    """InvalidToken unless each of the NumericDate claims `names` present is usable."""
+    for name in names:
+        numeric_date(claims, name)
 
 
 class KeysUnavailable(Exception):
@@ -188,6 +233,7 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc)) from exc
+        check_numeric_dates(claims)
         return _principal(claims, token_type)
 
 
@@ -195,21 +241,26 @@ def _principal(claims: dict[str, Any], token_type: TokenType) -> Principal:
     if claims.get("typ") != token_type:
         raise InvalidToken(f"a {claims.get('typ')!r} token is not an {token_type} token")
     subject, roles = claims.get("sub"), claims.get("roles", [])
-    if not isinstance(subject, str) or not subject:
-        raise InvalidToken("no subject")
+    if not isinstance(subject, str) or not usable_text(subject):
+        raise InvalidToken("no usable subject")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken("roles must be a list of strings")
     known = {role.value for role in Role}
     employee = claims.get("employee_id")
+    if employee is not None and not isinstance(employee, str):
+        raise InvalidToken("employee_id is not a UUID")
     try:
-        employee_id = uuid.UUID(employee) if employee else None
-    except (TypeError, ValueError) as exc:
+        employee_id = uuid.UUID(employee) if employee is not None else None
+    except ValueError as exc:
         raise InvalidToken("employee_id is not a UUID") from exc
+    expires_at = numeric_date(claims, "exp")
+    if expires_at is None:
+        raise InvalidToken("no expiry")
     return Principal(
         user_id=subject,
         # A role this version does not know grants nothing.
         roles=frozenset(Role(role) for role in roles if role in known),
         employee_id=employee_id,
         token_id=str(claims["jti"]),
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        expires_at=expires_at,
     )
