@@ -72,6 +72,8 @@ class Settings(ServiceSettings):
 
     # The event history the live stream resumes from and webhooks replay from.
     event_history_days: int = Field(default=30, ge=1)
+    # Live event streams one user may hold open at once in one gateway process (429 past).
+    event_streams_per_user: int = Field(default=5, ge=1)
     # Webhook deliveries: retried with exponential backoff and jitter for this long.
     webhook_retry_hours: int = Field(default=25, ge=24)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -284,3 +284,145 @@ async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_
 
         # The event recorded after the change does not reach the disabled user.
         assert await until_closed(stream) == ("access revoked", [])
+
+
+# --- open streams per user --------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def capped(database_url: str, per_user: int) -> AsyncIterator[tuple[GatewayEvents, str]]:
+    """The gateway allowing `per_user` open streams per user, served; (hub, base URL)."""
+    settings = events_settings(database_url, event_streams_per_user=per_user)
+    async with gateway_events(settings) as events, served(events.app) as url:
+        yield events, url
+
+
+async def refused_stream(base_url: str, role: str) -> httpx.Response:
+    """A stream request that must not be served (its whole answer, read)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        request = client.build_request("GET", "/api/events/stream", headers=headers(role))
+        response = await client.send(request, stream=True)
+        try:
+            assert response.status_code != 200, "the stream was served"
+            await response.aread()
+        finally:
+            await response.aclose()
+    return response
+
+
+def slots_open(hub: GatewayEvents, role: str) -> int:
+    slots = getattr(hub.app.state, "stream_slots", None)
+    return 0 if slots is None else int(slots.open_for(f"user-{role}"))
+
+
+async def until_slots_open(hub: GatewayEvents, role: str, count: int) -> None:
+    async def settled() -> bool:
+        return slots_open(hub, role) == count
+
+    await eventually(settled, timeout=10, what=f"{count} streams of {role} open")
+
+
+def test_a_user_may_open_five_streams_unless_configured_otherwise() -> None:
+    assert events_settings("sqlite+aiosqlite:///:memory:").event_streams_per_user == 5
+
+
+async def test_a_user_may_hold_only_so_many_streams_open(database_url: str) -> None:
+    async with capped(database_url, 3) as (hub, url), contextlib.AsyncExitStack() as streams:
+        opened = [await streams.enter_async_context(event_stream(url, "sales")) for _ in range(3)]
+        for stream in opened:
+            assert (await stream.next()).retry == 3000
+
+        refused = await refused_stream(url, "sales")
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["Retry-After"]) > 0
+        body = refused.json()
+        assert body["type"] == "https://errors.crm-erp.dev/too-many-requests"
+        assert body["status"] == 429
+        assert "3 event streams" in body["detail"]
+        text = refused.text.lower()
+        for leak in ("traceback", "exception", "user-sales", "bearer"):
+            assert leak not in text, leak
+        assert slots_open(hub, "sales") == 3, "a refused request holds no slot"
+
+        # Another user is not held back by this one.
+        async with event_stream(url, "finance") as other:
+            assert (await other.next()).retry == 3000
+
+        # Once one of the three is closed, a new one is served; the cap holds again.
+        await opened[0].close()
+        await until_slots_open(hub, "sales", 2)
+        async with event_stream(url, "sales") as again:
+            assert (await again.next()).retry == 3000
+            assert (await refused_stream(url, "sales")).status_code == 429
+    await until_slots_open(hub, "sales", 0)
+
+
+async def test_a_refused_request_holds_no_slot(database_url: str) -> None:
+    async with capped(database_url, 1) as (hub, url):
+        for _ in range(3):
+            unknown = await hub.client.get(
+                "/api/events/stream", params={"types": "erp.nothing.*"}, headers=headers("sales")
+            )
+            assert unknown.status_code == 422
+            bad = await hub.client.get(
+                "/api/events/stream", headers={**headers("sales"), "Last-Event-ID": "x"}
+            )
+            assert bad.status_code == 400
+        assert slots_open(hub, "sales") == 0
+        async with event_stream(url, "sales") as stream:
+            assert (await stream.next()).retry == 3000
+
+
+async def test_a_slot_is_freed_when_the_stream_ends_on_the_server(database_url: str) -> None:
+    async with capped(database_url, 1) as (hub, url):
+        token = SIGNER.issue(
+            subject="user-admin", roles=["admin"], employee_id=None, lifetime=timedelta(seconds=2)
+        )
+        async with stream_with(url, token) as stream:
+            assert await until_closed(stream) == ("token expired", [])
+        await until_slots_open(hub, "admin", 0)
+        async with event_stream(url, "admin") as stream:
+            assert (await stream.next()).retry == 3000
+
+
+async def test_a_slot_is_freed_when_the_stream_fails(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with capped(database_url, 1) as (hub, url):
+        failing = True
+        events_after = stream_module.events_after
+
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            if failing:
+                raise RuntimeError("the history cannot be read")
+            return await events_after(*args, **kwargs)
+
+        monkeypatch.setattr(stream_module, "events_after", broken)
+        async with event_stream(url, "admin") as stream:
+            # Cut off, without a last comment.
+            await eventually(lambda: _ended(stream), timeout=10, what="the stream to break")
+        await until_slots_open(hub, "admin", 0)
+        failing = False
+        async with event_stream(url, "admin") as stream:
+            assert (await stream.next()).retry == 3000
+
+
+async def test_slots_are_freed_when_the_server_stops(database_url: str) -> None:
+    settings = events_settings(database_url, event_streams_per_user=2)
+    async with gateway_events(settings) as hub:
+        server = served(hub.app)
+        url = await server.__aenter__()
+        streams = [event_stream(url, "admin") for _ in range(2)]
+        try:
+            for opening in streams:
+                assert (await (await opening.__aenter__()).next()).retry == 3000
+            assert slots_open(hub, "admin") == 2
+            # Stops with the streams still open: past its grace period the server cancels
+            # them (without waiting for them to unwind).
+            await server.__aexit__(None, None, None)
+            await until_slots_open(hub, "admin", 0)
+            assert hub.app.state.history_feed._task is None
+        finally:
+            for opening in streams:
+                await opening.__aexit__(None, None, None)

@@ -9,8 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from gateway.config import Settings
 from gateway.domain.webhooks import expand
-from gateway.service.event_stream import HistoryFeed, StreamEnd, live_events, starting_position
+from gateway.service.event_stream import (
+    HistoryFeed,
+    StreamEnd,
+    StreamSlot,
+    StreamSlots,
+    live_events,
+    starting_position,
+)
 from gateway.service.revocation import DisabledUsers
 from shared_schemas.events.readers import readable_event_types
 from shared_schemas.events.registry import EVENT_TYPES
@@ -24,6 +32,8 @@ StreamAccess = Annotated[Access, Depends(Authorize("gateway", "events", "read"))
 
 # Clients reconnect this long after losing the stream (milliseconds).
 RECONNECT_MS = 3_000
+# A user with every stream of theirs open is told to try again after as long.
+STREAMS_BUSY_RETRY_SECONDS = RECONNECT_MS // 1000
 LAST_POSITION = 2**63 - 1
 
 _STREAM_DOC = """\
@@ -33,7 +43,11 @@ with `:` are heartbeats. The stream ends when the access token that opened it ex
 or when its user is disabled (a last `: token expired` or `: access revoked` line says
 which): reconnect with a fresh token. Reconnect with `Last-Event-ID` (or `last_event_id`) set to the
 last id received to get every event after it, none twice; without it the stream starts
-with the next event. Only the event types your roles may read are sent (design §7)."""
+with the next event. Only the event types your roles may read are sent (design §7).
+
+A user may hold `GATEWAY_EVENT_STREAMS_PER_USER` (5) streams open at once on one gateway
+process; one more is a 429 with `Retry-After` until one of them ends (closing it is
+enough)."""
 
 
 def _feed(request: Request) -> HistoryFeed:
@@ -42,6 +56,41 @@ def _feed(request: Request) -> HistoryFeed:
         feed = request.app.state.history_feed = HistoryFeed(request.app.state.engine)
     assert isinstance(feed, HistoryFeed)
     return feed
+
+
+def _slots(request: Request) -> StreamSlots:
+    slots = getattr(request.app.state, "stream_slots", None)
+    if slots is None:
+        settings: Settings = request.app.state.settings
+        slots = request.app.state.stream_slots = StreamSlots(settings.event_streams_per_user)
+    assert isinstance(slots, StreamSlots)
+    return slots
+
+
+async def _stream_slot(request: Request, access: StreamAccess) -> AsyncIterator[StreamSlot]:
+    """The request's claim on one of its user's streams, taken by the route once the
+    request is valid. Released here once the response is over, however it ended (the
+    client gone, an error, the server stopping and cancelling it): a request-scoped
+    dependency ends after the response has been sent. The stream also releases it as it
+    ends, the sooner of the two."""
+    slot = _slots(request).slot(access.principal.user_id)
+    try:
+        yield slot
+    finally:
+        slot.release()
+
+
+StreamSlotDep = Annotated[StreamSlot, Depends(_stream_slot, scope="request")]
+
+
+def _too_many_streams(per_user: int) -> Problem:
+    return Problem(
+        429,
+        f"You have {per_user} event streams open, as many as one user may; "
+        "close one before opening another.",
+        kind="too-many-requests",
+        headers={"Retry-After": str(STREAMS_BUSY_RETRY_SECONDS)},
+    )
 
 
 def _types_for(access: Access, requested: list[str] | None) -> frozenset[str] | None:
@@ -95,26 +144,30 @@ async def _messages(
     types: frozenset[str] | None,
     access: Access,
     disabled: DisabledUsers,
+    slot: StreamSlot,
 ) -> AsyncIterator[str]:
     user_id = access.principal.user_id
 
     async def revoked() -> bool:
         return await disabled.contains(user_id)
 
-    yield f"retry: {RECONNECT_MS}\n\n"
-    async for event in live_events(
-        feed,
-        after=after,
-        types=types,
-        expires_at=access.principal.expires_at,
-        revoked=revoked,
-    ):
-        if event is None:
-            yield ": keep-alive\n\n"
-        elif isinstance(event, StreamEnd):
-            yield f": {event.reason}\n\n"
-        else:
-            yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.payload}\n\n"
+    try:
+        yield f"retry: {RECONNECT_MS}\n\n"
+        async for event in live_events(
+            feed,
+            after=after,
+            types=types,
+            expires_at=access.principal.expires_at,
+            revoked=revoked,
+        ):
+            if event is None:
+                yield ": keep-alive\n\n"
+            elif isinstance(event, StreamEnd):
+                yield f": {event.reason}\n\n"
+            else:
+                yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.payload}\n\n"
+    finally:
+        slot.release()
 
 
 @router.get(
@@ -124,12 +177,19 @@ async def _messages(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The stream"},
+        400: {"description": "A `Last-Event-ID` that is no id of this stream"},
         403: {"description": "A requested type your roles may not read"},
         422: {"description": "An unknown event type"},
+        429: {
+            "description": "Your user already has `GATEWAY_EVENT_STREAMS_PER_USER` (5) "
+            "streams open on this gateway process: close one (`Retry-After` says when to "
+            "try again)"
+        },
     },
 )
 async def stream_events(
     access: StreamAccess,
+    slot: StreamSlotDep,
     request: Request,
     types: Annotated[
         list[str] | None,
@@ -144,11 +204,14 @@ async def stream_events(
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     wanted = _types_for(access, types)
+    position = _position(last_event_id_header, last_event_id)
+    if not slot.take():
+        raise _too_many_streams(_slots(request).per_user)
     feed = _feed(request)
     # Fixed before answering: an event recorded once the client has the headers is sent.
-    after = await starting_position(feed.engine, _position(last_event_id_header, last_event_id))
+    after = await starting_position(feed.engine, position)
     return StreamingResponse(
-        _messages(feed, after, wanted, access, request.app.state.identity.disabled),
+        _messages(feed, after, wanted, access, request.app.state.identity.disabled, slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -8,6 +8,10 @@ so resuming after the last one sent neither repeats nor skips an event.
 A stream lives no longer than the access token that opened it: it ends at the token's
 `exp`, and as soon as its user is disabled (asked before each batch and each heartbeat),
 so that a terminated employee's open connection stops like their next request would.
+
+A user holds at most so many streams open in a process (`StreamSlots`): each is a
+connection and a task for as long as it lasts, so one user, or a leaked token, cannot pin
+an unbounded number of them.
 """
 
 from __future__ import annotations
@@ -84,6 +88,56 @@ class HistoryFeed:
                     changed, self._changed = self._changed, asyncio.Event()
                     changed.set()
             await asyncio.sleep(self.interval)
+
+
+class StreamSlots:
+    """The live streams each user has open in this process, at most `per_user` each.
+
+    Counted in memory, in the event loop: taking a slot checks and counts at once (no
+    await between), and a process that stops holds nothing any more."""
+
+    def __init__(self, per_user: int) -> None:
+        self.per_user = per_user
+        self._open: dict[str, int] = {}
+
+    def open_for(self, user_id: str) -> int:
+        return self._open.get(user_id, 0)
+
+    def slot(self, user_id: str) -> StreamSlot:
+        return StreamSlot(self, user_id)
+
+
+class StreamSlot:
+    """One request's claim on a stream of its user: `take()` when the stream is about to
+    be served (False while the user has all theirs open), `release()` once it has ended,
+    however it ended; releasing twice, or a slot never taken, is a no-op."""
+
+    def __init__(self, slots: StreamSlots, user_id: str) -> None:
+        self._slots = slots
+        self.user_id = user_id
+        self.taken = False
+
+    def take(self) -> bool:
+        if self.taken:
+            return True
+        counts = self._slots._open
+        count = counts.get(self.user_id, 0)
+        if count >= self._slots.per_user:
+            return False
+        counts[self.user_id] = count + 1
+        self.taken = True
+        return True
+
+    def release(self) -> None:
+        if not self.taken:
+            return
+        self.taken = False
+        counts = self._slots._open
+        remaining = counts.get(self.user_id, 0) - 1
+        if remaining > 0:
+            counts[self.user_id] = remaining
+        else:
+            counts.pop(self.user_id, None)
 
 
 async def starting_position(engine: AsyncEngine, after: int | None) -> int:
