@@ -218,6 +218,7 @@ async def test_resolving_publishes_the_resolution_and_reopening_clears_it(
     missing = await crm.client.post(f"{url}/resolve", json={}, headers=headers)
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "resolution"
+    assert (await crm.client.get(url, headers=headers)).json()["status"] == "pending"
     resolved = await crm.client.post(
         f"{url}/resolve", json={"resolution": "Replacement shipped."}, headers=headers
     )
@@ -251,6 +252,7 @@ async def test_resolving_publishes_the_resolution_and_reopening_clears_it(
     assert frozen.status_code == 409
     assert frozen.json()["current_status"] == "closed"
     assert frozen.json()["allowed"] == []
+    assert (await crm.client.get(url, headers=headers)).json() == closed
 
 
 async def test_an_assignee_must_be_an_active_support_or_sales_employee(
@@ -273,12 +275,15 @@ async def test_an_assignee_must_be_an_active_support_or_sales_employee(
     moved = await crm.client.patch(url, json={"assignee_id": str(warehouse)}, headers=headers)
     assert moved.status_code == 422
     assert moved.json()["errors"][0]["field"] == "assignee_id"
+    assert (await crm.client.get(url, headers=headers)).json() == to_sales
     unassigned = await crm.client.patch(url, json={"assignee_id": None}, headers=headers)
+    assert unassigned.status_code == 200, unassigned.text
     assert unassigned.json()["assignee_id"] is None
     manager = await crm.hire("sales_manager")
     by_manager = await crm.client.post(
         "/inquiries", json=inquiry(customer_id), headers=crm.headers("sales_manager", manager)
     )
+    assert by_manager.status_code == 201, by_manager.text
     assert by_manager.json()["assignee_id"] == str(manager)
     by_admin = await crm.client.post(
         "/inquiries",
@@ -314,6 +319,11 @@ async def test_the_customer_must_exist_and_a_known_order_must_be_theirs(
         headers=headers,
     )
     assert relinked.status_code == 422
+    assert relinked.json()["errors"][0]["field"] == "order_id"
+    kept = await crm.client.get(f"/inquiries/{accepted['id']}", headers=headers)
+    assert kept.json() == accepted
+    opened = await crm.events("crm.inquiry.opened.v1")
+    assert [event["subject"] for event in opened] == [accepted["id"]]
 
 
 async def test_bad_input_and_status_patches_are_422(
@@ -327,11 +337,15 @@ async def test_bad_input_and_status_patches_are_422(
     )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} >= {"channel", "priority", "subject"}
+    assert (await crm.client.get("/inquiries", headers=headers)).json()["items"] == []
     created = await open_one(crm, agent, customer_id)
     for body in ({"status": "resolved"}, {"sla_due_at": "2030-01-01T00:00:00Z"}):
         response = await crm.client.patch(f"/inquiries/{created['id']}", json=body, headers=headers)
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == next(iter(body))
+    unchanged = await crm.client.get(f"/inquiries/{created['id']}", headers=headers)
+    assert unchanged.json() == created
+    assert await crm.events("crm.inquiry.resolved.v1") == []
 
 
 async def test_a_stale_if_match_is_412_on_changes_and_transitions(

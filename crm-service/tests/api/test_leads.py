@@ -176,6 +176,8 @@ async def test_disqualifying_needs_a_reason(crm: Crm, sales_rep: uuid.UUID) -> N
         assert response.json()["errors"][0]["field"] == "reason"
     missing = await crm.client.post(f"/leads/{lead['id']}/disqualify", headers=headers)
     assert missing.status_code == 422
+    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json() == lead
+    assert await crm.events("crm.lead.disqualified.v1") == []
 
 
 async def test_patch_changes_details_but_never_the_status(crm: Crm, sales_rep: uuid.UUID) -> None:
@@ -200,9 +202,12 @@ async def test_patch_changes_details_but_never_the_status(crm: Crm, sales_rep: u
 async def test_a_closed_lead_cannot_be_changed(crm: Crm, sales_rep: uuid.UUID, status: str) -> None:
     headers = crm.headers("sales", sales_rep)
     lead = await lead_in(crm, status, headers)
+    events = await crm.events()
     response = await crm.client.patch(f"/leads/{lead['id']}", json={"phone": "1"}, headers=headers)
     assert response.status_code == 409
     assert response.json()["current_status"] == status
+    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json() == lead
+    assert await crm.events() == events
 
 
 async def test_a_stale_if_match_is_412_and_changes_nothing(crm: Crm, sales_rep: uuid.UUID) -> None:
@@ -325,7 +330,8 @@ async def test_converting_into_an_archived_or_unknown_customer_is_422(
             headers=headers,
         )
     ).json()
-    await crm.client.post(f"/customers/{archived['id']}/archive", headers=headers)
+    gone = await crm.client.post(f"/customers/{archived['id']}/archive", headers=headers)
+    assert gone.status_code == 200, gone.text
     lead = await new_lead(crm, headers)
     for customer_id in (archived["id"], str(uuid.uuid4())):
         response = await act(crm, lead["id"], "convert", headers, {"customer_id": customer_id})
@@ -335,7 +341,9 @@ async def test_converting_into_an_archived_or_unknown_customer_is_422(
         crm, lead["id"], "convert", headers, {"customer_id": archived["id"], "customer": {}}
     )
     assert both.status_code == 422
-    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json()["status"] == "new"
+    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json() == lead
+    assert len(await crm.events("crm.customer.created.v1")) == 1  # the archived one only
+    assert await crm.events("crm.lead.converted.v1") == []
 
 
 async def test_converting_with_an_opportunity_opens_it_for_the_leads_owner(
@@ -537,12 +545,18 @@ async def test_managers_and_admins_change_and_move_anyones_lead(
     boss = crm.headers(role, await crm.hire(role))
     lead = await new_lead(crm, crm.headers("sales", sales_rep))
     url = f"/leads/{lead['id']}"
-    assert (await crm.client.patch(url, json={"phone": "1"}, headers=boss)).status_code == 200
+    changed = await crm.client.patch(url, json={"phone": "1"}, headers=boss)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["phone"] == "1"
     for action in ("contact", "qualify", "convert"):
         response = await act(crm, lead["id"], action, boss)
         assert response.status_code == 200, (action, response.text)
+        assert response.json()["status"] == RESULT_OF[action]
+    assert response.json()["owner_id"] == str(sales_rep), "moving a lead keeps its owner"
     other = await new_lead(crm, crm.headers("sales", sales_rep), name="Second")
-    assert (await act(crm, other["id"], "disqualify", boss)).status_code == 200
+    disqualified = await act(crm, other["id"], "disqualify", boss)
+    assert disqualified.status_code == 200, disqualified.text
+    assert disqualified.json()["status"] == "disqualified"
 
 
 async def test_sales_may_only_give_leads_to_themselves(crm: Crm, sales_rep: uuid.UUID) -> None:
@@ -554,6 +568,7 @@ async def test_sales_may_only_give_leads_to_themselves(crm: Crm, sales_rep: uuid
     assert refused.json()["errors"] == [
         {"field": "owner_id", "message": "not allowed for your role"}
     ]
+    assert await crm.events("crm.lead.created.v1") == []
     assert (
         await crm.client.post("/leads", json=jana(owner_id=str(sales_rep)), headers=mine)
     ).status_code == 201
@@ -564,11 +579,13 @@ async def test_sales_may_only_give_leads_to_themselves(crm: Crm, sales_rep: uuid
     assert handed.json()["errors"][0]["field"] == "owner_id"
     dropped = await crm.client.patch(url, json={"owner_id": None}, headers=mine)
     assert dropped.status_code == 403
+    assert (await crm.client.get(url, headers=mine)).json() == lead
     boss = crm.headers("sales_manager", manager)
     assigned = await crm.client.patch(url, json={"owner_id": str(other)}, headers=boss)
     assert assigned.status_code == 200
     assert assigned.json()["owner_id"] == str(other)
     created = await crm.client.post("/leads", json=jana(owner_id=str(other)), headers=boss)
+    assert created.status_code == 201, created.text
     assert created.json()["owner_id"] == str(other)
 
 
@@ -594,4 +611,6 @@ async def test_converting_needs_the_right_to_set_the_customers_fields(
     )
     assert response.status_code == 403
     assert response.json()["errors"][0]["field"] == "credit_limit"
-    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json()["status"] == "new"
+    assert (await crm.client.get(f"/leads/{lead['id']}", headers=headers)).json() == lead
+    assert (await crm.client.get("/customers", headers=headers)).json()["items"] == []
+    assert await crm.events("crm.lead.converted.v1") == []

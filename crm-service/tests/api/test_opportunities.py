@@ -214,6 +214,9 @@ async def test_moving_to_the_current_stage_is_409_naming_the_allowed_moves(
         "win",
         "lose",
     ]
+    unchanged = await crm.client.get(f"/opportunities/{opened['id']}", headers=rep)
+    assert unchanged.json() == opened
+    assert await crm.events("crm.opportunity.stage_changed.v1") == []
 
 
 @pytest.mark.parametrize("outcome", ["win", "lose"])
@@ -463,6 +466,10 @@ async def test_roles_outside_sales_may_not_use_opportunities(
         ],
     ]
     assert [call.status_code for call in calls] == [403] * len(calls)
+    assert (await crm.client.get(url, headers=rep)).json() == opened
+    listed = await crm.client.get("/opportunities", headers=rep)
+    assert [o["id"] for o in listed.json()["items"]] == [opened["id"]]
+    assert [e for e in await crm.events() if e["type"].startswith("crm.opportunity.")] == []
 
 
 async def test_sales_read_every_opportunity_but_change_only_their_own(
@@ -477,7 +484,8 @@ async def test_sales_read_every_opportunity_but_change_only_their_own(
         *[await move(crm, opened["id"], route, rep) for route in ("stage:proposal", "win", "lose")],
     ]
     assert [response.status_code for response in refused] == [403] * len(refused)
-    assert (await crm.client.get(url, headers=rep)).json()["version"] == 1
+    assert (await crm.client.get(url, headers=rep)).json() == opened
+    assert [e for e in await crm.events() if e["type"].startswith("crm.opportunity.")] == []
 
 
 @pytest.mark.parametrize("role", ["sales_manager", "admin"])
@@ -488,11 +496,19 @@ async def test_managers_and_admins_change_and_move_anyones_opportunity(
     customer_id = await customer_of(crm, rep)
     first = await new_opportunity(crm, rep, customer_id)
     url = f"/opportunities/{first['id']}"
-    assert (await crm.client.patch(url, json={"amount": "1.00"}, headers=boss)).status_code == 200
-    assert (await move(crm, first["id"], "stage:proposal", boss)).status_code == 200
-    assert (await move(crm, first["id"], "win", boss)).status_code == 200
+    changed = await crm.client.patch(url, json={"amount": "1.00"}, headers=boss)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["amount"] == "1.00"
+    assert (await move(crm, first["id"], "stage:proposal", boss)).json()["stage"] == "proposal"
+    won = await move(crm, first["id"], "win", boss)
+    assert won.status_code == 200, won.text
+    assert (won.json()["stage"], won.json()["amount"], won.json()["version"]) == ("won", "1.00", 4)
     second = await new_opportunity(crm, rep, customer_id)
-    assert (await move(crm, second["id"], "lose", boss)).status_code == 200
+    lost = await move(crm, second["id"], "lose", boss)
+    assert lost.status_code == 200, lost.text
+    assert lost.json()["stage"] == "lost"
+    assert [e["subject"] for e in await crm.events("crm.opportunity.won.v1")] == [first["id"]]
+    assert [e["subject"] for e in await crm.events("crm.opportunity.lost.v1")] == [second["id"]]
 
 
 async def test_sales_may_only_give_opportunities_to_themselves(
@@ -507,15 +523,19 @@ async def test_sales_may_only_give_opportunities_to_themselves(
     assert refused.json()["errors"] == [
         {"field": "owner_id", "message": "not allowed for your role"}
     ]
+    assert (await crm.client.get("/opportunities", headers=rep)).json()["items"] == []
     opened = await new_opportunity(crm, rep, customer_id, owner_id=str(sales_rep))
     url = f"/opportunities/{opened['id']}"
     handed = await crm.client.patch(url, json={"owner_id": str(other)}, headers=rep)
     assert handed.status_code == 403
     assert handed.json()["errors"][0]["field"] == "owner_id"
+    assert (await crm.client.get(url, headers=rep)).json() == opened
     boss = crm.headers("sales_manager", await crm.hire("sales_manager"))
     assigned = await crm.client.patch(url, json={"owner_id": str(other)}, headers=boss)
+    assert assigned.status_code == 200, assigned.text
     assert assigned.json()["owner_id"] == str(other)
     supporter = await crm.hire("support")
     ineligible = await crm.client.patch(url, json={"owner_id": str(supporter)}, headers=boss)
     assert ineligible.status_code == 422
     assert ineligible.json()["errors"][0]["field"] == "owner_id"
+    assert (await crm.client.get(url, headers=rep)).json() == assigned.json()

@@ -138,7 +138,12 @@ async def test_each_field_goes_to_the_manager_only_if_eligible_for_it(crm: Crm) 
     for key in ("customer", "open_lead", "open_opportunity", "draft_quote"):
         assert await book.holder(key) is None, f"{key}: a support manager may not own it"
     assert await book.holder("open_inquiry") == str(support_lead)
-    assert any("to nobody" in n for n in await notes(crm, book.ids["customer"]))
+    for key in CLOSED:
+        assert await book.holder(key) == str(leaver), f"{key} is closed and must stay"
+    recorded = {note.split()[0]: note for note in await notes(crm, book.ids["customer"])}
+    assert sorted(recorded) == ["Customer", "Inquiry", "Opportunity", "Quote"]
+    assert "to their manager" in recorded.pop("Inquiry")
+    assert all("to nobody" in note for note in recorded.values()), recorded
 
 
 async def test_without_a_manager_everything_open_is_unassigned_once(crm: Crm) -> None:
@@ -164,3 +169,5 @@ async def test_a_terminated_manager_is_not_an_heir(crm: Crm) -> None:
     await crm.terminate(leaver, manager_id=manager)
     for key in OPEN:
         assert await book.holder(key) is None, key
+    for key in CLOSED:
+        assert await book.holder(key) == str(leaver), key

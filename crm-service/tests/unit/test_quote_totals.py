@@ -115,8 +115,14 @@ def test_a_product_priced_in_another_currency_needs_an_explicit_price() -> None:
 
 def test_a_total_beyond_what_a_document_holds_is_refused() -> None:
     catalogue = {"BIG": item("BIG", "999999999999.99", "19")}
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         price_lines([line("BIG")], catalogue, "EUR")
+    assert refused.value.errors == [
+        {"field": "lines", "message": "the total must not exceed 999999999999.99"}
+    ]
+    # The largest total a document holds is still a quote.
+    _, totals = price_lines([line("BIG", tax_rate=D(0))], catalogue, "EUR")
+    assert totals.total == D("999999999999.99")
 
 
 def test_today_is_the_company_time_zones_date() -> None:
@@ -132,8 +138,9 @@ def test_a_quote_is_valid_through_its_last_day() -> None:
     assert not is_overdue(today, today)
     assert is_overdue(date(2026, 11, 19), today)
     check_valid_until(today, today)
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as past:
         check_valid_until(date(2026, 11, 19), today)
+    assert [error["field"] for error in past.value.errors] == ["valid_until"]
     require_still_valid("sent", "accept", today, today)
     with pytest.raises(Conflict) as late:
         require_still_valid("sent", "accept", date(2026, 11, 19), today)
