@@ -344,12 +344,14 @@ async def test_an_accepted_quote_wins_the_opportunity_once(
     assert event["data"]["previous_stage"] == "negotiation"
     assert event["actor"] == "crm-service"
 
-    with pytest.raises(Conflict):
+    lost_before = (await crm.client.get(f"/opportunities/{lost['id']}", headers=rep)).json()
+    with pytest.raises(Conflict) as refused:
         async with UnitOfWork(sessions, crm_settings) as uow:
             await win_for_accepted_quote(uow, uuid.UUID(lost["id"]), quote_id)
-    assert (await crm.client.get(f"/opportunities/{lost['id']}", headers=rep)).json()[
-        "stage"
-    ] == "lost"
+    assert (refused.value.extra["current_status"], refused.value.extra["allowed"]) == ("lost", [])
+    after = await crm.client.get(f"/opportunities/{lost['id']}", headers=rep)
+    assert after.json() == lost_before
+    assert len(await crm.events("crm.opportunity.won.v1")) == 1
 
 
 async def test_a_quoted_opportunity_keeps_its_customer(crm: Crm, rep: dict[str, str]) -> None:
