@@ -106,3 +106,35 @@ async def test_two_contacts_made_primary_at_once_leave_one_primary(
 
     listed = (await crm.client.get(url, headers=headers)).json()
     assert [c["name"] for c in listed if c["is_primary"]] == ["Lea"]
+
+
+async def test_a_stale_if_match_keeps_a_contact_from_being_removed(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    customer = await crm.client.post(
+        "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
+    )
+    url = f"/customers/{customer.json()['id']}/contacts"
+    jana = await crm.client.post(url, json={"name": "Jana"}, headers=headers)
+    assert jana.status_code == 201, jana.text
+    # Someone else changed the contact since this client read it (version 1).
+    changed = await crm.client.patch(
+        f"{url}/{jana.json()['id']}", json={"title": "CFO"}, headers=headers
+    )
+    assert changed.headers["etag"] == '"2"'
+
+    stale = await crm.client.delete(
+        f"{url}/{jana.json()['id']}", headers={**headers, "If-Match": '"1"'}
+    )
+
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.json()["current_version"] == 2
+    kept = await crm.client.get(f"{url}/{jana.json()['id']}", headers=headers)
+    assert kept.json() == changed.json()
+    fresh = await crm.client.delete(
+        f"{url}/{jana.json()['id']}", headers={**headers, "If-Match": '"2"'}
+    )
+    assert fresh.status_code == 204, fresh.text
+    assert (await crm.client.get(url, headers=headers)).json() == []

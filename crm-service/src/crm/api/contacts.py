@@ -147,8 +147,17 @@ async def change_contact(
     return ContactOut.model_validate(contact)
 
 
-@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a contact")
+@router.delete(
+    "/{contact_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a contact",
+    responses={412: {"description": "If-Match names an older version"}},
+)
 async def remove_contact(
-    customer_id: uuid.UUID, contact_id: uuid.UUID, access: DeleteAccess, uow: UnitOfWorkDep
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    access: DeleteAccess,
+    uow: UnitOfWorkDep,
+    if_match: IfMatch = None,
 ) -> None:
-    await contacts.remove_contact(uow, access, customer_id, contact_id)
+    await contacts.remove_contact(uow, access, customer_id, contact_id, expected_version(if_match))

@@ -74,11 +74,16 @@ async def change_contact(
 
 
 async def remove_contact(
-    uow: UnitOfWork, access: Access, customer_id: uuid.UUID, contact_id: uuid.UUID
+    uow: UnitOfWork,
+    access: Access,
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    expected_version: int | None,
 ) -> None:
     async with uow:
         await _writable_customer(uow.session, access, customer_id)
         contact = await get_contact(uow.session, customer_id, contact_id)
+        check_version(contact.version, expected_version)
         await uow.session.delete(contact)
 
 
