@@ -15,6 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/activities", tags=["activities"])
@@ -25,7 +26,7 @@ UpdateAccess = Annotated[Access, Depends(Authorize("crm", "activities", "update"
 DeleteAccess = Annotated[Access, Depends(Authorize("crm", "activities", "delete"))]
 
 Kind = Literal["call", "email", "meeting", "note", "visit"]
-Subject = Annotated[str, Field(min_length=1, max_length=300)]
+Subject = Annotated[Words, Field(max_length=300)]
 Body = Annotated[str, Field(max_length=20_000)]
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from crm.api.deps import UnitOfWorkDep
 from crm.service import contacts
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/customers/{customer_id}/contacts", tags=["customers"])
@@ -38,9 +39,9 @@ class ContactCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Words = Field(max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, min_length=1, max_length=50)
+    phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
     is_primary: bool = Field(default=False, description="At most one primary contact.")
 
@@ -48,9 +49,9 @@ class ContactCreate(BaseModel):
 class ContactUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "CFO"}]})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Words | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, min_length=1, max_length=50)
+    phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
     is_primary: bool | None = None
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crm.api.deps import UnitOfWorkDep
 from crm.service import custom_fields
 from shared_schemas.http.concurrency import set_etag
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
@@ -39,9 +40,9 @@ class CustomFieldCreate(BaseModel):
     )
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Used in `custom_fields`.")
-    label: str = Field(min_length=1, max_length=200)
+    label: Words = Field(max_length=200)
     type: FieldType
-    options: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+    options: list[Annotated[Words, Field(max_length=100)]] | None = Field(
         default=None, max_length=200, description="The allowed values of a `select` field."
     )
     required: bool = False

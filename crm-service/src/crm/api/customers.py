@@ -15,6 +15,7 @@ from crm.service import customer_creation, customer_search, customers
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -26,8 +27,8 @@ UpdateAccess = Annotated[Access, Depends(Authorize("crm", "customers", "update")
 ArchiveAccess = Annotated[Access, Depends(Authorize("crm", "customers", "archive"))]
 RestoreAccess = Annotated[Access, Depends(Authorize("crm", "customers", "restore"))]
 
-Tag = Annotated[str, Field(min_length=1, max_length=50)]
-Phone = Annotated[str, Field(min_length=1, max_length=50)]
+Tag = Annotated[Words, Field(max_length=50)]
+Phone = Annotated[Words, Field(max_length=50)]
 
 ADDRESS_EXAMPLE: dict[str, JsonValue] = {
     "street": "Hauptstraße 5",
@@ -59,7 +60,7 @@ class CustomerCreate(BaseModel):
     )
 
     kind: Literal["company", "person"]
-    name: str = Field(min_length=1, max_length=200)
+    name: Words = Field(max_length=200)
     email: EmailStr | None = None
     phone: Phone | None = None
     industry: str | None = Field(default=None, max_length=100)
@@ -88,7 +89,7 @@ class CustomerUpdate(BaseModel):
     )
 
     kind: Literal["company", "person"] | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Words | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
     phone: Phone | None = None
     industry: str | None = Field(default=None, max_length=100)

@@ -15,6 +15,7 @@ from crm.domain.inquiries import is_overdue
 from crm.service import inquiries
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
@@ -32,7 +33,7 @@ CloseAccess = Annotated[Access, Depends(Authorize("crm", "inquiries", "close"))]
 Channel = Literal["email", "phone", "web", "chat", "in_person"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "resolved", "closed"]
-Subject = Annotated[str, Field(min_length=1, max_length=300)]
+Subject = Annotated[Words, Field(max_length=300)]
 Body = Annotated[str, Field(max_length=20_000)]
 
 
@@ -91,7 +92,7 @@ class Resolution(BaseModel):
         json_schema_extra={"examples": [{"resolution": "Replacement units shipped."}]},
     )
 
-    resolution: str = Field(min_length=1, max_length=5_000, description="How it was resolved.")
+    resolution: Words = Field(max_length=5_000, description="How it was resolved.")
 
 
 class InquiryOut(BaseModel):

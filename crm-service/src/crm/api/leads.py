@@ -16,6 +16,7 @@ from crm.service import leads
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
 
@@ -30,8 +31,8 @@ DisqualifyAccess = Annotated[Access, Depends(Authorize("crm", "leads", "disquali
 ConvertAccess = Annotated[Access, Depends(Authorize("crm", "leads", "convert"))]
 
 LeadStatus = Literal["new", "contacted", "qualified", "converted", "disqualified"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Source = Annotated[str, Field(min_length=1, max_length=50, examples=["web"])]
+Name = Annotated[Words, Field(max_length=200)]
+Source = Annotated[Words, Field(max_length=50, examples=["web"])]
 Notes = Annotated[str, Field(max_length=10_000)]
 
 
@@ -130,7 +131,7 @@ class Disqualification(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "No budget this year"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Words = Field(max_length=500)
 
 
 class ConversionCustomer(BaseModel):

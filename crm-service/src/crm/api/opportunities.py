@@ -14,6 +14,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
 
@@ -28,7 +29,7 @@ LoseAccess = Annotated[Access, Depends(Authorize("crm", "opportunities", "lose")
 
 OpenStage = Literal["prospecting", "qualification", "proposal", "negotiation"]
 Stage = Literal["prospecting", "qualification", "proposal", "negotiation", "won", "lost"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[Words, Field(max_length=200)]
 Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent.")]
 
 _PROBABILITY_DEFAULTS = (
@@ -96,7 +97,7 @@ class Loss(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "Chose a cheaper supplier"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Words = Field(max_length=500)
 
 
 class OpportunityOut(BaseModel):

@@ -14,6 +14,7 @@ from erp.api.deps import UnitOfWorkDep
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/departments", tags=["departments"])
@@ -22,7 +23,7 @@ ReadAccess = Annotated[Access, Depends(Authorize("erp", "departments", "read"))]
 CreateAccess = Annotated[Access, Depends(Authorize("erp", "departments", "create"))]
 UpdateAccess = Annotated[Access, Depends(Authorize("erp", "departments", "update"))]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[Words, Field(max_length=200)]
 PARENT_ID = "3c9d1e2f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 
 

@@ -16,6 +16,7 @@ from erp.domain.orders import MAX_AMOUNT
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 from shared_schemas.permissions import hidden_fields
@@ -29,8 +30,8 @@ UpdateAccess = Annotated[Access, Depends(Authorize("erp", "employees", "update")
 TerminateAccess = Annotated[Access, Depends(Authorize("erp", "employees", "terminate"))]
 
 Status = Literal["active", "terminated"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Title = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[Words, Field(max_length=200)]
+Title = Annotated[Words, Field(max_length=200)]
 Salary = Annotated[
     Money,
     Field(

@@ -18,6 +18,7 @@ from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger
 from shared_schemas.http.concurrency import set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -45,7 +46,7 @@ class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ACCOUNT_EXAMPLE]})
 
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Words = Field(max_length=200)
     type: AccountType
 
 

@@ -16,6 +16,7 @@ from erp.service import catalog
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.lines import Price
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey, prefix_match
 from shared_schemas.money import Currency, Money, Percent
@@ -52,7 +53,7 @@ class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     sku: Sku
-    name: str = Field(min_length=1, max_length=200)
+    name: Words = Field(max_length=200)
     unit_price: Price = Field(description="List price per unit, before tax.")
     currency: Currency | None = Field(default=None, description="The company currency.")
     tax_rate: Percent = Field(ge=0, le=100, max_digits=7, decimal_places=4)
@@ -69,7 +70,7 @@ class ProductUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"unit_price": "239.90"}]}
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Words | None = Field(default=None, max_length=200)
     unit_price: Price | None = None
     currency: Currency | None = None
     tax_rate: Percent | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)

@@ -16,6 +16,7 @@ from erp.api.orders import OrderOut
 from erp.service import shipments
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(tags=["shipments"])
@@ -26,7 +27,7 @@ DeliverAccess = Annotated[Access, Depends(Authorize("erp", "orders", "deliver"))
 
 MAX_LINES = 200
 SORTS = "`created_at` or `shipped_at`; prefix `-` for descending."
-Text = Annotated[str, Field(min_length=1, max_length=100)]
+Text = Annotated[Words, Field(max_length=100)]
 
 LINE_EXAMPLE: dict[str, JsonValue] = {"sku": "CHAIR-01", "quantity": 2}
 EXAMPLE: dict[str, JsonValue] = {

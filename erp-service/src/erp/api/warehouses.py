@@ -16,6 +16,7 @@ from erp.service import catalog
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey
 
@@ -46,7 +47,7 @@ class WarehouseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Words = Field(max_length=200)
     address: Address | None = None
     is_default: bool = Field(
         default=False, description="The first warehouse is the default whatever this says."
@@ -58,7 +59,7 @@ class WarehouseUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Berlin"}]})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Words | None = Field(default=None, max_length=200)
     address: Address | None = None
     active: bool | None = None
 

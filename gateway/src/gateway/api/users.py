@@ -21,6 +21,7 @@ from gateway.identity import IdentityDep
 from gateway.service import users
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.roles import Role
 
@@ -57,7 +58,7 @@ OidcSubject = Annotated[
         "accepts for this user.",
     ),
 ]
-ReasonText = Annotated[str, Field(min_length=1, max_length=500)]
+ReasonText = Annotated[Words, Field(max_length=500)]
 EMPLOYEE_ID = "d0000000-0000-4000-8000-000000000002"
 
 
