@@ -108,7 +108,9 @@ class EmployeeTerminate(BaseModel):
     )
 
     terminated_on: date | None = Field(
-        default=None, description="The last day; default today, never in the future."
+        default=None,
+        description="The last day; default today, never in the future. A hire that has "
+        "not started yet is called off: it ends on its `hired_on`.",
     )
     reason: str | None = Field(default=None, max_length=500)
 
@@ -276,7 +278,10 @@ async def update_employee(
         404: {"description": "No such employee"},
         409: {"description": "Terminated already (`current_status`, `allowed`)"},
         412: {"description": "If-Match names an older version"},
-        422: {"description": "terminated_on before hired_on or in the future"},
+        422: {
+            "description": "terminated_on before hired_on or in the future (for a hire not "
+            "started yet: other than hired_on)"
+        },
     },
     response_model_exclude_unset=True,
 )

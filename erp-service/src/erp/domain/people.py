@@ -77,9 +77,21 @@ def check_parent(department_id: uuid.UUID | None, lineage: Sequence[uuid.UUID] |
         _refuse("parent_id", "The chain of departments is too deep.", "too deep")
 
 
-def check_termination(hired_on: date, terminated_on: date, today: date) -> None:
-    """An employee leaves on or after the day they were hired, and not later than today:
-    a terminated employee loses access at once, so the date cannot lie ahead."""
+def leaving_date(hired_on: date, terminated_on: date | None, today: date) -> date:
+    """The day an employee leaves: on or after the day they were hired, and not later
+    than today (a terminated employee loses access at once, so the date cannot lie
+    ahead), today when not given. A hire that has not started yet is called off: it ends
+    on its hire date, the only date it can have."""
+    if hired_on > today:
+        if terminated_on not in (None, hired_on):
+            _refuse(
+                "terminated_on",
+                f"The employee starts on {hired_on.isoformat()}; a hire called off before "
+                "then ends on that date.",
+                "not hired_on",
+            )
+        return hired_on
+    terminated_on = terminated_on or today
     if terminated_on < hired_on:
         _refuse("terminated_on", "An employee cannot leave before being hired.", "before hired_on")
     if terminated_on > today:
@@ -88,6 +100,7 @@ def check_termination(hired_on: date, terminated_on: date, today: date) -> None:
             "Terminate on the day the employee leaves; the date cannot be in the future.",
             "in the future",
         )
+    return terminated_on
 
 
 def check_hire_date(hired_on: date, terminated_on: date | None) -> None:

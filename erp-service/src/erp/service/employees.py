@@ -23,7 +23,7 @@ from erp.domain.people import (
     check_hire_date,
     check_manager,
     check_parent,
-    check_termination,
+    leaving_date,
 )
 from erp.service.catalog import check_version
 from erp.service.unit_of_work import UnitOfWork
@@ -155,8 +155,7 @@ async def terminate(
         check_version(employee.version, expected)
         status = LIFECYCLE.next(employee.status, "terminate")
         today = _today(uow)
-        leaving_on = terminated_on or today
-        check_termination(employee.hired_on, leaving_on, today)
+        leaving_on = leaving_date(employee.hired_on, terminated_on, today)
         reports = list(
             await session.scalars(
                 select(Employee)
