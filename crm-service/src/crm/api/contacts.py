@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from crm.api.deps import UnitOfWorkDep
 from crm.service import contacts
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -43,7 +44,7 @@ class ContactCreate(BaseModel):
     email: EmailStr | None = None
     phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
-    is_primary: bool = Field(default=False, description="At most one primary contact.")
+    is_primary: JsonBool = Field(default=False, description="At most one primary contact.")
 
 
 class ContactUpdate(BaseModel):
@@ -53,7 +54,7 @@ class ContactUpdate(BaseModel):
     email: EmailStr | None = None
     phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
-    is_primary: bool | None = None
+    is_primary: JsonBool | None = None
 
 
 class ContactOut(BaseModel):

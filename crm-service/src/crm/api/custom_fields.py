@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crm.api.deps import UnitOfWorkDep
 from crm.service import custom_fields
 from shared_schemas.http.concurrency import set_etag
+from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -45,7 +46,7 @@ class CustomFieldCreate(BaseModel):
     options: list[Annotated[Words, Field(max_length=100)]] | None = Field(
         default=None, max_length=200, description="The allowed values of a `select` field."
     )
-    required: bool = False
+    required: JsonBool = False
     description: str | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")

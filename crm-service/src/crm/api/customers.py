@@ -14,6 +14,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import customer_creation, customer_search, customers
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -70,7 +71,7 @@ class CustomerCreate(BaseModel):
     credit_limit: Money | None = Field(
         default=None, ge=0, description="In the company currency; finance and managers only."
     )
-    payment_terms_days: int | None = Field(
+    payment_terms_days: JsonInt | None = Field(
         default=None, ge=0, le=365, description="Defaults to the company's payment terms."
     )
     billing_address: Address | None = None
@@ -95,7 +96,7 @@ class CustomerUpdate(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     owner_id: uuid.UUID | None = None
     credit_limit: Money | None = Field(default=None, ge=0)
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    payment_terms_days: JsonInt | None = Field(default=None, ge=0, le=365)
     billing_address: Address | None = None
     shipping_address: Address | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)

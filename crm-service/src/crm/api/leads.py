@@ -15,6 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import leads
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -147,7 +148,7 @@ class ConversionCustomer(BaseModel):
     industry: str | None = Field(default=None, max_length=100)
     owner_id: uuid.UUID | None = None
     credit_limit: Money | None = Field(default=None, ge=0)
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    payment_terms_days: JsonInt | None = Field(default=None, ge=0, le=365)
     billing_address: Address | None = None
     shipping_address: Address | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)

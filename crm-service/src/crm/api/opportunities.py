@@ -13,6 +13,7 @@ from crm.adapters.pipeline import Opportunity
 from crm.api.deps import UnitOfWorkDep
 from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -30,7 +31,7 @@ LoseAccess = Annotated[Access, Depends(Authorize("crm", "opportunities", "lose")
 OpenStage = Literal["prospecting", "qualification", "proposal", "negotiation"]
 Stage = Literal["prospecting", "qualification", "proposal", "negotiation", "won", "lost"]
 Name = Annotated[Words, Field(max_length=200)]
-Probability = Annotated[int, Field(ge=0, le=100, description="Chance of winning, in percent.")]
+Probability = Annotated[JsonInt, Field(ge=0, le=100, description="Chance of winning, in percent.")]
 
 _PROBABILITY_DEFAULTS = (
     "Defaults to the stage's: prospecting 10, qualification 20, proposal 50, negotiation 75."

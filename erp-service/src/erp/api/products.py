@@ -14,6 +14,7 @@ from erp.adapters.catalog import Product
 from erp.api.deps import UnitOfWorkDep
 from erp.service import catalog
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonBool, JsonInt
 from shared_schemas.http.lines import Price
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.text import Words
@@ -58,8 +59,8 @@ class ProductCreate(BaseModel):
     currency: Currency | None = Field(default=None, description="The company currency.")
     tax_rate: Percent = Field(ge=0, le=100, max_digits=7, decimal_places=4)
     cost: Price = Field(description="Standard cost per unit; stock is valued at it.")
-    reorder_point: int = Field(default=0, ge=0, le=10_000_000)
-    active: bool = True
+    reorder_point: JsonInt = Field(default=0, ge=0, le=10_000_000)
+    active: JsonBool = True
 
 
 class ProductUpdate(BaseModel):
@@ -75,8 +76,8 @@ class ProductUpdate(BaseModel):
     currency: Currency | None = None
     tax_rate: Percent | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)
     cost: Price | None = None
-    reorder_point: int | None = Field(default=None, ge=0, le=10_000_000)
-    active: bool | None = None
+    reorder_point: JsonInt | None = Field(default=None, ge=0, le=10_000_000)
+    active: JsonBool | None = None
 
     @field_validator("*")
     @classmethod

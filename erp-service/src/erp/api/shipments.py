@@ -15,6 +15,7 @@ from erp.api.deps import UnitOfWorkDep
 from erp.api.orders import OrderOut
 from erp.service import shipments
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -46,7 +47,7 @@ class ShipmentLineIn(BaseModel):
 
     sku: str | None = Field(default=None, min_length=1, max_length=64)
     order_line_id: uuid.UUID | None = None
-    quantity: int = Field(ge=1, le=1_000_000)
+    quantity: JsonInt = Field(ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _names_one_line(self) -> Self:

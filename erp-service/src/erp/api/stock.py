@@ -16,6 +16,7 @@ from erp.adapters.stock import StockLevel, StockMovement
 from erp.api.deps import UnitOfWorkDep
 from erp.domain.stock import MAX_QUANTITY, MovementRequest
 from erp.service import stock
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import Cursor, Limit, Page, decode_cursor, invalid_cursor
 from shared_schemas.http.pagination import page_of as page_by_key
 from shared_schemas.identity import Access, Authorize
@@ -111,7 +112,7 @@ class MovementCreate(BaseModel):
     )
     from_warehouse_id: uuid.UUID | None = Field(default=None, description="Transfers: source.")
     to_warehouse_id: uuid.UUID | None = Field(default=None, description="Transfers: target.")
-    quantity: int = Field(
+    quantity: JsonInt = Field(
         ge=-MAX_QUANTITY, le=MAX_QUANTITY, description="Units; negative only for adjustments."
     )
     reason: str | None = Field(

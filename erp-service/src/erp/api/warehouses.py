@@ -15,6 +15,7 @@ from erp.api.deps import UnitOfWorkDep
 from erp.service import catalog
 from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -49,7 +50,7 @@ class WarehouseCreate(BaseModel):
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9_-]+$")
     name: Words = Field(max_length=200)
     address: Address | None = None
-    is_default: bool = Field(
+    is_default: JsonBool = Field(
         default=False, description="The first warehouse is the default whatever this says."
     )
 
@@ -61,7 +62,7 @@ class WarehouseUpdate(BaseModel):
 
     name: Words | None = Field(default=None, max_length=200)
     address: Address | None = None
-    active: bool | None = None
+    active: JsonBool | None = None
 
     @field_validator("name", "active")
     @classmethod

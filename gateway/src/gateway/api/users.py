@@ -20,6 +20,7 @@ from gateway.domain.identity import (
 from gateway.identity import IdentityDep
 from gateway.service import users
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -98,7 +99,7 @@ class UserUpdate(BaseModel):
     roles: Roles | None = None
     employee_id: uuid.UUID | None = None
     password: Password | None = None
-    disabled: bool | None = None
+    disabled: JsonBool | None = None
     disabled_reason: ReasonText | None = None
     oidc_subject: OidcSubject | None = None
 

@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.service import webhooks
 from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 
@@ -92,7 +93,7 @@ class WebhookUpdate(BaseModel):
     url: Url | None = None
     event_types: EventTypes | None = None
     description: Description | None = None
-    active: bool | None = None
+    active: JsonBool | None = None
 
 
 class WebhookOut(BaseModel):

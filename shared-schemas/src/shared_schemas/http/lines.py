@@ -8,13 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from shared_schemas.http.json_types import JsonInt
 from shared_schemas.money import Money, Percent
 from shared_schemas.pricing import MAX_AMOUNT
 
 Price = Annotated[Money, Field(ge=0, le=MAX_AMOUNT)]
 # Rates are stored with four decimals; more would be rounded away silently.
 Rate = Annotated[Percent, Field(ge=0, le=100, decimal_places=4)]
-Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
+Quantity = Annotated[JsonInt, Field(ge=1, le=1_000_000)]
 
 LINE_EXAMPLE: dict[str, JsonValue] = {
     "sku": "CHAIR-01",
