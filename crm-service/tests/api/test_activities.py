@@ -162,10 +162,13 @@ async def test_an_unknown_target_is_422_naming_it(crm: Crm, target: str) -> None
         ({"latitude": 0, "longitude": -181}, "location.longitude"),
         ({"latitude": 10}, "location.longitude"),
         ({"latitude": 1, "longitude": 2, "altitude": 3}, "location.altitude"),
+        # Numbers are JSON numbers: a string or a boolean is no coordinate.
+        ({"latitude": "52.5", "longitude": 13.4}, "location.latitude"),
+        ({"latitude": 52.5, "longitude": True}, "location.longitude"),
     ],
 )
 async def test_a_location_must_be_a_point_on_earth(
-    crm: Crm, customer_id: str, location: dict[str, float], field: str
+    crm: Crm, customer_id: str, location: dict[str, object], field: str
 ) -> None:
     response = await crm.client.post(
         "/activities",

@@ -14,6 +14,7 @@ from crm.adapters.service_desk import Activity
 from crm.api.deps import UnitOfWorkDep
 from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import JsonNumber
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -36,8 +37,8 @@ class Location(BaseModel):
         json_schema_extra={"examples": [{"latitude": 52.520008, "longitude": 13.404954}]},
     )
 
-    latitude: float = Field(ge=-90, le=90, description="Degrees, stored to six decimals.")
-    longitude: float = Field(ge=-180, le=180, description="Degrees, stored to six decimals.")
+    latitude: JsonNumber = Field(ge=-90, le=90, description="Degrees, stored to six decimals.")
+    longitude: JsonNumber = Field(ge=-180, le=180, description="Degrees, stored to six decimals.")
 
 
 class ActivityCreate(BaseModel):
