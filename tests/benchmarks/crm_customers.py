@@ -24,8 +24,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from crm.domain.customers import match_key
@@ -33,6 +31,7 @@ from shared_schemas.broker import free_port
 from shared_schemas.listing import normalise
 from tests.benchmarks.report import measured_on, median, quantile, write_section
 from tests.support.databases import fresh_postgres_database, postgres_admin_url
+from tests.support.harness import upgrade
 from tests.support.identity import jwks_of, new_signer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +121,7 @@ COLUMNS = [
 
 async def load(database_url: str) -> float:
     """Migrate, bulk-load the customers and their tags; return seconds taken."""
-    config = Config(str(ROOT / "crm-service" / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    await asyncio.to_thread(command.upgrade, config, "head")
+    await upgrade("crm-service", database_url)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     connection = await asyncpg.connect(dsn)
     started = time.perf_counter()

@@ -11,23 +11,17 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from gateway.config import Settings
 from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.database import create_engine
+from tests.support.harness import alembic_config, execute
 
 pytestmark = pytest.mark.api
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("crm-service", "erp-service", "gateway")
-
-
-def alembic_config(service: str, database_url: str) -> Config:
-    config = Config(str(ROOT / service / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url)
-    return config
 
 
 async def table_names(database_url: str) -> set[str]:
@@ -54,16 +48,6 @@ async def test_migrations_build_the_models_schema_and_roll_back(
     assert await table_names(database_url) == set()
     await asyncio.to_thread(command.upgrade, config, "head")
     await asyncio.to_thread(command.check, config)
-
-
-async def execute(database_url: str, statement: str, **values: object) -> list[tuple[object, ...]]:
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(statement), values)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 async def test_dead_letters_logged_before_the_content_key_keep_their_place(

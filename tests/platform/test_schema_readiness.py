@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from shared_schemas.database import create_engine
 from shared_schemas.schema_version import schema_is_ready
+from tests.support.harness import upgrade
 
 pytestmark = pytest.mark.api
 
@@ -24,14 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = ROOT / "crm-service" / "alembic.ini"
 
 
-def alembic_config(database_url: str) -> Config:
-    config = Config(str(ALEMBIC_INI))
-    config.set_main_option("sqlalchemy.url", database_url)
-    return config
-
-
 async def migrate(database_url: str, revision: str) -> None:
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url), revision)
+    await upgrade("crm-service", database_url, revision)
 
 
 async def test_the_schema_is_ready_at_the_build_s_head_or_beyond(database_url: str) -> None:

@@ -18,9 +18,10 @@ import httpx
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_schemas.database import create_engine
 from shared_schemas.events.base import EventData, new_event
 from shared_schemas.events.catalogue import dlq_topic
 from shared_schemas.identity import TokenSigner
@@ -45,12 +46,30 @@ async def migrate(service_dir: str, database_url: str) -> None:
         await upgrade(service_dir, database_url)
 
 
-async def upgrade(service_dir: str, database_url: str) -> None:
-    """Run the service's migrations on `database_url` (no template: a server of a test's
-    own, which outlives no test, holds none)."""
+def alembic_config(service_dir: str, database_url: str) -> Config:
+    """The service's Alembic configuration, pointed at `database_url`."""
     config = Config(str(ROOT / service_dir / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url)
-    await asyncio.to_thread(command.upgrade, config, "head")
+    return config
+
+
+async def upgrade(service_dir: str, database_url: str, revision: str = "head") -> None:
+    """Run the service's migrations on `database_url` up to `revision` (no template: a
+    server of a test's own, which outlives no test, holds none). Alembic's env runs its
+    own event loop, so it runs off the test's."""
+    config = alembic_config(service_dir, database_url)
+    await asyncio.to_thread(command.upgrade, config, revision)
+
+
+async def execute(database_url: str, statement: str, **values: object) -> list[tuple[object, ...]]:
+    """One SQL statement in a transaction of its own, on an engine of its own; its rows."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(statement), values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
 
 
 class ServiceHarness:

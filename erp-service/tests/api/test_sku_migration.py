@@ -5,44 +5,21 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from shared_schemas.database import create_engine
+from tests.support.harness import execute
+from tests.support.harness import upgrade as upgrade_service
 
 pytestmark = pytest.mark.api
 
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
-
-
-def alembic_config(database_url: str) -> Config:
-    config = Config(str(ALEMBIC_INI))
-    config.set_main_option("sqlalchemy.url", database_url)
-    return config
-
 
 async def upgrade(database_url: str, revision: str) -> None:
-    # Alembic's env runs its own event loop: keep it off the test's loop.
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url), revision)
-
-
-async def execute(database_url: str, statement: str, **values: object) -> list[tuple[object, ...]]:
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(statement), values)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
+    await upgrade_service("erp-service", database_url, revision)
 
 
 async def add_product(database_url: str, sku: str) -> None:
