@@ -78,7 +78,8 @@ async def test_a_subscription_shows_its_secret_once_and_only_admins_manage_them(
     assert "secret" not in shown
     assert shown == {k: v for k, v in created.items() if k != "secret"}
     page = await hub.get("/api/webhooks")
-    assert all("secret" not in item for item in page["items"])
+    # The refused requests above subscribed nobody: the one subscription is the admin's.
+    assert page["items"] == [shown]
     missing = await hub.client.get(f"/api/webhooks/{uuid.uuid4()}", headers=headers("admin"))
     assert missing.status_code == 404
 
@@ -125,6 +126,7 @@ async def test_targets_that_are_not_public_or_not_http_are_refused(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert [error["field"] for error in response.json()["errors"]] == ["url"]
+    assert (await hub.get("/api/webhooks"))["items"] == [], "nothing was subscribed"
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused_unless_allowed(
@@ -147,6 +149,11 @@ async def test_a_name_resolving_to_a_private_address_is_refused_unless_allowed(
     await hub.post("/api/webhooks", {**body, "url": "https://hooks.example/hooks"})
     # The receiver the tests use is allowed by the settings although it is loopback.
     await hub.post("/api/webhooks", {**body, "url": "http://127.0.0.1:9/hooks"})
+    listed = await hub.get("/api/webhooks")
+    assert [item["url"] for item in listed["items"]] == [
+        "http://127.0.0.1:9/hooks",
+        "https://hooks.example/hooks",
+    ], "the refused one was not subscribed"
 
 
 async def test_unknown_event_types_are_refused(hub: GatewayEvents) -> None:
@@ -159,6 +166,7 @@ async def test_unknown_event_types_are_refused(hub: GatewayEvents) -> None:
     assert response.json()["errors"] == [
         {"field": "event_types", "message": "no event type matches 'erp.nothing.*'"}
     ]
+    assert (await hub.get("/api/webhooks"))["items"] == [], "nothing was subscribed"
 
 
 async def test_a_matching_event_is_delivered_signed_and_logged(
@@ -434,15 +442,23 @@ async def test_a_subscription_is_changed_disabled_enabled_and_deleted(
     hub: GatewayEvents, hooks: Receiver
 ) -> None:
     webhook = await subscribe(hub, "http://127.0.0.1:9/old")
+    del webhook["secret"]
     path = f"/api/webhooks/{webhook['id']}"
     admin = headers("admin")
 
     stale = await hub.client.patch(
-        path, json={"url": hooks.url}, headers={**admin, "If-Match": '"7"'}
+        path, json={"url": hooks.url, "active": False}, headers={**admin, "If-Match": '"7"'}
     )
     assert stale.status_code == 412
-    private = await hub.client.patch(path, json={"url": "http://10.0.0.1/"}, headers=admin)
+    private = await hub.client.patch(
+        path, json={"url": "http://10.0.0.1/", "active": False}, headers=admin
+    )
     assert private.status_code == 422
+    unknown = await hub.client.patch(
+        path, json={"event_types": ["erp.nothing.*"], "active": False}, headers=admin
+    )
+    assert unknown.status_code == 422
+    assert await hub.get(path) == webhook, "a refused change changes nothing"
     changed = await hub.client.patch(
         path,
         json={"url": hooks.url, "event_types": ["erp.stock.*"], "description": None},
@@ -454,6 +470,7 @@ async def test_a_subscription_is_changed_disabled_enabled_and_deleted(
 
     await hub.publish(stock_low())
     paused = await hub.client.patch(path, json={"active": False}, headers=admin)
+    assert paused.status_code == 200, paused.text
     assert paused.json()["active"] is False
     assert paused.json()["disabled_reason"] == "disabled through the API"
     [failed] = await deliveries(hub, webhook["id"])
@@ -462,12 +479,14 @@ async def test_a_subscription_is_changed_disabled_enabled_and_deleted(
     assert await hub.dispatcher().deliver_due() == 0
 
     resumed = await hub.client.patch(path, json={"active": True}, headers=admin)
+    assert resumed.status_code == 200, resumed.text
     assert resumed.json()["active"] is True
     await hub.publish(stock_low())
     assert await hub.dispatcher().deliver_due() == 1
     assert len(hooks.received) == 1
 
     assert (await hub.client.delete(path, headers=headers("sales"))).status_code == 403
+    assert (await hub.get(path))["id"] == webhook["id"], "the refused delete left it"
     assert (await hub.client.delete(path, headers=admin)).status_code == 204
     assert (await hub.client.get(path, headers=admin)).status_code == 404
     gone = await hub.client.get(f"{path}/deliveries", headers=admin)
