@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import jwt
@@ -135,41 +136,61 @@ async def test_development_users_are_seeded_once_by_any_number_of_replicas(
         assert jwt.get_unverified_header(pair["access_token"])["kid"] == DEVELOPMENT_KEY_ID
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {},
+# Each setting with the reason production gives for refusing it (so that a case cannot
+# pass on some other setting's refusal).
+REFUSED_IN_PRODUCTION: dict[str, tuple[dict[str, object], str]] = {
+    "no-signing-key": ({}, "production needs GATEWAY_SIGNING_KEY_PEM"),
+    "development-key": (
         {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM},
+        "the development signing key is refused in production",
+    ),
+    "development-key-renamed": (
         {"signing_key_pem": DEVELOPMENT_PRIVATE_KEY_PEM, "signing_key_id": "innocent-looking"},
+        "the development signing key is refused in production",
+    ),
+    "development-key-id": (
         {"signing_key_pem": "own", "signing_key_id": DEVELOPMENT_KEY_ID},
+        "the development signing key is refused in production",
+    ),
+    "development-key-retired": (
         {"signing_key_pem": "own", "retired_jwks": "development"},
+        "the development key may not be among retired_jwks",
+    ),
+    "development-key-trusted-under-another-id": (
         {"signing_key_pem": "own", "jwks": "development renamed"},
+        "the development key is not allowed in production, under any key id",
+    ),
+    "half-an-oidc-issuer": (
         {"signing_key_pem": "own", "oidc_issuer": "https://idp.example.test"},
+        "oidc_issuer, oidc_jwks_url and oidc_audience go together",
+    ),
+    "oidc-keys-over-http": (
         {
             "signing_key_pem": "own",
             "oidc_issuer": "https://idp.example.test",
             "oidc_audience": "crm-erp",
             "oidc_jwks_url": "http://idp.example.test/jwks.json",
         },
+        "oidc_jwks_url must be an https URL in production",
+    ),
+    "no-webhook-secret-key": (
         {"signing_key_pem": "own", "webhook_secret_keys": []},
+        "production needs GATEWAY_WEBHOOK_SECRET_KEYS",
+    ),
+    "development-webhook-secret-key": (
         {"signing_key_pem": "own", "webhook_secret_keys": [*SECRET_KEYS, DEVELOPMENT_SECRET_KEY]},
+        "the development webhook secret key is refused in production",
+    ),
+    "malformed-webhook-secret-key": (
         {"signing_key_pem": "own", "webhook_secret_keys": ["not a Fernet key"]},
-    ],
-    ids=[
-        "no-signing-key",
-        "development-key",
-        "development-key-renamed",
-        "development-key-id",
-        "development-key-retired",
-        "development-key-trusted-under-another-id",
-        "half-an-oidc-issuer",
-        "oidc-keys-over-http",
-        "no-webhook-secret-key",
-        "development-webhook-secret-key",
-        "malformed-webhook-secret-key",
-    ],
-)
-def test_production_refuses_development_keys(settings: dict[str, object]) -> None:
+        "key 1 of webhook_secret_keys is not a Fernet key",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_IN_PRODUCTION)
+def test_production_refuses_development_keys(case: str) -> None:
+    settings, reason = REFUSED_IN_PRODUCTION[case]
     values = {"webhook_secret_keys": SECRET_KEYS, **settings}
     if values.get("signing_key_pem") == "own":
         values["signing_key_pem"] = new_pem()
@@ -178,7 +199,7 @@ def test_production_refuses_development_keys(settings: dict[str, object]) -> Non
     if values.get("jwks") == "development renamed":
         renamed = {**development_signer().public_jwk(), "kid": "innocent-looking"}
         values["jwks"] = json.dumps({"keys": [renamed]})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=re.escape(reason)):
         Settings(database_url="sqlite+aiosqlite:///:memory:", environment="production", **values)
 
 
@@ -258,19 +279,28 @@ async def test_production_starts_with_a_bootstrap_administrator_created_once(
 
 
 @pytest.mark.parametrize(
-    "values",
+    ("values", "reason"),
     [
-        {"bootstrap_admin_username": "root-admin"},
-        {"bootstrap_admin_password": "long enough password"},
-        {"bootstrap_admin_username": "root-admin", "bootstrap_admin_password": "short"},
-        {"bootstrap_admin_username": "admin", "bootstrap_admin_password": "dev-admin-but-longer"},
+        ({"bootstrap_admin_username": "root-admin"}, "go together"),
+        ({"bootstrap_admin_password": "long enough password"}, "go together"),
+        (
+            {"bootstrap_admin_username": "root-admin", "bootstrap_admin_password": "short"},
+            "needs at least 12 characters",
+        ),
+        (
+            {
+                "bootstrap_admin_username": "admin",
+                "bootstrap_admin_password": "dev-admin-but-longer",
+            },
+            "looks like a development password",
+        ),
     ],
     ids=["no-password", "no-username", "short-password", "development-password"],
 )
 def test_production_refuses_an_incomplete_or_weak_bootstrap_administrator(
-    values: dict[str, str],
+    values: dict[str, str], reason: str
 ) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=reason):
         Settings(
             database_url="sqlite+aiosqlite:///:memory:",
             environment="production",
