@@ -7,7 +7,6 @@ connection only when repeating it is harmless."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from shared_schemas.broker import free_port
 from tests.support.edge import EdgeGateway, bearer, edge_gateway
+from tests.support.kafka_tools import until
 from tests.support.stub_upstreams import Arrived, Reply, StubUpstream
 
 pytestmark = pytest.mark.api
@@ -30,17 +30,6 @@ async def circuit_of(gateway: EdgeGateway, upstream: str) -> str:
 # Long enough that the checks made while the circuit is open fit in it on a loaded
 # machine; the test waits it out only once.
 COOLDOWN = 5
-
-
-async def until_answered(gateway: EdgeGateway, path: str, timeout: float = 10) -> httpx.Response:
-    """Ask until the breaker lets the request through (its cool-down passed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await gateway.client.get(path, headers=bearer("admin"))
-        if answer.status_code != 503:
-            return answer
-        assert time.monotonic() < deadline, "the breaker never let a probe through"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_back(
@@ -75,7 +64,12 @@ async def test_the_breaker_opens_when_the_service_dies_and_closes_when_it_is_bac
             assert (await client.get("/api/erp/products", headers=admin)).status_code == 503
             assert stub.connections == 0
 
-            probe = await until_answered(gateway, "/api/erp/products")
+            # Asked until the cool-down has passed and the breaker lets a probe through.
+            probe: httpx.Response = await until(
+                lambda: client.get("/api/erp/products", headers=admin),
+                lambda answer: answer.status_code != 503,
+                "the breaker to let a probe through",
+            )
             assert probe.status_code == 200
             assert len(stub.arrived) == 1
             assert await circuit_of(gateway, "erp") == "closed"

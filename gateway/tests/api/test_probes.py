@@ -9,22 +9,43 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 
 from gateway.adapters.broker_probe import BrokerProbe
+from gateway.config import Settings
+from gateway.main import create_app
 from shared_schemas.broker import free_port
 from shared_schemas.messaging import KafkaSettings
 from tests.support.edge import edge_gateway
 from tests.support.gateway import Gateway
+from tests.support.kafka_tools import until
 
 pytestmark = pytest.mark.api
 
 
 async def test_the_gateway_is_alive_and_ready_on_its_database(gateway: Gateway) -> None:
     client = gateway.client
-    assert (await client.get("/healthz")).status_code == 200
+    alive = await client.get("/healthz")
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
     ready = await client.get("/readyz")
-    assert ready.status_code == 200, ready.text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"}), ready.text
+
+
+async def test_a_gateway_whose_database_is_away_is_alive_but_not_ready() -> None:
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/gone"
+    app = create_app(Settings(database_url=nowhere))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            unready = await client.get("/readyz")
+        assert unready.status_code == 503, unready.text
+        assert unready.headers["content-type"] == "application/problem+json"
+        assert unready.json()["detail"] == "The database is unreachable."
+    finally:
+        await app.state.engine.dispose()
 
 
 # What README.md and docs/identity.md say the gateway answers without a token.
@@ -124,9 +145,7 @@ async def test_a_due_check_runs_beside_the_callers_who_get_the_last_answer() -> 
         now[0] = 16.0
         # Due: a new check starts, and this caller is answered from the last one at once.
         assert await probe.state() is first
-        async with asyncio.timeout(10):
-            while (latest := await probe.state()) is first:
-                await asyncio.sleep(0.01)
+        latest = await until(probe.state, lambda state: state is not first, "the check's answer")
         assert latest.state == "down"
         assert latest.checked_at >= first.checked_at
     finally:
