@@ -121,9 +121,10 @@ async def test_every_refused_sign_in_is_the_same_answer_at_the_same_cost(
     async with gateway_of(settings_for(database_url, login_max_failures=100)) as gateway:
         user = await create_user(gateway, "carol")
         await create_user(gateway, "dave")
-        await gateway.client.patch(
+        disabled = await gateway.client.patch(
             f"/auth/users/{user['id']}", json={"disabled": True}, headers=gateway.headers("admin")
         )
+        assert disabled.status_code == 200, disabled.text
         attempts = {
             "unknown user": ("nobody", PASSWORD),
             "wrong password": ("dave", "not the password"),

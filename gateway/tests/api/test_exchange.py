@@ -159,12 +159,15 @@ async def test_an_external_token_is_exchanged_for_the_gateways_own(database_url:
                 answers.add(json.dumps(without_instance(refused.json()), sort_keys=True))
             assert len(answers) == 1
 
-            await gateway.client.patch(
+            disabled = await gateway.client.patch(
                 f"/auth/users/{user['id']}",
                 json={"disabled": True},
                 headers=gateway.headers("admin"),
             )
-            assert (await exchange(idp.token("idp|sam"))).status_code == 401
+            assert disabled.status_code == 200, disabled.text
+            refused = await exchange(idp.token("idp|sam"))
+            assert refused.status_code == 401
+            assert json.dumps(without_instance(refused.json()), sort_keys=True) in answers
 
 
 async def test_failed_exchanges_count_against_the_address_with_failed_sign_ins(

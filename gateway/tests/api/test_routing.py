@@ -104,10 +104,14 @@ async def test_an_erp_call_through_the_gateway_comes_back_as_the_erp_answered(
         assert changed.status_code == 200, changed.text
         assert changed.headers["etag"] == '"2"'
         stale = await gateway.client.patch(
-            f"/api/erp{path}", json=patch, headers={**warehouse, "If-Match": '"1"'}
+            f"/api/erp{path}",
+            json={"name": "Stale desk"},
+            headers={**warehouse, "If-Match": '"1"'},
         )
         assert stale.status_code == 412
         assert stale.headers["content-type"] == "application/problem+json"
+        kept = await gateway.client.get(f"/api/erp{path}", headers=warehouse)
+        assert (kept.json()["name"], kept.headers["etag"]) == ("Standing desk", '"2"')
 
         page = await gateway.client.get(f"/api/erp/products?limit=1&sku={sku}", headers=warehouse)
         assert page.status_code == 200
