@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from erp.adapters.people import Department
 from erp.api.deps import UnitOfWorkDep
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -48,12 +49,7 @@ class DepartmentUpdate(BaseModel):
     name: Name | None = None
     parent_id: uuid.UUID | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = refuse_null("name")
 
 
 class DepartmentOut(BaseModel):

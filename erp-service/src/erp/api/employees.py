@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue
 
 from erp.adapters.people import Employee
 from erp.api.deps import UnitOfWorkDep
@@ -16,6 +16,7 @@ from erp.domain.orders import MAX_AMOUNT
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -93,12 +94,7 @@ class EmployeeUpdate(BaseModel):
     hired_on: date | None = None
     salary: Salary | None = None
 
-    @field_validator("name", "email", "role", "hired_on")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = refuse_null("name", "email", "role", "hired_on")
 
 
 class EmployeeTerminate(BaseModel):

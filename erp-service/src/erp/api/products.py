@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Product
@@ -17,6 +17,7 @@ from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool, JsonInt
 from shared_schemas.http.lines import Price
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey, prefix_match
@@ -79,14 +80,7 @@ class ProductUpdate(BaseModel):
     reorder_point: JsonInt | None = Field(default=None, ge=0, le=10_000_000)
     active: JsonBool | None = None
 
-    @field_validator("*")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        # A null was taken for "leave as is" and answered 200: a client clearing a field
-        # believed it done.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = refuse_null("*")
 
 
 class ProductOut(BaseModel):

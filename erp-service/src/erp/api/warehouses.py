@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Warehouse
@@ -17,6 +17,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey
@@ -64,12 +65,7 @@ class WarehouseUpdate(BaseModel):
     address: Address | None = None
     active: JsonBool | None = None
 
-    @field_validator("name", "active")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = refuse_null("name", "active")
 
 
 class WarehouseOut(BaseModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.adapters.users import User
 from gateway.domain.identity import (
@@ -22,6 +22,7 @@ from gateway.service import users
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.roles import Role
@@ -103,12 +104,7 @@ class UserUpdate(BaseModel):
     disabled_reason: ReasonText | None = None
     oidc_subject: OidcSubject | None = None
 
-    @field_validator("roles", "password", "disabled")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = refuse_null("roles", "password", "disabled")
 
 
 class UserOut(BaseModel):
