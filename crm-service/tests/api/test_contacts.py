@@ -64,20 +64,24 @@ async def test_contacts_keep_one_primary_and_honour_if_match(
     ).status_code == 404
 
 
-async def test_null_leaves_a_contact_primary_as_it_is(crm: Crm, sales_rep: uuid.UUID) -> None:
+async def test_a_null_primary_flag_is_refused_naming_it(crm: Crm, sales_rep: uuid.UUID) -> None:
     headers = crm.headers("sales", sales_rep)
     customer = await crm.client.post(
         "/customers", json={"kind": "company", "name": "Acme"}, headers=headers
     )
     url = f"/customers/{customer.json()['id']}/contacts"
     jana = await crm.client.post(url, json={"name": "Jana", "is_primary": True}, headers=headers)
+    events = await crm.events()
 
     response = await crm.client.patch(
         f"{url}/{jana.json()['id']}", json={"is_primary": None, "title": "CFO"}, headers=headers
     )
 
-    assert response.status_code == 200, response.text
-    assert (response.json()["is_primary"], response.json()["title"]) == (True, "CFO")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "is_primary", "message": "may not be null"}]
+    current = await crm.client.get(f"{url}/{jana.json()['id']}", headers=headers)
+    assert (current.json(), current.headers["etag"]) == (jana.json(), '"1"')
+    assert await crm.events() == events
 
 
 async def test_two_contacts_made_primary_at_once_leave_one_primary(

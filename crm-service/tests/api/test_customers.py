@@ -206,16 +206,21 @@ async def test_bad_input_is_422_per_field_and_changes_nothing(
     assert await crm.events() == []
 
 
-async def test_null_leaves_the_payment_terms_as_they_are(crm: Crm, sales_rep: uuid.UUID) -> None:
+async def test_null_payment_terms_are_refused_naming_them(crm: Crm, sales_rep: uuid.UUID) -> None:
     created = await crm.client.post(
         "/customers", json=acme(), headers=crm.headers("sales", sales_rep)
     )
     url = f"/customers/{created.json()['id']}"
     finance = crm.headers("finance")
 
-    response = await crm.client.patch(url, json={"payment_terms_days": None}, headers=finance)
+    response = await crm.client.patch(
+        url, json={"credit_limit": "5000.00", "payment_terms_days": None}, headers=finance
+    )
 
-    assert response.status_code == 200, response.text
-    assert response.json()["payment_terms_days"] == 30
-    assert (await crm.client.get(url, headers=finance)).headers["etag"] == '"1"'
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "payment_terms_days", "message": "may not be null"}
+    ]
+    current = await crm.client.get(url, headers=finance)
+    assert (current.json(), current.headers["etag"]) == (created.json(), '"1"')
     assert await crm.events("crm.customer.updated.v1") == []

@@ -16,6 +16,7 @@ from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonNumber
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -73,7 +74,8 @@ class ActivityCreate(BaseModel):
 
 
 class ActivityUpdate(BaseModel):
-    """Fields to change; what the activity is about stays as logged."""
+    """Fields to change; what the activity is about stays as logged. Null removes `body`
+    or `location` (null for `kind`, `subject` or `occurred_at` is a 422)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -85,6 +87,8 @@ class ActivityUpdate(BaseModel):
     body: Body | None = None
     occurred_at: AwareDatetime | None = None
     location: Location | None = Field(default=None, description="null removes it.")
+
+    _not_null = refuse_null("kind", "subject", "occurred_at")
 
 
 class ActivityOut(BaseModel):

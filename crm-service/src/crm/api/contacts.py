@@ -13,6 +13,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import contacts
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -48,6 +49,9 @@ class ContactCreate(BaseModel):
 
 
 class ContactUpdate(BaseModel):
+    """Fields to change; those left out stay as they are and null removes an optional one
+    (null for `name` or `is_primary` is a 422)."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "CFO"}]})
 
     name: Words | None = Field(default=None, max_length=200)
@@ -55,6 +59,8 @@ class ContactUpdate(BaseModel):
     phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
     is_primary: JsonBool | None = None
+
+    _not_null = refuse_null("name", "is_primary")
 
 
 class ContactOut(BaseModel):

@@ -16,6 +16,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -81,8 +82,9 @@ class CustomerCreate(BaseModel):
 
 
 class CustomerUpdate(BaseModel):
-    """Fields to change; those left out stay as they are. Status changes through
-    `/archive` and `/restore`, never here."""
+    """Fields to change; those left out stay as they are and null removes an optional one
+    (null for `name`, `kind`, `payment_terms_days` or `custom_fields` is a 422: a customer
+    always has them). Status changes through `/archive` and `/restore`, never here."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -104,8 +106,10 @@ class CustomerUpdate(BaseModel):
         default=None,
         max_length=100,
         description="Merged into the current ones: a field given null is cleared "
-        "(a required one cannot be); null for the whole object changes nothing.",
+        "(a required one cannot be). The object itself may not be null.",
     )
+
+    _not_null = refuse_null("name", "kind", "payment_terms_days", "custom_fields")
 
 
 class CustomerOut(BaseModel):

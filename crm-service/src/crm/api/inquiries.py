@@ -15,6 +15,7 @@ from crm.domain.inquiries import is_overdue
 from crm.service import inquiries
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -69,8 +70,9 @@ class InquiryCreate(BaseModel):
 
 
 class InquiryUpdate(BaseModel):
-    """Fields to change; those left out stay as they are. The status changes only through
-    the transition routes."""
+    """Fields to change; those left out stay as they are and null removes an optional one
+    (null for `subject` or `priority` is a 422). The status changes only through the
+    transition routes."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -84,6 +86,8 @@ class InquiryUpdate(BaseModel):
     )
     assignee_id: uuid.UUID | None = Field(default=None, description="null unassigns.")
     order_id: uuid.UUID | None = None
+
+    _not_null = refuse_null("subject", "priority")
 
 
 class Resolution(BaseModel):

@@ -17,6 +17,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
@@ -66,8 +67,8 @@ class LeadCreate(BaseModel):
 
 
 class LeadUpdate(BaseModel):
-    """Fields to change; those left out stay as they are. The status changes through the
-    transition routes, never here."""
+    """Fields to change; those left out stay as they are and null removes any but `name`
+    (a 422). The status changes through the transition routes, never here."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"phone": "+49 89 5550199"}]}
@@ -80,6 +81,8 @@ class LeadUpdate(BaseModel):
     source: Source | None = None
     notes: Notes | None = None
     owner_id: uuid.UUID | None = None
+
+    _not_null = refuse_null("name")
 
 
 class LeadOut(BaseModel):

@@ -15,6 +15,7 @@ from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
@@ -67,8 +68,9 @@ class OpportunityCreate(BaseModel):
 
 
 class OpportunityUpdate(BaseModel):
-    """Terms to change while the deal is open; those left out stay as they are. The stage
-    moves through `/stage`, `/win` and `/lose`, never here."""
+    """Terms to change while the deal is open; those left out stay as they are and null
+    removes `expected_close_date` or `owner_id` (null for any other term is a 422). The
+    stage moves through `/stage`, `/win` and `/lose`, never here."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -82,6 +84,8 @@ class OpportunityUpdate(BaseModel):
     probability: Probability | None = None
     expected_close_date: date | None = None
     owner_id: uuid.UUID | None = None
+
+    _not_null = refuse_null("name", "customer_id", "amount", "currency", "probability")
 
 
 class StageMove(BaseModel):

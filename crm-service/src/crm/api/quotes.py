@@ -16,6 +16,7 @@ from crm.service import quotes
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent
 
@@ -69,8 +70,9 @@ class QuoteCreate(BaseModel):
 
 
 class QuoteUpdate(BaseModel):
-    """Fields of a draft to change; lines, when given, replace all lines. Status changes
-    through `/send`, `/accept` and `/reject`, never here."""
+    """Fields of a draft to change; lines, when given, replace all lines. Null removes
+    `opportunity_id`, `owner_id` or `notes` (null for any other field is a 422). Status
+    changes through `/send`, `/accept` and `/reject`, never here."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -87,6 +89,8 @@ class QuoteUpdate(BaseModel):
     valid_until: date | None = None
     notes: str | None = Field(default=None, max_length=5000)
     lines: list[QuoteLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
+
+    _not_null = refuse_null("customer_id", "valid_until", "lines")
 
 
 class QuoteRejection(BaseModel):

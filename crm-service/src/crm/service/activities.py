@@ -35,8 +35,6 @@ LISTING = Listing(
 
 # Fields a PATCH may change; what an activity is about stays as logged.
 EDITABLE = ("kind", "subject", "body", "occurred_at", "location")
-# Fields that may not be emptied by sending null.
-REQUIRED = ("kind", "subject", "occurred_at")
 
 _TARGET_TABLES: Mapping[str, type[Base]] = {
     "customer_id": Customer,
@@ -98,7 +96,7 @@ async def update_activity(
         access.require_owner(activity.owner_id)
         access.require_fields(changes)
         for name, value in changes.items():
-            if name not in EDITABLE or (name in REQUIRED and value is None):
+            if name not in EDITABLE:
                 continue
             if name == "location":
                 point = _point(value)

@@ -65,8 +65,6 @@ async def change_contact(
         if changes.get("is_primary") and not contact.is_primary:
             await _demote_primary(uow.session, customer_id)
         for field, value in changes.items():
-            if field in ("name", "is_primary") and value is None:
-                continue  # required: null leaves it as it is
             setattr(contact, field, value)
         _index(contact)
         await uow.session.flush()

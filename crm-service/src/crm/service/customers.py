@@ -103,13 +103,11 @@ async def update_customer(
             if field == "tags":
                 value = normalise_tags(value or [])
             elif field == "custom_fields":
-                merged = {**customer.custom_fields, **(value or {})}
+                merged = {**customer.custom_fields, **value}
                 checked = check_custom_fields(merged, definitions, partial=False)
                 value = {k: v for k, v in checked.items() if v is not None}
             elif field in ("billing_address", "shipping_address"):
                 value = stored_address(value)
-            elif field in ("name", "kind", "payment_terms_days") and value is None:
-                continue  # required: null leaves it as it is
             setattr(customer, field, value)
         index_search_keys(customer)
         after = customer_state(customer)

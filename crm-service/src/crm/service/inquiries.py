@@ -42,8 +42,6 @@ LISTING = Listing(
 
 # Fields a PATCH may change; the status moves only through the transition routes.
 EDITABLE = ("subject", "body", "priority", "assignee_id", "order_id")
-# Fields that may not be emptied by sending null.
-REQUIRED = ("subject", "priority")
 
 
 async def get_inquiry(session: AsyncSession, inquiry_id: uuid.UUID) -> Inquiry:
@@ -117,7 +115,7 @@ async def update_inquiry(
                 allowed=LIFECYCLE.allowed(FINAL),
             )
         for name, value in changes.items():
-            if name not in EDITABLE or (name in REQUIRED and value is None):
+            if name not in EDITABLE:
                 continue
             if name == "assignee_id" and value is not None and value != inquiry.assignee_id:
                 await require_eligible(session, value, ASSIGNEE_ROLES, "assignee_id")

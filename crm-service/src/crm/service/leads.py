@@ -133,8 +133,6 @@ async def update_lead(
         if owner_id is not None and owner_id != lead.owner_id:
             await require_eligible(session, owner_id, OWNER_ROLES, "owner_id")
         for name, value in changes.items():
-            if name == "name" and value is None:
-                continue  # required: null leaves it as it is
             setattr(lead, name, value)
         _index_search_keys(lead)
         await session.flush()

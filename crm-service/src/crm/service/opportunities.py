@@ -45,9 +45,6 @@ LISTING = Listing(
 )
 
 
-_REQUIRED = ("name", "amount", "customer_id", "probability")
-
-
 @dataclass(frozen=True)
 class OpportunityFilters:
     q: str | None = None
@@ -143,8 +140,8 @@ async def update_opportunity(
         if changes.get("currency") is not None:
             _require_company_currency(uow, changes["currency"], "")
         for name, value in changes.items():
-            if name == "currency" or (name in _REQUIRED and value is None):
-                continue  # the one currency there is; null leaves a required field as it is
+            if name == "currency":
+                continue  # the one currency there is
             setattr(opportunity, name, value)
         opportunity.name_key = normalise(opportunity.name) or ""
         await session.flush()

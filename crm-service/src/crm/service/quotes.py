@@ -134,11 +134,6 @@ async def update_quote(
         # Unfiltered: null is a value too (a rep may not leave their quote to nobody).
         access.require_fields(changes)
         require_editable(quote.status)
-        for name in ("customer_id", "valid_until", "lines"):
-            if name in changes and changes[name] is None:
-                raise RuleViolation(
-                    f"{name} cannot be removed.", [{"field": name, "message": "may not be null"}]
-                )
         customer_id = changes.get("customer_id", quote.customer_id)
         opportunity_id = changes.get("opportunity_id", quote.opportunity_id)
         if "customer_id" in changes and customer_id != quote.customer_id:
