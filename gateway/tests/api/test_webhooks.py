@@ -458,6 +458,13 @@ async def test_a_subscription_is_changed_disabled_enabled_and_deleted(
         path, json={"event_types": ["erp.nothing.*"], "active": False}, headers=admin
     )
     assert unknown.status_code == 422
+    for field in ("url", "event_types", "active"):
+        # A subscription always has them: null is refused, not taken for "leave as is".
+        cleared = await hub.client.patch(
+            path, json={"description": "renamed", field: None}, headers=admin
+        )
+        assert cleared.status_code == 422, (field, cleared.text)
+        assert cleared.json()["errors"] == [{"field": field, "message": "may not be null"}]
     assert await hub.get(path) == webhook, "a refused change changes nothing"
     changed = await hub.client.patch(
         path,

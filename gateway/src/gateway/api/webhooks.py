@@ -19,6 +19,7 @@ from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.patch import refuse_null
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -85,8 +86,9 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookUpdate(BaseModel):
-    """Fields to change; those left out stay as they are. `active: true` enables a
-    disabled subscription again (its failure count starts afresh)."""
+    """Fields to change; those left out stay as they are and null removes the description
+    (null for any other field is a 422). `active: true` enables a disabled subscription
+    again (its failure count starts afresh)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": True}]})
 
@@ -94,6 +96,8 @@ class WebhookUpdate(BaseModel):
     event_types: EventTypes | None = None
     description: Description | None = None
     active: JsonBool | None = None
+
+    _not_null = refuse_null("url", "event_types", "active")
 
 
 class WebhookOut(BaseModel):
@@ -265,14 +269,12 @@ async def update_webhook(
     response: Response,
     if_match: IfMatch = None,
 ) -> WebhookOut:
-    # Only the description may be cleared: a null anywhere else changes nothing.
-    changes = {
-        name: value
-        for name, value in body.model_dump(exclude_unset=True).items()
-        if value is not None or name == "description"
-    }
     subscription = await webhooks.change_subscription(
-        _sessions(request), _policy(request), webhook_id, changes, expected_version(if_match)
+        _sessions(request),
+        _policy(request),
+        webhook_id,
+        body.model_dump(exclude_unset=True),
+        expected_version(if_match),
     )
     return _respond(response, subscription)
 
