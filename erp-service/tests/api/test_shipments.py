@@ -319,6 +319,7 @@ async def test_only_a_fully_shipped_order_is_delivered(erp: Erp) -> None:
     confirmed = await erp.client.post(deliver, headers=erp.headers("warehouse"))
     assert confirmed.status_code == 409
     assert confirmed.json()["allowed"] == ["ship", "cancel"]
+    assert await erp.get_order(order["id"]) == order
 
     first = await ship(erp, order, [("WIDGET", 1)])
     assert first.status_code == 201
@@ -347,6 +348,9 @@ async def test_only_a_fully_shipped_order_is_delivered(erp: Erp) -> None:
         )
         assert early_or_late.status_code == 422, when
         assert early_or_late.json()["errors"][0]["field"] == "delivered_at"
+    # None of the refused deliveries took effect.
+    assert await erp.get_order(order["id"]) == shipped
+    assert await erp.events("erp.order.delivered.v1") == []
 
     delivered_at = (moment(shipped["shipped_at"]) + timedelta(seconds=1)).replace(microsecond=0)
     response = await erp.client.post(
@@ -376,6 +380,8 @@ async def test_only_a_fully_shipped_order_is_delivered(erp: Erp) -> None:
     twice = await erp.client.post(deliver, headers=erp.headers("warehouse"))
     assert twice.status_code == 409
     assert twice.json()["allowed"] == []
+    assert await erp.get_order(order["id"]) == delivered
+    assert len(await erp.events("erp.order.delivered.v1")) == 1
     unknown = await erp.client.post(f"/orders/{uuid.uuid4()}/deliver", headers=erp.headers("admin"))
     assert unknown.status_code == 404
 

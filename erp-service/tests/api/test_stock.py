@@ -101,25 +101,33 @@ async def test_a_level_never_counts_beyond_what_its_column_holds(erp: Erp) -> No
     await erp.receive("WIDGET-1", 1_000_000_000, warehouse=warehouse)
     await erp.receive("WIDGET-1", 1_000_000_000, warehouse=warehouse)
     body = {"kind": "receipt", "sku": "WIDGET-1", "warehouse_id": warehouse["id"]}
+    events = await erp.events()
     response = await move(erp, {**body, "quantity": 1_000_000_000})
     assert response.status_code == 409, response.text
     level = await erp.stock_level("WIDGET-1", warehouse)
     assert level is not None
-    assert level["on_hand"] == 2_000_000_000
+    assert (level["on_hand"], level["version"]) == (2_000_000_000, 2)
+    assert await movement_count(erp.engine) == 2
+    assert await erp.events() == events
 
 
 async def test_an_inactive_warehouse_takes_no_stock(erp: Erp) -> None:
     await erp.warehouse("BER")
     closed = await erp.warehouse("OLD")
     await erp.product("WIDGET-1")
-    await erp.client.patch(
+    deactivated = await erp.client.patch(
         f"/warehouses/{closed['id']}", json={"active": False}, headers=erp.headers("warehouse")
     )
+    assert deactivated.json()["active"] is False, deactivated.text
+    events = await erp.events()
     response = await move(
         erp, {"kind": "receipt", "sku": "WIDGET-1", "warehouse_id": closed["id"], "quantity": 1}
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "warehouse_id", "message": "inactive warehouse"}]
+    assert await erp.stock_level("WIDGET-1", closed) is None
+    assert await movement_count(erp.engine) == 0
+    assert await erp.events() == events
 
 
 async def test_an_adjustment_needs_a_reason_and_cannot_take_reserved_units(

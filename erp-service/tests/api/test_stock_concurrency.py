@@ -16,10 +16,15 @@ from erp.config import Settings
 from erp.service import stock
 from erp.service.stock import StockLine
 from erp.service.unit_of_work import UnitOfWork
-from shared_schemas.database import session_factory
+from shared_schemas.database import create_engine, session_factory
 from tests.support.erp import Erp
+from tests.support.races import holding, waiting
 
 pytestmark = pytest.mark.api
+
+# Reservations seen waiting together for the level's lock: more than the ten units, so
+# the late ones can only get nothing if the lock made them see the early ones' take.
+OVERLAPPING = 15
 
 
 async def test_fifty_concurrent_reservations_for_ten_units_reserve_exactly_ten(
@@ -39,7 +44,24 @@ async def test_fifty_concurrent_reservations_for_ten_units_reserve_exactly_ten(
             )
         return units
 
-    reserved = await asyncio.gather(*(reserve_for_one_order() for _ in range(50)))
+    racing = asyncio.gather(*(reserve_for_one_order() for _ in range(50)))
+    if erp.engine.dialect.name == "postgresql":
+        # The level is held while the reservations start: they really overlap, queued on
+        # its row lock, and each must see the units the ones before it took. (SQLite
+        # writers queue on its write lock anyway.) The holder and the lock count have an
+        # engine of their own, so every pooled connection of the service can wait.
+        side = create_engine(erp_settings.database_url)
+        try:
+            async with holding(
+                side,
+                "SELECT 1 FROM stock_levels WHERE warehouse_id = :warehouse AND sku = 'WIDGET-1' "
+                "FOR UPDATE",
+                warehouse=warehouse["id"],
+            ):
+                await waiting(side, OVERLAPPING)
+        finally:
+            await side.dispose()
+    reserved = await racing
     assert Counter(reserved) == {1: 10, 0: 40}
     level = await erp.stock_level("WIDGET-1", warehouse)
     assert level is not None
