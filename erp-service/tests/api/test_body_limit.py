@@ -78,3 +78,4 @@ async def test_a_length_of_more_digits_than_a_number_holds_is_over_the_limit(erp
         assert answer.headers["content-type"] == "application/problem+json"
     listed = await erp.client.get("/products", headers=erp.headers("admin"))
     assert listed.json()["items"] == []
+    assert await erp.events() == []

@@ -67,6 +67,8 @@ async def test_a_budget_changed_meanwhile_is_not_overwritten_or_removed(erp: Erp
     anyone = await put(erp, rent, "1450.00", "*")
     assert (anyone.status_code, anyone.json()["version"]) == (200, 3)
     assert (await put(erp, rent, "1.00", "three")).status_code == 400
+    [kept] = await budget_of(erp, rent)
+    assert (kept["amount"], kept["version"]) == ("1450.00", 3)
 
     headers = erp.headers("finance")
     stale = await erp.client.delete(

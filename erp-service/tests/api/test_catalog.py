@@ -43,6 +43,10 @@ async def test_a_product_is_created_published_repriced_and_republished(erp: Erp)
         f"/products/{product['id']}", json={"active": False}, headers=headers
     )
     assert stale.status_code == 412
+    kept = await erp.client.get(f"/products/{product['id']}", headers=headers)
+    assert (kept.json()["active"], kept.json()["unit_price"]) == (True, "239.90")
+    assert kept.headers["etag"] == '"2"'
+    assert len(await erp.events("erp.product.updated.v1")) == 1
 
 
 async def test_sku_is_unique_and_prices_are_in_the_company_currency(erp: Erp) -> None:
@@ -174,7 +178,9 @@ async def test_the_first_warehouse_is_the_default_and_there_is_only_one(erp: Erp
     deactivate = await erp.client.patch(
         f"/warehouses/{second['id']}", json={"active": False}, headers=erp.headers("warehouse")
     )
-    assert deactivate.status_code == 409
+    assert deactivate.status_code == 409, deactivate.text
+    still = await erp.client.get(f"/warehouses/{second['id']}", headers=erp.headers("warehouse"))
+    assert (still.json()["active"], still.json()["is_default"]) == (True, True)
     third = await erp.warehouse("MUC", default=True)
     only_default = await erp.client.get(
         "/warehouses", params={"is_default": "true"}, headers=erp.headers("admin")

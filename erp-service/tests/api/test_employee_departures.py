@@ -25,7 +25,8 @@ async def test_a_hire_not_started_yet_is_called_off_on_its_hire_date(erp: Erp) -
     assert [error["field"] for error in refused.json()["errors"]] == ["terminated_on"]
     assert starts_on in refused.json()["detail"]
     unchanged = await erp.client.get(f"/employees/{future['id']}", headers=headers)
-    assert unchanged.json()["status"] == "active"
+    assert unchanged.json() == future
+    assert await erp.events("erp.employee.terminated.v1") == []
 
     called_off = await erp.client.post(path, json={"reason": "Offer declined"}, headers=headers)
 
@@ -49,4 +50,9 @@ async def test_naming_the_hire_date_calls_a_future_hire_off_too(erp: Erp) -> Non
     )
 
     assert called_off.status_code == 200, called_off.text
-    assert called_off.json()["terminated_on"] == starts_on
+    assert (called_off.json()["status"], called_off.json()["terminated_on"]) == (
+        "terminated",
+        starts_on,
+    )
+    [event] = await erp.events("erp.employee.terminated.v1")
+    assert (event["subject"], event["data"]["terminated_on"]) == (future["id"], starts_on)

@@ -161,9 +161,15 @@ async def test_a_change_publishes_the_full_state_and_if_match_guards_it(erp: Erp
     assert updates[1]["data"]["role"] == "sales_manager"
     assert updates[1]["data"]["manager_id"] is None
     assert "salary" not in json.dumps(updates)
+    before = await erp.client.get(path, headers=erp.headers("hr"))
+    events = await erp.events()
     for body in ({"status": "terminated"}, {"name": None}, {"role": "pilot"}, {"salary": "-1"}):
         refused = await patch(erp, path, body)
         assert refused.status_code == 422, body
+    # Nothing of the refused changes took effect.
+    after = await erp.client.get(path, headers=erp.headers("hr"))
+    assert (after.json(), after.headers["etag"]) == (before.json(), before.headers["etag"])
+    assert await erp.events() == events
     missing = await patch(erp, f"/employees/{uuid.uuid4()}", {"title": "x"})
     assert missing.status_code == 404
 
@@ -197,11 +203,16 @@ async def test_terminating_publishes_once_and_a_second_time_is_a_conflict(erp: E
     other = await hire(erp, "Otto Other")
     today_by_default = await terminate(erp, other)
     assert today_by_default.json()["terminated_on"] == today().isoformat()
+    steve = await hire(erp, "Stale Steve")
     stale = await erp.client.post(
-        f"/employees/{(await hire(erp, 'Stale Steve'))['id']}/terminate",
+        f"/employees/{steve['id']}/terminate",
         headers={**erp.headers("hr"), "If-Match": '"7"'},
     )
     assert stale.status_code == 412
+    still = await erp.client.get(f"/employees/{steve['id']}", headers=erp.headers("hr"))
+    assert (still.json()["status"], still.json()["version"]) == ("active", steve["version"])
+    terminated = await erp.events("erp.employee.terminated.v1")
+    assert steve["id"] not in {event["subject"] for event in terminated}
 
 
 async def test_a_leavers_reports_move_to_the_leavers_manager(erp: Erp) -> None:

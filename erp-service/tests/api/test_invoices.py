@@ -244,11 +244,19 @@ async def test_voiding_reverses_the_invoice_but_never_the_cost_of_goods(erp: Erp
     [event] = await erp.events("erp.invoice.voided.v1")
     assert (event["data"]["status"], event["data"]["amount_due"]) == ("void", "0.00")
 
+    events = await erp.events()
     again = await erp.client.post(f"/invoices/{invoice['id']}/void", headers=erp.headers("finance"))
     assert again.status_code == 409
     assert again.json()["allowed"] == []
     paying_void = await pay(erp, invoice, "1.00")
     assert paying_void.status_code == 409
+    # Neither refusal changed the invoice, the books or the outbox.
+    now = await erp.client.get(f"/invoices/{invoice['id']}", headers=erp.headers("finance"))
+    assert now.json() == voided
+    assert await erp.events() == events
+    assert await balance(erp, "receivables") == Decimal("0.00")
+    assert await balance(erp, "cash") == Decimal("0.00")
+    assert len(await entries_of(erp, source_type="invoice_void", source_id=invoice["id"])) == 1
 
 
 async def test_payments_settle_an_invoice_and_never_exceed_what_is_due(erp: Erp) -> None:
@@ -293,7 +301,8 @@ async def test_payments_settle_an_invoice_and_never_exceed_what_is_due(erp: Erp)
         "paid",
         "0.00",
     )
-    assert (await pay(erp, invoice, "0.01")).status_code == 409
+    paid_twice = await pay(erp, invoice, "0.01")
+    assert paid_twice.status_code == 409, paid_twice.text
 
     listed = await erp.client.get(
         "/payments", params={"invoice_id": invoice["id"]}, headers=erp.headers("finance")
@@ -311,10 +320,15 @@ async def test_payments_settle_an_invoice_and_never_exceed_what_is_due(erp: Erp)
     assert await balance(erp, "cash") == Decimal("100.00")
     assert await balance(erp, "bank") == Decimal("285.22")
     assert await balance(erp, "receivables") == Decimal("0.00")
+    events = await erp.events()
     voiding_paid = await erp.client.post(
         f"/invoices/{invoice['id']}/void", headers=erp.headers("finance")
     )
     assert voiding_paid.status_code == 409
+    now = await erp.client.get(f"/invoices/{invoice['id']}", headers=erp.headers("finance"))
+    assert (now.json()["status"], now.json()["amount_due"]) == ("paid", "0.00")
+    assert await erp.events() == events
+    assert await entries_of(erp, source_type="invoice_void", source_id=invoice["id"]) == []
 
 
 async def test_an_overdue_invoice_is_announced_once(erp: Erp, erp_settings: Settings) -> None:

@@ -41,6 +41,9 @@ async def test_the_longest_names_and_emails_are_kept_and_found(erp: Erp) -> None
         "/departments", json={"name": "SS" * 100}, headers=erp.headers("hr")
     )
     assert again.status_code == 409, again.text
+    assert again.json()["existing_id"] == department["id"]
+    departments = await erp.client.get("/departments", headers=erp.headers("hr"))
+    assert [d["id"] for d in departments.json()["items"]] == [department["id"]]
     product = await erp.post(
         "/products",
         {

@@ -77,6 +77,7 @@ ALLOWED = {
 async def test_release_and_cancel_from_every_status(erp: Erp, status: str) -> None:
     order = await order_in(erp, status)
     for action, role in (("release", "finance"), ("cancel", "admin")):
+        events = await erp.events()
         response = await transition(erp, order, action, role)
         if action in ALLOWED[status]:
             assert response.status_code == 200, response.text
@@ -86,7 +87,8 @@ async def test_release_and_cancel_from_every_status(erp: Erp, status: str) -> No
         problem = response.json()
         assert problem["current_status"] == status
         assert problem["allowed"] == ALLOWED[status]
-        assert (await erp.get_order(order["id"]))["version"] == order["version"]
+        assert await erp.get_order(order["id"]) == order
+        assert await erp.events() == events
 
 
 async def test_finance_releases_a_credit_hold_and_the_order_is_reserved(erp: Erp) -> None:

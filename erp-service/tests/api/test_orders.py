@@ -305,7 +305,11 @@ async def test_without_a_default_warehouse_an_order_is_a_conflict(erp: Erp) -> N
         json={"customer_id": str(customer_id), "lines": [{"sku": "WIDGET", "quantity": 1}]},
         headers=erp.headers("sales"),
     )
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    listed = await erp.client.get("/orders", headers=erp.headers("admin"))
+    assert listed.json()["items"] == []
+    assert await erp.events("erp.order.created.v1") == []
 
 
 async def test_orders_are_listed_filtered_sorted_and_paged(erp: Erp) -> None:
