@@ -75,3 +75,26 @@ def test_protected_routes_declare_the_bearer_scheme(package: str, tmp_path: Path
         for method, operation in operations.items():
             secured = bool(operation.get("security"))
             assert secured == (path not in open_paths), f"{method.upper()} {path}"
+
+
+def request_field(spec: dict[str, Any], model: str, field: str) -> dict[str, Any]:
+    schema: dict[str, Any] = spec["components"]["schemas"][model]["properties"][field]
+    return schema
+
+
+def offers_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(offers_null(s) for s in schema.get("anyOf", []))
+
+
+def test_patch_fields_that_refuse_null_are_documented_as_not_nullable(tmp_path: Path) -> None:
+    """A client generated from the document must not send a null the service answers
+    with a 422: fields a record always has offer no null, a removable one still does."""
+    crm, erp = spec_of("crm", tmp_path), spec_of("erp", tmp_path)
+    assert not offers_null(request_field(crm, "CustomerUpdate", "name"))
+    assert not offers_null(request_field(crm, "CustomerUpdate", "custom_fields"))
+    assert offers_null(request_field(crm, "CustomerUpdate", "email"))
+    assert not offers_null(request_field(erp, "ProductUpdate", "name"))
+    assert not offers_null(request_field(erp, "WarehouseUpdate", "name"))
+    assert offers_null(request_field(erp, "WarehouseUpdate", "address"))
+    assert request_field(erp, "ProductUpdate", "name")["maxLength"] == 200
+    assert "default" not in request_field(erp, "ProductUpdate", "name")

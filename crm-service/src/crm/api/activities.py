@@ -16,7 +16,7 @@ from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonNumber
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -82,13 +82,11 @@ class ActivityUpdate(BaseModel):
         json_schema_extra={"examples": [{"body": "They want the proposal by Thursday."}]},
     )
 
-    kind: Kind | None = None
-    subject: Subject | None = None
+    kind: Annotated[Kind | None, NotNull] = None
+    subject: Annotated[Subject | None, NotNull] = None
     body: Body | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Annotated[AwareDatetime | None, NotNull] = None
     location: Location | None = Field(default=None, description="null removes it.")
-
-    _not_null = refuse_null("kind", "subject", "occurred_at")
 
 
 class ActivityOut(BaseModel):

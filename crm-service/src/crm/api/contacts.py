@@ -13,7 +13,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import contacts
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -54,13 +54,11 @@ class ContactUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "CFO"}]})
 
-    name: Words | None = Field(default=None, max_length=200)
+    name: Annotated[Words | None, NotNull] = Field(default=None, max_length=200)
     email: EmailStr | None = None
     phone: Words | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=100)
-    is_primary: JsonBool | None = None
-
-    _not_null = refuse_null("name", "is_primary")
+    is_primary: Annotated[JsonBool | None, NotNull] = None
 
 
 class ContactOut(BaseModel):

@@ -16,7 +16,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -91,25 +91,23 @@ class CustomerUpdate(BaseModel):
         json_schema_extra={"examples": [{"phone": "+49 30 7654321", "tags": ["key-account"]}]},
     )
 
-    kind: Literal["company", "person"] | None = None
-    name: Words | None = Field(default=None, max_length=200)
+    kind: Annotated[Literal["company", "person"] | None, NotNull] = None
+    name: Annotated[Words | None, NotNull] = Field(default=None, max_length=200)
     email: EmailStr | None = None
     phone: Phone | None = None
     industry: str | None = Field(default=None, max_length=100)
     owner_id: uuid.UUID | None = None
     credit_limit: Money | None = Field(default=None, ge=0)
-    payment_terms_days: JsonInt | None = Field(default=None, ge=0, le=365)
+    payment_terms_days: Annotated[JsonInt | None, NotNull] = Field(default=None, ge=0, le=365)
     billing_address: Address | None = None
     shipping_address: Address | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
-    custom_fields: dict[str, JsonValue] | None = Field(
+    custom_fields: Annotated[dict[str, JsonValue] | None, NotNull] = Field(
         default=None,
         max_length=100,
         description="Merged into the current ones: a field given null is cleared "
         "(a required one cannot be). The object itself may not be null.",
     )
-
-    _not_null = refuse_null("name", "kind", "payment_terms_days", "custom_fields")
 
 
 class CustomerOut(BaseModel):

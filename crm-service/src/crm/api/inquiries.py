@@ -15,7 +15,7 @@ from crm.domain.inquiries import is_overdue
 from crm.service import inquiries
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -79,15 +79,13 @@ class InquiryUpdate(BaseModel):
         json_schema_extra={"examples": [{"priority": "urgent", "assignee_id": None}]},
     )
 
-    subject: Subject | None = None
+    subject: Annotated[Subject | None, NotNull] = None
     body: Body | None = None
-    priority: Priority | None = Field(
+    priority: Annotated[Priority | None, NotNull] = Field(
         default=None, description="While unresolved, the SLA due time follows."
     )
     assignee_id: uuid.UUID | None = Field(default=None, description="null unassigns.")
     order_id: uuid.UUID | None = None
-
-    _not_null = refuse_null("subject", "priority")
 
 
 class Resolution(BaseModel):

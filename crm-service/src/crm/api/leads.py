@@ -17,7 +17,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
@@ -74,15 +74,13 @@ class LeadUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"phone": "+49 89 5550199"}]}
     )
 
-    name: Name | None = None
+    name: Annotated[Name | None, NotNull] = None
     company_name: Name | None = None
     email: EmailStr | None = None
     phone: Phone | None = None
     source: Source | None = None
     notes: Notes | None = None
     owner_id: uuid.UUID | None = None
-
-    _not_null = refuse_null("name")
 
 
 class LeadOut(BaseModel):

@@ -15,7 +15,7 @@ from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
@@ -77,15 +77,13 @@ class OpportunityUpdate(BaseModel):
         json_schema_extra={"examples": [{"amount": "15000.00", "probability": 60}]},
     )
 
-    name: Name | None = None
-    customer_id: uuid.UUID | None = None
-    amount: Money | None = Field(default=None, ge=0)
-    currency: Currency | None = None
-    probability: Probability | None = None
+    name: Annotated[Name | None, NotNull] = None
+    customer_id: Annotated[uuid.UUID | None, NotNull] = None
+    amount: Annotated[Money | None, NotNull] = Field(default=None, ge=0)
+    currency: Annotated[Currency | None, NotNull] = None
+    probability: Annotated[Probability | None, NotNull] = None
     expected_close_date: date | None = None
     owner_id: uuid.UUID | None = None
-
-    _not_null = refuse_null("name", "customer_id", "amount", "currency", "probability")
 
 
 class StageMove(BaseModel):

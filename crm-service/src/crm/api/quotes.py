@@ -16,7 +16,7 @@ from crm.service import quotes
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent
 
@@ -83,14 +83,14 @@ class QuoteUpdate(BaseModel):
         },
     )
 
-    customer_id: uuid.UUID | None = None
+    customer_id: Annotated[uuid.UUID | None, NotNull] = None
     opportunity_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
-    valid_until: date | None = None
+    valid_until: Annotated[date | None, NotNull] = None
     notes: str | None = Field(default=None, max_length=5000)
-    lines: list[QuoteLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
-
-    _not_null = refuse_null("customer_id", "valid_until", "lines")
+    lines: Annotated[list[QuoteLineIn] | None, NotNull] = Field(
+        default=None, min_length=1, max_length=MAX_LINES
+    )
 
 
 class QuoteRejection(BaseModel):

@@ -14,7 +14,7 @@ from erp.api.deps import UnitOfWorkDep
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 
@@ -46,10 +46,8 @@ class DepartmentUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "Sales Development"}]}
     )
 
-    name: Name | None = None
+    name: Annotated[Name | None, NotNull] = None
     parent_id: uuid.UUID | None = None
-
-    _not_null = refuse_null("name")
 
 
 class DepartmentOut(BaseModel):

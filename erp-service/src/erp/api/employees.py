@@ -16,7 +16,7 @@ from erp.domain.orders import MAX_AMOUNT
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
@@ -85,16 +85,14 @@ class EmployeeUpdate(BaseModel):
         },
     )
 
-    name: Name | None = None
-    email: EmailStr | None = None
+    name: Annotated[Name | None, NotNull] = None
+    email: Annotated[EmailStr | None, NotNull] = None
     department_id: uuid.UUID | None = None
     manager_id: uuid.UUID | None = None
     title: Title | None = None
-    role: Role | None = None
-    hired_on: date | None = None
+    role: Annotated[Role | None, NotNull] = None
+    hired_on: Annotated[date | None, NotNull] = None
     salary: Salary | None = None
-
-    _not_null = refuse_null("name", "email", "role", "hired_on")
 
 
 class EmployeeTerminate(BaseModel):

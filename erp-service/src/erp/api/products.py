@@ -17,7 +17,7 @@ from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool, JsonInt
 from shared_schemas.http.lines import Price
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey, prefix_match
@@ -72,15 +72,15 @@ class ProductUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"unit_price": "239.90"}]}
     )
 
-    name: Words | None = Field(default=None, max_length=200)
-    unit_price: Price | None = None
-    currency: Currency | None = None
-    tax_rate: Percent | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)
-    cost: Price | None = None
-    reorder_point: JsonInt | None = Field(default=None, ge=0, le=10_000_000)
-    active: JsonBool | None = None
-
-    _not_null = refuse_null("*")
+    name: Annotated[Words | None, NotNull] = Field(default=None, max_length=200)
+    unit_price: Annotated[Price | None, NotNull] = None
+    currency: Annotated[Currency | None, NotNull] = None
+    tax_rate: Annotated[Percent | None, NotNull] = Field(
+        default=None, ge=0, le=100, max_digits=7, decimal_places=4
+    )
+    cost: Annotated[Price | None, NotNull] = None
+    reorder_point: Annotated[JsonInt | None, NotNull] = Field(default=None, ge=0, le=10_000_000)
+    active: Annotated[JsonBool | None, NotNull] = None
 
 
 class ProductOut(BaseModel):

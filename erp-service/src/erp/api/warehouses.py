@@ -17,7 +17,7 @@ from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey
@@ -61,11 +61,9 @@ class WarehouseUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Berlin"}]})
 
-    name: Words | None = Field(default=None, max_length=200)
+    name: Annotated[Words | None, NotNull] = Field(default=None, max_length=200)
     address: Address | None = None
-    active: JsonBool | None = None
-
-    _not_null = refuse_null("name", "active")
+    active: Annotated[JsonBool | None, NotNull] = None
 
 
 class WarehouseOut(BaseModel):

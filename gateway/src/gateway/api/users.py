@@ -22,7 +22,7 @@ from gateway.service import users
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.roles import Role
@@ -97,14 +97,12 @@ class UserUpdate(BaseModel):
         json_schema_extra={"examples": [{"disabled": True, "disabled_reason": "left the company"}]},
     )
 
-    roles: Roles | None = None
+    roles: Annotated[Roles | None, NotNull] = None
     employee_id: uuid.UUID | None = None
-    password: Password | None = None
-    disabled: JsonBool | None = None
+    password: Annotated[Password | None, NotNull] = None
+    disabled: Annotated[JsonBool | None, NotNull] = None
     disabled_reason: ReasonText | None = None
     oidc_subject: OidcSubject | None = None
-
-    _not_null = refuse_null("roles", "password", "disabled")
 
 
 class UserOut(BaseModel):

@@ -19,7 +19,7 @@ from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
-from shared_schemas.http.patch import refuse_null
+from shared_schemas.http.patch import NotNull
 from shared_schemas.identity import Access, Authorize
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
@@ -92,12 +92,10 @@ class WebhookUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": True}]})
 
-    url: Url | None = None
-    event_types: EventTypes | None = None
+    url: Annotated[Url | None, NotNull] = None
+    event_types: Annotated[EventTypes | None, NotNull] = None
     description: Description | None = None
-    active: JsonBool | None = None
-
-    _not_null = refuse_null("url", "event_types", "active")
+    active: Annotated[JsonBool | None, NotNull] = None
 
 
 class WebhookOut(BaseModel):
