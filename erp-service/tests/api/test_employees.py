@@ -272,12 +272,19 @@ async def test_a_manager_is_an_active_employee_the_employee_does_not_manage(erp:
     assert await refused(vp, rep["id"]) == "would make a cycle"
     assert await refused(ceo, rep["id"]) == "would make a cycle"
     assert await erp.events("erp.employee.updated.v1") == []
+    assert len(await erp.events("erp.employee.hired.v1")) == 4  # none of the refused hires
     # Moving someone within the tree is fine.
     moved = await patch(erp, f"/employees/{rep['id']}", {"manager_id": ceo["id"]})
-    assert moved.status_code == 200
+    assert moved.status_code == 200, moved.text
     now_fine = await patch(erp, f"/employees/{vp['id']}", {"manager_id": None})
-    assert now_fine.status_code == 200
-    assert (await patch(erp, f"/employees/{ceo['id']}", {"manager_id": vp["id"]})).is_success
+    assert now_fine.status_code == 200, now_fine.text
+    turned = await patch(erp, f"/employees/{ceo['id']}", {"manager_id": vp["id"]})
+    assert turned.status_code == 200, turned.text
+    managers = {}
+    for employee in (rep, vp, ceo):
+        now = await erp.client.get(f"/employees/{employee['id']}", headers=erp.headers("hr"))
+        managers[employee["id"]] = now.json()["manager_id"]
+    assert managers == {rep["id"]: ceo["id"], vp["id"]: None, ceo["id"]: vp["id"]}
 
 
 async def test_salary_is_for_hr_and_admin_and_no_other_role_uses_the_routes(erp: Erp) -> None:

@@ -173,6 +173,11 @@ async def test_a_quote_in_another_currency_is_refused(erp: Erp) -> None:
     await setup(erp)
     customer_id = await erp.customer()
     quote = quote_accepted(customer_id, [("WIDGET", 1, "250.00")], currency="USD")
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         await erp.publish(quote)
+    assert refused.value.errors == [{"field": "currency", "message": "must be EUR"}]
     assert await erp.orders_of_quote(quote.quote_id) == []
+    assert await erp.events("erp.order.created.v1") == []
+    level = await erp.stock_level("WIDGET")
+    assert level is not None
+    assert (level["reserved"], level["available"]) == (0, 10)

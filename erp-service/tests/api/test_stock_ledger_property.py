@@ -232,6 +232,22 @@ class LedgerRun:
                 assert key in levels, key
         ledger = await self.movements()
         assert len(ledger) == self.model.movements
+        # The ledger itself adds up to the model, per level and per order (not only as the
+        # service's own check reads it).
+        sku_index = {sku: index for index, sku in enumerate(self.skus)}
+        order_index = {str(order_id): index for index, order_id in enumerate(self.orders)}
+        on_hand: Counter[tuple[int, int]] = Counter()
+        reserved: Counter[tuple[int, int]] = Counter()
+        held: Counter[tuple[int, int, int]] = Counter()
+        for movement in ledger:
+            key = (sku_index[movement["sku"]], self.warehouses.index(movement["warehouse_id"]))
+            on_hand[key] += movement["on_hand_delta"]
+            reserved[key] += movement["reserved_delta"]
+            if movement["order_id"] is not None:
+                held[(order_index[movement["order_id"]], *key)] += movement["reserved_delta"]
+        assert +on_hand == +self.model.on_hand
+        assert +reserved == +self.model.reserved
+        assert +held == +self.model.held
         assert all(held >= 0 for held in self.model.held.values())
         mine = {str(product_id) for product_id in self.product_ids}
         lows = [e for e in await self.erp.events("erp.stock.low.v1") if e["subject"] in mine]
