@@ -305,11 +305,28 @@ class Books:
         assert assets == Decimal(sheet["liabilities"]["total"]) + Decimal(sheet["equity"]["total"])
         assert sheet["balanced"] is True
 
-        # Every entry balances on its own, not only all of them together.
-        for entry in await self._every("/ledger/journal-entries", "finance"):
+        # Every entry balances on its own, not only all of them together, and the trial
+        # balance is the journal summed per account (not only a report agreeing with
+        # itself).
+        journal = await self._every("/ledger/journal-entries", "finance")
+        summed: dict[str, tuple[Decimal, Decimal]] = {}
+        for entry in journal:
             debits = sum(Decimal(line["debit"]) for line in entry["lines"])
             credits = sum(Decimal(line["credit"]) for line in entry["lines"])
             assert debits == credits > 0, entry
+            for line in entry["lines"]:
+                debit, credit = summed.get(line["account_id"], (Decimal(0), Decimal(0)))
+                summed[line["account_id"]] = (
+                    debit + Decimal(line["debit"]),
+                    credit + Decimal(line["credit"]),
+                )
+        reported = {
+            row["account_id"]: (Decimal(row["debit_total"]), Decimal(row["credit_total"]))
+            for row in trial["accounts"]
+            if Decimal(row["debit_total"]) or Decimal(row["credit_total"])
+        }
+        assert reported == {key: sums for key, sums in summed.items() if any(sums)}
+        assert Decimal(totals["debit_total"]) == sum(debit for debit, _ in summed.values())
 
         balances = {
             row["code"]: Decimal(row["debit_total"]) - Decimal(row["credit_total"])

@@ -118,6 +118,10 @@ async def test_a_quote_twice_in_one_run_or_already_ordered_is_one_order(erp: Erp
     level = await erp.stock_level("WIDGET")
     assert level is not None
     assert level["reserved"] == 3
+    created = await erp.events("erp.order.created.v1")
+    assert sorted(event["data"]["quote_id"] for event in created) == sorted(
+        [str(earlier.quote_id), str(twice.quote_id)]
+    )
 
 
 async def test_one_unorderable_quote_fails_the_run_and_changes_nothing(erp: Erp) -> None:
@@ -127,13 +131,19 @@ async def test_one_unorderable_quote_fails_the_run_and_changes_nothing(erp: Erp)
     customer = uuid.uuid4()
     good = quote_accepted(customer, [("WIDGET", 1, "10.00")])
     unknown = quote_accepted(customer, [("NO-SUCH-SKU", 1, "10.00")])
+    events = await erp.events()
+    run = as_events(good, unknown)
     with pytest.raises(RuleViolation, match="cannot be put on the order"):
-        await apply_in_one_transaction(erp, as_events(good, unknown))
+        await apply_in_one_transaction(erp, run)
     assert await erp.orders_of_quote(good.quote_id) == []
     level = await erp.stock_level("WIDGET")
     assert level is not None
     assert level["reserved"] == 0
-    assert await erp.events("erp.order.created.v1") == []
+    assert await erp.events() == events
+    # Not even the good quote's inbox row was kept: delivered again on its own, it is
+    # applied, not taken for a duplicate.
+    assert await erp.deliver(run[0]) is Outcome.APPLIED
+    assert len(await erp.orders_of_quote(good.quote_id)) == 1
 
 
 async def test_a_newer_snapshot_in_the_run_counts_from_its_own_order_on(erp: Erp) -> None:
