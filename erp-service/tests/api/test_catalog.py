@@ -211,6 +211,28 @@ async def assert_unchanged(erp: Erp, warehouse: dict[str, Any]) -> None:
     assert (now.json()["active"], now.json()["version"]) == (True, warehouse["version"])
 
 
+async def test_a_warehouse_changed_meanwhile_is_not_overwritten(erp: Erp) -> None:
+    warehouse = await erp.warehouse("BER")
+    url = f"/warehouses/{warehouse['id']}"
+    headers = erp.headers("warehouse")
+    renamed = await erp.client.patch(
+        url, json={"name": "Berlin Mitte"}, headers={**headers, "If-Match": '"1"'}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.headers["etag"]) == ("Berlin Mitte", '"2"')
+    events = await erp.events()
+
+    stale = await erp.client.patch(
+        url, json={"name": "Berlin Nord"}, headers={**headers, "If-Match": '"1"'}
+    )
+
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["current_version"] == 2
+    kept = await erp.client.get(url, headers=headers)
+    assert (kept.json(), kept.headers["etag"]) == (renamed.json(), '"2"')
+    assert await erp.events() == events
+
+
 async def test_a_warehouse_holding_stock_is_not_deactivated_until_it_is_emptied(
     erp: Erp,
 ) -> None:

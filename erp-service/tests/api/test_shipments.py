@@ -313,6 +313,28 @@ async def test_an_order_that_may_not_ship_is_409_naming_what_it_may_do(
     assert len(await erp.events("erp.order.shipped.v1")) == shipments
 
 
+async def test_a_shipment_against_an_older_version_of_the_order_ships_nothing(erp: Erp) -> None:
+    order = await stocked_order(erp, widgets=4, chairs=0)
+    first = await ship(erp, order, [("WIDGET", 1)])
+    assert first.status_code == 201, first.text
+    now = await erp.get_order(order["id"])
+    events = await erp.events()
+
+    stale = await ship(erp, order, [("WIDGET", 3)], headers={"If-Match": f'"{order["version"]}"'})
+
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.json()["current_version"] == now["version"]
+    assert await erp.get_order(order["id"]) == now
+    assert await level(erp, "WIDGET") == (9, 3)
+    assert len(await shipment_movements(erp, order["id"])) == 1
+    assert await erp.events() == events
+    current = await ship(erp, order, [("WIDGET", 3)], headers={"If-Match": f'"{now["version"]}"'})
+    assert current.status_code == 201, current.text
+    assert current.json()["order_status"] == "shipped"
+    assert await level(erp, "WIDGET") == (6, 0)
+
+
 async def test_only_a_fully_shipped_order_is_delivered(erp: Erp) -> None:
     order = await stocked_order(erp, widgets=4, chairs=0)
     deliver = f"/orders/{order['id']}/deliver"
