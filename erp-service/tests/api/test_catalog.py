@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.erp import Erp
+from tests.support.races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
 
@@ -47,6 +50,93 @@ async def test_a_product_is_created_published_repriced_and_republished(erp: Erp)
     assert (kept.json()["active"], kept.json()["unit_price"]) == (True, "239.90")
     assert kept.headers["etag"] == '"2"'
     assert len(await erp.events("erp.product.updated.v1")) == 1
+
+
+async def rename_while_a_cost_change_waits_for_the_stock(
+    erp: Erp, product: dict[str, Any], cost_change_headers: dict[str, str]
+) -> httpx.Response:
+    """A cost change reads the product, then waits for the product's stock levels (a cost
+    change revalues the units on hand, so it locks them first); a rename lands meanwhile.
+    The cost change's answer."""
+    url = f"/products/{product['id']}"
+    headers = erp.headers("warehouse")
+    async with holding(
+        erp.engine, "SELECT 1 FROM stock_levels WHERE product_id = :id FOR UPDATE", id=product["id"]
+    ):
+        recost = asyncio.create_task(
+            erp.client.patch(url, json={"cost": "70.00"}, headers=cost_change_headers)
+        )
+        await waiting(erp.engine, 1)
+        renamed = await erp.client.patch(url, json={"name": "Widget One"}, headers=headers)
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["version"] == 2
+    return await recost
+
+
+async def cost_changes(erp: Erp) -> list[str]:
+    """The amounts of the revaluations cost changes posted."""
+    response = await erp.client.get(
+        "/ledger/journal-entries",
+        params={"source_type": "cost_change"},
+        headers=erp.headers("finance"),
+    )
+    assert response.status_code == 200, response.text
+    return [
+        line["debit"]
+        for entry in response.json()["items"]
+        for line in entry["lines"]
+        if line["debit"] != "0.00"
+    ]
+
+
+async def test_a_cost_change_whose_version_changed_while_it_waited_for_the_stock_is_412(
+    erp: Erp,
+) -> None:
+    """Judged on the version it finds once it has the stock: the If-Match is stale now, so
+    the rename, the cost and the books stay as the rename left them."""
+    require_postgresql(erp.engine)
+    await erp.warehouse("BER")
+    product = await erp.product("WIDGET-1", cost="60.00")
+    await erp.receive("WIDGET-1", 5)
+
+    refused = await rename_while_a_cost_change_waits_for_the_stock(
+        erp, product, {**erp.headers("warehouse"), "If-Match": '"1"'}
+    )
+
+    assert refused.status_code == 412, refused.text
+    assert refused.json()["current_version"] == 2
+    kept = await erp.client.get(f"/products/{product['id']}", headers=erp.headers("warehouse"))
+    assert (kept.json()["name"], kept.json()["cost"], kept.json()["version"]) == (
+        "Widget One",
+        "60.00",
+        2,
+    )
+    updates = await erp.events("erp.product.updated.v1")
+    assert [event["data"]["name"] for event in updates] == ["Widget One"]
+    assert await cost_changes(erp) == []
+
+
+async def test_a_cost_change_without_if_match_applies_on_top_of_a_rename_that_landed_meanwhile(
+    erp: Erp,
+) -> None:
+    require_postgresql(erp.engine)
+    await erp.warehouse("BER")
+    product = await erp.product("WIDGET-1", cost="60.00")
+    await erp.receive("WIDGET-1", 5)
+
+    recosted = await rename_while_a_cost_change_waits_for_the_stock(
+        erp, product, erp.headers("warehouse")
+    )
+
+    assert recosted.status_code == 200, recosted.text
+    now = recosted.json()
+    assert (now["name"], now["cost"], now["version"]) == ("Widget One", "70.00", 3)
+    updates = await erp.events("erp.product.updated.v1")
+    assert [(e["data"]["name"], e["data"]["version"]) for e in updates] == [
+        ("Widget One", 2),
+        ("Widget One", 3),
+    ]
+    assert await cost_changes(erp) == ["50.00"]  # 5 units, 10.00 more each
 
 
 async def test_sku_is_unique_and_prices_are_in_the_company_currency(erp: Erp) -> None:

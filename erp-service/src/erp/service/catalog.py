@@ -73,10 +73,9 @@ async def update_product(
             # A cost change revalues the units on hand, a higher reorder point may put them
             # below it: lock them, then the product, and read both again as committed now.
             await valuation.lock_product_levels(uow, product.id)
-            product = (
-                await session.get(Product, product_id, with_for_update=True, populate_existing=True)
-                or product
-            )
+            # A refresh, not a second load: loading a versioned row over the one in hand
+            # that another request changed meanwhile raises (a 409) before the check below.
+            await session.refresh(product, with_for_update=True)
             check_version(product.version, expected)
         old_cost, old_point = product.cost, product.reorder_point
         before = product_state(product)
