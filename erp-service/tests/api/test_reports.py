@@ -328,12 +328,14 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
         "fractions of a cent": (f"/budgets/{rent}/2026-11", {"amount": "1.005"}),
         "no amount": (f"/budgets/{rent}/2026-11", {}),
     }
+    stored = (await report(erp, "/budgets", limit="200"))["items"]
+    assert [b["month"] for b in stored] == ["2026-11", "2026-11"]
     for what, (path, body) in refused.items():
         response = await erp.client.put(path, json=body, headers=erp.headers("finance"))
         assert response.status_code == 422, what
         assert response.headers["content-type"] == "application/problem+json", what
-    months = [b["month"] for b in (await report(erp, "/budgets", limit="200"))["items"]]
-    assert months == ["2026-11", "2026-11"], "nothing refused was stored"
+    # Nothing refused was stored, nor changed the amount or version of what was.
+    assert (await report(erp, "/budgets", limit="200"))["items"] == stored
     bad_filter = await erp.client.get("/budgets?month=2026-1", headers=erp.headers("finance"))
     assert bad_filter.status_code == 422
 
@@ -346,6 +348,7 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
         assert put.status_code == 403, role
         delete = await erp.client.delete(f"/budgets/{rent}/2026-11", headers=headers)
         assert delete.status_code == 403, role
+    assert (await report(erp, "/budgets", limit="200"))["items"] == stored
     admin = await erp.client.put(
         f"/budgets/{rent}/2026-10", json={"amount": "1500.00"}, headers=erp.headers("admin")
     )
