@@ -248,6 +248,9 @@ async def test_roles_on_products(erp: Erp, role: str, read: int, write: int) -> 
     assert (await erp.client.get("/products", headers=headers)).status_code == read
     body = {"sku": f"R-{role}", "name": "x", "unit_price": "1.00", "tax_rate": "0", "cost": "1.00"}
     assert (await erp.client.post("/products", json=body, headers=headers)).status_code == write
+    listed = await erp.client.get("/products", headers=erp.headers("admin"))
+    assert [p["sku"] for p in listed.json()["items"]] == ([body["sku"]] if write == 201 else [])
+    assert len(await erp.events("erp.product.created.v1")) == (1 if write == 201 else 0)
 
 
 async def test_the_first_warehouse_is_the_default_and_there_is_only_one(erp: Erp) -> None:

@@ -113,7 +113,10 @@ async def test_the_chart_of_accounts_is_seeded_and_grows(erp: Erp) -> None:
     for role in ("sales", "warehouse", "hr", "support"):
         response = await erp.client.get("/ledger/accounts", headers=erp.headers(role))
         assert response.status_code == 403, role
-    assert "6200" not in await accounts(erp)
+    after = await accounts(erp)
+    assert "6200" not in after
+    assert after["6100"] == rent, "the duplicate changed the account"
+    assert len(after) == len(chart) + 1
 
 
 async def test_a_manual_entry_must_balance_and_is_refused_whole_otherwise(erp: Erp) -> None:

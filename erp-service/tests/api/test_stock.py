@@ -542,4 +542,7 @@ async def test_roles_on_stock(erp: Erp, role: str, read: int, move_status: int, 
     assert (await erp.client.get("/stock/check", headers=headers)).status_code == check
     body = {"kind": "receipt", "sku": "WIDGET-1", "warehouse_id": warehouse["id"], "quantity": 1}
     assert (await move(erp, body, role)).status_code == move_status
+    level = await erp.stock_level("WIDGET-1", warehouse)
+    assert (level["on_hand"] if level else 0) == (1 if move_status == 201 else 0)
+    assert await movement_count(erp.engine) == (1 if move_status == 201 else 0)
     assert (await erp.client.get("/stock")).status_code == 401
