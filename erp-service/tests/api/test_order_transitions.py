@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.erp import Erp
+from tests.support.erp import Erp, ship
 
 pytestmark = pytest.mark.api
 
@@ -31,14 +31,6 @@ async def transition(
     return await erp.client.post(f"/orders/{order['id']}/{action}", json=body, headers=headers)
 
 
-async def ship(erp: Erp, order: dict[str, Any], quantity: int) -> None:
-    await erp.post(
-        f"/orders/{order['id']}/shipments",
-        {"lines": [{"sku": "WIDGET", "quantity": quantity}], "carrier": "DHL"},
-        role="warehouse",
-    )
-
-
 async def reserved(erp: Erp, sku: str = "WIDGET") -> tuple[int, int]:
     level = await erp.stock_level(sku)
     assert level is not None
@@ -52,7 +44,9 @@ async def order_in(erp: Erp, status: str) -> dict[str, Any]:
     customer_id = await erp.customer(credit_limit=limit)
     order = await erp.order(customer_id, [("WIDGET", 4)])
     if status in ("partially_shipped", "shipped", "delivered"):
-        await ship(erp, order, 1 if status == "partially_shipped" else 4)
+        units = 1 if status == "partially_shipped" else 4
+        shipped = await ship(erp, order, [("WIDGET", units)], carrier="DHL")
+        assert shipped.status_code == 201, shipped.text
     if status == "delivered":
         await erp.post(f"/orders/{order['id']}/deliver", role="warehouse")
     if status == "cancelled":
