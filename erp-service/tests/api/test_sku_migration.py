@@ -58,7 +58,7 @@ async def test_products_kept_before_get_their_key_and_case_twins_stop_the_upgrad
         ("WIDGET-1-B", "widget-1-b"),
         ("WIDGET-1-OLD", "widget-1-old"),
     ]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="sku_key"):
         await execute(
             database_url, "UPDATE products SET sku_key = 'widget-1' WHERE sku = 'WIDGET-1-B'"
         )
