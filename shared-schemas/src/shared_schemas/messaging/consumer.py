@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+)
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +32,7 @@ from shared_schemas.messaging.applier import EventApplier, Handler, Outcome, Unu
 from shared_schemas.messaging.backoff import Backoff
 from shared_schemas.messaging.dead_letters import DeadLetter, DeadLetterLog
 from shared_schemas.messaging.kafka import KafkaSettings, TopicsMissing, missing_topics
-from shared_schemas.messaging.lifecycle import stop_within
+from shared_schemas.messaging.lifecycle import stop_clients
 from shared_schemas.messaging.metrics import (
     CONSUMER_LAG,
     CONSUMER_MISSING_TOPICS,
@@ -43,17 +48,23 @@ log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[CloudEvent[Any]], Awaitable[None]]
 
+# How long a stop waits for an offset commit under way (a healthy broker takes
+# milliseconds); with the clients' own stop bound (10 s), well inside Kubernetes' 30 s.
+COMMIT_GRACE_SECONDS = 5.0
+
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs inside aiokafka's group coordination, whatever the poll loop is doing: a batch
+    may be in flight when its partitions are revoked."""
+
     def __init__(self, owner: Consumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        self.owner.assigned.clear()
+        self.owner._revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        if assigned:
-            self.owner.assigned.set()
+        self.owner._assigned(assigned)
 
 
 class Consumer:
@@ -87,6 +98,15 @@ class Consumer:
         self.after_commit = after_commit
         self.topics = self.applier.topics
         self.assigned = asyncio.Event()
+        # The partitions this member owns now: empty from the start of a rebalance (when
+        # aiokafka revokes them all) until its end.
+        self.partitions: frozenset[TopicPartition] = frozenset()
+        # How many rebalances began: a batch's offsets are committed only if none began
+        # since it was fetched, that is while this member still owns its partitions.
+        self._rebalances = 0
+        self._lag_reported: set[TopicPartition] = set()
+        # Offsets whose commit a stop abandoned (the broker did not answer).
+        self._unconfirmed: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -132,10 +152,23 @@ class Consumer:
             consumer.subscribe(self.topics, listener=_Rebalance(self))
             await consumer.start()
         except BaseException:
-            await stop_within(consumer.stop())
-            await stop_within(producer.stop())
+            await stop_clients(self.group, consumer, producer)
             raise
         self._producer, self._consumer = producer, consumer
+
+    def _revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self._rebalances += 1
+        self.partitions = frozenset()
+        self.assigned.clear()
+        # Another member reports these from now on; a series left here would show lag
+        # on a member that no longer consumes the partition (and count it twice in a sum
+        # across replicas).
+        self._forget_lag(revoked)
+
+    def _assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self.partitions = frozenset(assigned)
+        if assigned:
+            self.assigned.set()
 
     async def _poll_forever(self) -> None:
         consumer = self._consumer
@@ -144,10 +177,12 @@ class Consumer:
         next_lag = 0.0
         while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=200)
+            # Read with no await since getmany returned: the batch belongs to this count.
+            fetched_in = self._rebalances
             if batch:
                 done = await self._apply_batch(list(batch.values()))
                 offsets = {tp: last + 1 for tp, last in zip(batch, done, strict=True) if last >= 0}
-                await self._commit(consumer, offsets)
+                await self._commit(consumer, offsets, fetched_in)
             if loop.time() >= next_lag:
                 await self._report_lag(consumer)
                 next_lag = loop.time() + 2.0
@@ -159,15 +194,71 @@ class Consumer:
             return [await self._apply_partition(records) for records in partitions]
         return list(await asyncio.gather(*(self._apply_partition(r) for r in partitions)))
 
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], fetched_in: int
+    ) -> None:
+        """Commit what a batch finished, unless a rebalance began since it was fetched.
+
+        Its partitions were revoked then, possibly given to another member, and committing
+        anyway fails in aiokafka (0.14) one of two ways, each worse than skipping: once the
+        new assignment lacks a partition, `commit` raises IllegalStateError before asking
+        the broker (which used to restart this consumer: it left the group, rebalancing
+        it once more); between this member's rejoining and its new assignment the broker
+        refuses the commit (REBALANCE_IN_PROGRESS), on which aiokafka logs an error, asks
+        for yet another rejoin and raises CommitFailedError. Skipped offsets cost no
+        correctness: the partition's next owner (this member too, if it keeps or gets it
+        back) reads those records again from the last commit, and the inbox skips the ones
+        already applied."""
         if not offsets:
             return
+        if self._rebalances != fetched_in:
+            log.info(
+                "consumer %s: partitions revoked while their batch was applied; offsets"
+                " %s left uncommitted (their next owner reads those records again and"
+                " skips the ones applied)",
+                self.group,
+                _describe_offsets(offsets),
+            )
+            return
         try:
-            await consumer.commit(offsets)
+            if not await self._committed_unless_stopped(consumer.commit(offsets)):
+                # Left for the single shutdown warning (`_close`).
+                self._unconfirmed.update(offsets)
         except CommitFailedError as exc:
-            # A rebalance took the partitions away; whoever gets them redoes the batch
-            # and the inbox turns the redo into duplicates that are skipped.
-            log.info("consumer %s: commit lost to a rebalance: %s", self.group, exc)
+            # The rebalance reached the broker before this member (or its session
+            # expired): the same outcome as above, met a moment later. IllegalStateError
+            # cannot come: the assignment changes only after a revocation.
+            log.info(
+                "consumer %s: commit of %s refused, the group is rebalancing: %s",
+                self.group,
+                _describe_offsets(offsets),
+                exc,
+            )
+
+    async def _committed_unless_stopped(self, commit: Awaitable[None]) -> bool:
+        """Await the commit; once a stop is requested, for `COMMIT_GRACE_SECONDS` at most.
+
+        aiokafka retries a commit for as long as the broker does not answer (a timed-out
+        request just marks the coordinator dead and goes again), which would hold the
+        shutdown as long as the broker is frozen. False if the commit was abandoned: the
+        records are read again after a restart and the inbox skips them."""
+        committing = asyncio.ensure_future(commit)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({committing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not committing.done():
+                await asyncio.wait({committing}, timeout=COMMIT_GRACE_SECONDS)
+        finally:
+            stopping.cancel()
+            if not committing.done():
+                committing.cancel()
+        if not committing.done() or committing.cancelled():
+            # Abandoned: its cancellation completes on its own, and whatever it ends with
+            # is nobody's business any more (not a "never retrieved" error at exit).
+            committing.add_done_callback(_discard_outcome)
+            return False
+        committing.result()  # its error, if any
+        return True
 
     async def _apply_partition(self, records: list[ConsumerRecord]) -> int:
         """Apply records in order; return the last offset finished, -1 if none was.
@@ -351,12 +442,26 @@ class Consumer:
         return False
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
-        for tp in consumer.assignment():
+        rebalances = self._rebalances
+        for tp in self.partitions:
             end = consumer.highwater(tp)
             if end is None:
                 continue
-            position = await consumer.position(tp)
+            # Waits only for a position not known yet, during which a rebalance may take
+            # the partition away (position then raises IllegalStateError).
+            try:
+                position = await consumer.position(tp)
+            except IllegalStateError:
+                return
+            if self._rebalances != rebalances:
+                return  # revoked meanwhile: its series was removed and stays so
             CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(max(0, end - position))
+            self._lag_reported.add(tp)
+
+    def _forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        for tp in partitions:
+            CONSUMER_LAG.remove(self.group, tp.topic, str(tp.partition))
+            self._lag_reported.discard(tp)
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -368,7 +473,28 @@ class Consumer:
         consumer, producer = self._consumer, self._producer
         self._consumer = self._producer = None
         self.assigned.clear()
-        if consumer is not None:
-            await stop_within(consumer.stop())
-        if producer is not None:
-            await stop_within(producer.stop())
+        self.partitions = frozenset()
+        # aiokafka revokes nothing when it stops: this member consumes nothing any more.
+        self._forget_lag(list(self._lag_reported))
+        unconfirmed, self._unconfirmed = self._unconfirmed, {}
+        notes = []
+        if unconfirmed:
+            notes.append(
+                f"offsets {_describe_offsets(unconfirmed)} left uncommitted after"
+                f" {COMMIT_GRACE_SECONDS:g}s (read again and skipped after a restart)"
+            )
+        await stop_clients(self.group, consumer, producer, notes)
+
+
+def _discard_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _describe_offsets(offsets: Mapping[TopicPartition, int]) -> str:
+    return ", ".join(
+        f"{tp.topic}[{tp.partition}]@{offset}"
+        for tp, offset in sorted(
+            offsets.items(), key=lambda item: (item[0].topic, item[0].partition)
+        )
+    )
