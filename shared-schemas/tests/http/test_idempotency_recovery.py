@@ -113,6 +113,15 @@ def effects_router(
     return router
 
 
+def assert_problem(answer: httpx.Response, status: int, kind: str, words: str) -> None:
+    """`answer` is the problem a client can act on: its status, its type and its reason."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert (problem["status"], problem["type"].rsplit("/", 1)[-1]) == (status, kind), problem
+    assert words in problem["detail"], problem
+
+
 @pytest.fixture
 async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
     probe = ProbeService("test.idempotency")
@@ -137,14 +146,17 @@ async def test_a_lost_answer_never_lets_the_retry_run_the_effect_again(service: 
     lost = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
     assert lost.status_code == 500
     assert await service.effects(1) == 1
+    assert await service.claim_state("k-lost") == "committed"
 
+    # Within the lease the first attempt may still answer: the retry is asked to wait.
     soon = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
-    assert soon.status_code == 409
+    assert_problem(soon, 409, "idempotency-key-in-use", "still being processed")
     assert soon.headers["retry-after"] == "1"
     await service.age_claim("k-lost")
     later = await service.post("/effects", "k-lost", seq=1, fail_after_commit=True)
-    assert later.status_code == 409
-    assert "took effect" in later.json()["detail"]
+    assert_problem(later, 409, "idempotency-key-in-use", "took effect")
+    assert "was lost" in later.json()["detail"]
+    assert "retry-after" not in later.headers, "waiting would not bring the answer back"
     assert await service.effects(1) == 1
 
 
@@ -157,6 +169,7 @@ async def test_keys_of_a_batch_are_marked_in_the_batch_s_transaction(service: Se
         )
     )
     assert [r.status_code for r in first] == [500] * 4
+    assert [await service.claim_state(key) for key in keys] == ["committed"] * 4
     for key in keys:
         await service.age_claim(key)
     retried = await asyncio.gather(
@@ -165,7 +178,8 @@ async def test_keys_of_a_batch_are_marked_in_the_batch_s_transaction(service: Se
             for seq, key in enumerate(keys)
         )
     )
-    assert [r.status_code for r in retried] == [409] * 4
+    for answer in retried:
+        assert_problem(answer, 409, "idempotency-key-in-use", "took effect")
     assert [await service.effects(10 + seq) for seq in range(4)] == [1] * 4
 
 
@@ -176,7 +190,8 @@ async def test_a_retry_takes_over_a_claim_whose_attempt_never_took_effect(
     await until(lambda: service.claim_state("k-stuck"), lambda state: state, "claimed")
 
     running = await service.post("/effects", "k-stuck", seq=2, slow=True)
-    assert running.status_code == 409
+    assert_problem(running, 409, "idempotency-key-in-use", "still being processed")
+    assert running.headers["retry-after"] == "1"
     assert await service.effects(2) == 0
 
     # The first attempt hangs past its lease (as one whose process died would):
@@ -184,15 +199,16 @@ async def test_a_retry_takes_over_a_claim_whose_attempt_never_took_effect(
     await service.age_claim("k-stuck")
     service.gate.set()
     retried = await service.post("/effects", "k-stuck", seq=2)
-    assert retried.status_code == 422  # a different body is still refused
+    # A different body is still refused, and does not take the claim over.
+    assert_problem(retried, 422, "idempotency-key-reused", "different request")
+    assert await service.effects(2) == 0
     retried = await service.post("/effects", "k-stuck", seq=2, slow=True)
     assert retried.status_code == 201, retried.text
     assert await service.effects(2) == 1
 
     # The first attempt wakes up: the key is no longer its own, so its write rolls back.
     superseded = await stuck
-    assert superseded.status_code == 409
-    assert "took over" in superseded.json()["detail"]
+    assert_problem(superseded, 409, "conflict", "took over")
     assert await service.effects(2) == 1
     replayed = await service.post("/effects", "k-stuck", seq=2, slow=True)
     assert (replayed.status_code, replayed.headers["idempotent-replayed"]) == (201, "true")
@@ -203,7 +219,7 @@ async def test_a_conflict_invites_the_retry_that_it_would_refuse_if_replayed(
     service: Service,
 ) -> None:
     refused = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
-    assert refused.status_code == 409
+    assert_problem(refused, 409, "conflict", "try again")
     assert await service.claim_state("k-conflict") is None  # nothing took effect, no claim
 
     service.gate.set()
