@@ -3,9 +3,10 @@ from CRM (the customer, contacts, open opportunities and inquiries, recent activ
 and ERP (recent orders, open invoices and the balance), fetched at once. When one side
 fails or is too slow the other side's part is still answered, naming the missing side in
 `degraded`; a part the caller's role may not read is left out (null), not degraded. Only
-the customer's own read decides that there is no such customer (404). The balance is the
-sum over every open invoice, read page by page; each call to a service is a child span of
-the caller's trace."""
+the customer's own read decides that there is no such customer (404) or that the caller
+may not read it (403). The balance is the sum over every open invoice, read page by page;
+each call to a service is a child span of the caller's trace, or of one trace the gateway
+starts when the caller sent none."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from gateway.adapters.upstream import Upstream, UpstreamFailure
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitOpen
-from gateway.domain.trace_context import child_traceparent
-from shared_schemas.domain import NotFound
+from gateway.domain.trace_context import child_traceparent, continued
+from shared_schemas.domain import Forbidden, NotFound
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -41,6 +42,7 @@ OPEN_INQUIRY_STATUSES = ("new", "open", "pending")
 OPEN_INVOICE_STATUSES = ("issued", "partially_paid")
 # The largest page the services give (design §4).
 PAGE = 200
+CENT = Decimal("0.01")
 
 EXAMPLE: dict[str, JsonValue] = {
     "customer": {"id": "2d4f6a8c-0e2a-4c6e-8a0c-2e4a6c8e0a40", "name": "Acme GmbH"},
@@ -79,11 +81,41 @@ class _Failed(Exception):
     """The service gave no usable answer."""
 
 
+DESCRIPTION = """One customer as an account page shows it. From CRM: the customer, its contacts
+(up to 50), open opportunities (stages prospecting to negotiation, up to 50), open
+inquiries (new, open, pending; up to 50) and the 10 most recent activities. From ERP: the
+10 most recent orders, every open invoice (issued or partially paid, read page by page)
+and `balance`, their `amount_due` summed as a decimal string with two decimals in
+`currency`.
+
+Every part is read with the caller's own token, so the services' own checks apply: a
+part the caller's role may not read (the service answers 403 or 404) is null and is not
+named in `degraded` (support sees no invoices and no balance; finance no contacts,
+pipeline, inquiries or activities).
+
+Both services are asked at once, all within the gateway's upstream read timeout. When a
+service is unreachable, answers with an error, answers something unreadable, does not
+answer in time or its circuit breaker is open, every part from it is null and the
+service is named in `degraded` (`crm`, `erp`); the rest is still answered with 200.
+
+The customer's own read in CRM decides: a customer CRM does not know (or does not show
+the caller) is a 404, one CRM refuses the caller is a 403. While CRM is degraded the
+customer cannot be confirmed: `customer` is null and only the ERP side is shown.
+
+Each call carries the request's `X-Request-ID` and a child `traceparent` of the
+caller's trace (of one trace the gateway starts when the caller sent none)."""
+
+
 @router.get(
     "/api/customers/{customer_id}/overview",
     summary="A customer with contacts, pipeline, support and activities from CRM and "
     "orders, open invoices and balance from ERP",
-    responses={404: {"description": "No such customer (or not visible to the caller)"}},
+    description=DESCRIPTION,
+    responses={
+        403: {"description": "The caller's role may not read customers, or CRM refused it"},
+        404: {"description": "No such customer (or not visible to the caller)"},
+        422: {"description": "The id is not a UUID"},
+    },
 )
 async def customer_overview(
     customer_id: uuid.UUID, request: Request, _access: ReadAccess
@@ -92,6 +124,9 @@ async def customer_overview(
     upstreams: Mapping[str, Upstream] = request.app.state.upstreams
     forwarded = _forwarded(request)
     trace = request.headers.get("traceparent")
+    if continued(trace) is None:
+        # The gateway starts the trace, so that every call below is a span of the same one.
+        trace = child_traceparent(None)
     crm, erp = upstreams["crm"], upstreams["erp"]
     of_customer = {"customer_id": str(customer_id)}
     customer_path = f"/customers/{customer_id}"
@@ -111,16 +146,27 @@ async def customer_overview(
             response.release()
         if response.status == 404 and path == customer_path:
             raise NotFound("customer", customer_id)
+        if response.status == 403 and path == customer_path:
+            raise Forbidden(f"You may not read customer {customer_id}.")
         if response.status in (403, 404):
             raise _Hidden(path)
         if response.status != 200:
             raise _Failed(upstream.name)
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except ValueError as exc:  # not JSON: an error page of something in between
+            raise _Failed(upstream.name) from exc
 
     async def items(upstream: Upstream, path: str, params: Mapping[str, Any]) -> Any:
         found = await get(upstream, path, params)
         # Lists are pages ({"items": ...}); a customer's contacts are a plain list.
-        return found["items"] if isinstance(found, dict) else found
+        return _listed(upstream, found.get("items") if isinstance(found, dict) else found)
+
+    async def record(upstream: Upstream, path: str) -> Any:
+        found = await get(upstream, path)
+        if not isinstance(found, dict):
+            raise _Failed(upstream.name)
+        return found
 
     async def every_item(upstream: Upstream, path: str, params: Mapping[str, Any]) -> Any:
         """Every page of a list, following `next_cursor` to the end."""
@@ -131,13 +177,15 @@ async def customer_overview(
             if cursor:
                 query["cursor"] = cursor
             page = await get(upstream, path, query)
-            collected.extend(page["items"])
+            if not isinstance(page, dict):
+                raise _Failed(upstream.name)
+            collected.extend(_listed(upstream, page.get("items")))
             cursor = page.get("next_cursor")
             if not cursor:
                 return collected
 
     crm_parts = {
-        "customer": get(crm, customer_path),
+        "customer": record(crm, customer_path),
         "contacts": items(crm, f"{customer_path}/contacts", {"limit": 50}),
         "open_opportunities": items(
             crm, "/opportunities", {**of_customer, "stage": OPEN_OPPORTUNITY_STAGES, "limit": 50}
@@ -175,24 +223,36 @@ async def customer_overview(
             raise result
         else:
             found[name] = result
+    invoices = found.get("open_invoices")
+    balance: Decimal | None = None
+    currency: str | None = None
+    if invoices is not None and "erp" not in degraded:
+        try:
+            balance = sum((Decimal(invoice["amount_due"]) for invoice in invoices), Decimal("0.00"))
+            if not balance.is_finite() or balance != balance.quantize(CENT):
+                raise InvalidOperation(balance)
+            currency = str(invoices[0]["currency"]) if invoices else settings.company.currency
+        except (KeyError, TypeError, InvalidOperation):
+            balance = None
+            degraded.add("erp")  # amounts that are no amounts: no balance to trust
     if "crm" in degraded:
         # Without CRM nothing of its part is shown: half a customer would mislead.
         found.update(dict.fromkeys(crm_parts))
     if "erp" in degraded:
         found.update(dict.fromkeys(erp_parts))
-    invoices = found.get("open_invoices")
-    balance = (
-        sum((Decimal(invoice["amount_due"]) for invoice in invoices), Decimal("0.00"))
-        if invoices is not None
-        else None
-    )
-    currency = invoices[0]["currency"] if invoices else settings.company.currency
     return CustomerOverview(
         **found,
         balance=balance,
         currency=currency if balance is not None else None,
         degraded=sorted(degraded),
     )
+
+
+def _listed(upstream: Upstream, found: object) -> list[dict[str, Any]]:
+    """A list of records, or the service's answer is not usable."""
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise _Failed(upstream.name)
+    return found
 
 
 def _forwarded(request: Request) -> list[tuple[str, str]]:
