@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import new_event
@@ -108,18 +109,24 @@ async def test_dead_letters_are_listed_and_replayed_exactly_once(
             return await client.post(f"/admin/dead-letters/{letter['id']}/replay", headers=admin)
 
         assert (await replay(stuck_letter)).json()["outcome"] == "applied"
+        assert (await probe.applied_versions(engine))[stuck] == [1]
         assert (await replay(stuck_letter)).json()["outcome"] == "duplicate"
+        assert (await probe.applied_versions(engine))[stuck] == [1], "replayed twice, applied once"
         assert (await replay(stale_letter)).json()["outcome"] == "superseded"
+        assert (await probe.applied_versions(engine))[stale] == [2], "v1 never overwrote v2"
         refused = await replay(malformed)
         assert refused.status_code == 409
         assert refused.headers["content-type"] == "application/problem+json"
         assert "malformed" in refused.json()["detail"]
         missing = await client.post("/admin/dead-letters/999999/replay", headers=admin)
         assert missing.status_code == 404
+        assert "no dead letter 999999" in missing.json()["detail"]
         too_many = await client.get("/admin/dead-letters", params={"limit": 201}, headers=admin)
         assert too_many.status_code == 422
+        assert [parameter(error) for error in too_many.json()["errors"]] == ["limit"]
         bad_cursor = await client.get("/admin/dead-letters?cursor=%%%", headers=admin)
         assert bad_cursor.status_code == 422
+        assert [parameter(error) for error in bad_cursor.json()["errors"]] == ["cursor"]
 
         pending = await client.get("/admin/dead-letters?status=pending", headers=admin)
         assert [v["id"] for v in pending.json()["items"]] == [malformed["id"]]
@@ -127,14 +134,20 @@ async def test_dead_letters_are_listed_and_replayed_exactly_once(
         done = await client.get(
             "/admin/dead-letters?status=applied&status=superseded", headers=admin
         )
-        assert {v["status"] for v in done.json()["items"]} == {"superseded", "applied"}
+        assert {(v["id"], v["status"]) for v in done.json()["items"]} == {
+            (stuck_letter["id"], "applied"),
+            (stale_letter["id"], "superseded"),
+        }
         # The stuck probe was applied exactly once; the stale v1 never overwrote v2.
         assert await probe.applied_count(engine) == 2
 
 
-async def dead_letters_logged(engine: AsyncEngine, probe: ProbeService, count: int) -> bool:
-    from sqlalchemy import func, select
+def parameter(error: dict[str, str]) -> str:
+    """The query parameter an error names (`query.limit` or `cursor`)."""
+    return error["field"].removeprefix("query.")
 
+
+async def dead_letters_logged(engine: AsyncEngine, probe: ProbeService, count: int) -> bool:
     async with engine.connect() as connection:
         total = await connection.execute(
             select(func.count()).select_from(probe.tables.dead_letters)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared_schemas.broker import EmbeddedBroker
+from shared_schemas.broker import EmbeddedBroker, free_port
 from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging.consumer import Consumer
 from shared_schemas.messaging.kafka import KafkaSettings
-from shared_schemas.messaging.relay import Relay
+from shared_schemas.messaging.relay import Relay, republish
 from tests.support.kafka_tools import eventually, new_consumer_group, read_topic, running
 from tests.support.probe import ProbeService
 
@@ -116,13 +116,19 @@ async def test_relay_wakes_on_commit_without_polling(
     consumer = await make_consumer(engine, probe, kafka)
     try:
         async with running(relay, consumer):
-            await asyncio.wait_for(consumer.assigned.wait(), 30)
-            await asyncio.sleep(0)  # the relay is now idle, waiting for a notification
+            # A first event through: the relay has listened, published and found nothing
+            # more, so it is idle until a notification (or the fallback poll far away).
+            first = uuid.uuid4()
+            async with AsyncSession(engine) as session, session.begin():
+                await probe.write(session, first, 1)
+            await eventually(
+                lambda: _applied_probes_are(engine, probe, {first}), what="first event applied"
+            )
             aggregate = uuid.uuid4()
             async with AsyncSession(engine) as session, session.begin():
                 await probe.write(session, aggregate, 1)
             await eventually(
-                lambda: _applied_probes_are(engine, probe, {aggregate}),
+                lambda: _applied_probes_are(engine, probe, {first, aggregate}),
                 timeout=15,
                 what="event delivered well before the 120 s fallback poll",
             )
@@ -130,15 +136,8 @@ async def test_relay_wakes_on_commit_without_polling(
         await engine.dispose()
 
 
-async def test_republish_after_broker_restart_restores_consumer_state(
-    database_url: str, tmp_path: object
-) -> None:
+async def test_republish_after_broker_restart_restores_consumer_state(database_url: str) -> None:
     """The broker loses everything on restart; `republish(since)` refills it from the outbox."""
-    from datetime import UTC, datetime
-
-    from shared_schemas.broker import free_port
-    from shared_schemas.messaging.relay import republish
-
     topic = f"test.{uuid.uuid4().hex[:12]}"
     group = f"probe-{uuid.uuid4().hex[:8]}"
     private = EmbeddedBroker(free_port(), topics=[(topic, 3), (f"dlq.{group}", 1)])
@@ -188,9 +187,4 @@ async def test_republish_after_broker_restart_restores_consumer_state(
 
 
 async def _all_published(engine: AsyncEngine, probe: ProbeService) -> bool:
-    outbox = probe.tables.outbox
-    async with engine.connect() as connection:
-        pending = (
-            await connection.execute(select(outbox.c.id).where(outbox.c.published_at.is_(None)))
-        ).all()
-    return not pending
+    return await probe.outbox_count(engine, unpublished=True) == 0

@@ -176,14 +176,7 @@ async def test_relay_killed_between_send_and_mark_duplicates_on_topic_but_single
 
 
 async def _all_published(engine: AsyncEngine, probe: ProbeService) -> bool:
-    from sqlalchemy import func, select
-
-    outbox = probe.tables.outbox
-    async with engine.connect() as connection:
-        pending = await connection.execute(
-            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        )
-    return pending.scalar_one() == 0
+    return await probe.outbox_count(engine, unpublished=True) == 0
 
 
 async def test_poison_messages_go_to_dlq_and_later_messages_on_the_partition_are_processed(
@@ -239,11 +232,7 @@ async def test_poison_messages_go_to_dlq_and_later_messages_on_the_partition_are
 async def _applied_probe_ids(
     engine: AsyncEngine, probe: ProbeService, expected: set[uuid.UUID]
 ) -> bool:
-    from sqlalchemy import select
-
-    async with engine.connect() as connection:
-        rows = (await connection.execute(select(probe.applied.c.probe_id))).scalars().all()
-    return set(rows) == expected
+    return set(await probe.applied_versions(engine)) == expected
 
 
 async def test_unknown_types_newer_versions_and_extra_fields_are_tolerated(
