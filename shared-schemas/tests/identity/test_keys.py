@@ -30,6 +30,7 @@ from shared_schemas.identity import (
 )
 from shared_schemas.identity.development import DEVELOPMENT_PRIVATE_KEY_PEM
 from tests.support.identity import ProtectedSettings, app_client, jwks_of, new_signer
+from tests.support.kafka_tools import eventually
 
 pytestmark = pytest.mark.security
 
@@ -60,8 +61,11 @@ class JwksServer:
     async def start(self) -> None:
         self.server.should_exit = False
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+
+        async def serving() -> bool:
+            return self.server.started
+
+        await eventually(serving, timeout=10, what="the JWKS server serving")
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -103,9 +107,13 @@ async def test_cached_keys_keep_working_while_the_gateway_is_down() -> None:
     async with jwks_server() as server:
         server.document = jwks_of(signer)
         keys = RemoteKeys(server.url, ttl=0.0, min_refresh=0.0)
-        assert await keys.key_for(signer.key_id) is not None
+        check = verifier(IdentityConfig(jwks_url=server.url, development=False))
+        check.keys = keys
+        token = signer.issue(subject="a", roles=["sales"], employee_id=None)
+        assert (await check.verify(token)).user_id == "a"
+        assert server.requests == 1
     # The server is gone; the cache is stale but nothing better is available.
-    assert await keys.key_for(signer.key_id) is not None
+    assert (await check.verify(token)).user_id == "a"
 
 
 async def test_without_reachable_keys_a_service_answers_503_not_401(tmp_path: Path) -> None:
@@ -135,7 +143,7 @@ async def test_production_never_trusts_the_development_key() -> None:
     async with jwks_server() as server:
         server.document = jwks_of(development, other := new_signer("prod-1"))
         production = verifier(IdentityConfig(jwks_url=server.url, development=False))
-        with pytest.raises(Exception, match="unknown key id"):
+        with pytest.raises(InvalidToken, match="unknown key id"):
             await production.verify(token)
         good = other.issue(subject="ops", roles=["admin"], employee_id=None)
         assert (await production.verify(good)).user_id == "ops"

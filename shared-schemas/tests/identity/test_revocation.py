@@ -4,7 +4,6 @@ in hand serving."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared_schemas.database import create_engine
 from shared_schemas.identity.revocation import RevokedIds
 from shared_schemas.identity.tokens import KeysUnavailable, Principal
+from tests.support.kafka_tools import eventually
 
 metadata = MetaData()
 revoked = Table("revoked", metadata, Column("id", String(36), primary_key=True))
@@ -46,12 +46,6 @@ async def revoke(engine: AsyncEngine, *ids: str) -> None:
         await connection.execute(insert(revoked), [{"id": value} for value in ids])
 
 
-async def eventually_contains(ids: RevokedIds, value: str) -> None:
-    async with asyncio.timeout(5):
-        while not await ids.contains(value):
-            await asyncio.sleep(0.01)
-
-
 async def test_an_own_change_is_seen_at_once_and_one_made_elsewhere_after_a_read(
     engine: AsyncEngine,
 ) -> None:
@@ -76,7 +70,7 @@ async def test_a_due_read_runs_beside_the_request_that_found_it_due(
     await revoke(engine, "c")
     # Answered from the ids in hand while the read that will see c starts.
     assert not await ids.contains("c")
-    await eventually_contains(ids, "c")
+    await eventually(lambda: ids.contains("c"), timeout=5, what="c seen by the read beside")
 
 
 async def test_the_ids_in_hand_keep_serving_while_the_database_is_away(
