@@ -216,13 +216,26 @@ async def test_an_erp_that_does_not_answer_in_time_is_named_degraded(database_ur
         stub_crm() as crm,
         StubUpstream(stalled) as erp,
         edge_gateway(
-            database_url, crm_url=crm.url, erp_url=erp.url, upstream_read_timeout=0.3
+            database_url,
+            crm_url=crm.url,
+            erp_url=erp.url,
+            upstream_read_timeout=0.3,
+            breaker_failures=2,
+            breaker_cooldown_seconds=600,
         ) as gateway,
     ):
         try:
             response = await gateway.client.get(
                 f"/api/customers/{CUSTOMER}/overview", headers=bearer("sales")
             )
+            # The missed answers count against ERP's breaker: now open, the next page is
+            # degraded at once, without asking ERP again.
+            asked = len(erp.arrived)
+            again = await gateway.client.get(
+                f"/api/customers/{CUSTOMER}/overview", headers=bearer("sales")
+            )
+            assert again.json()["degraded"] == ["erp"]
+            assert len(erp.arrived) == asked, "an open breaker does not ask ERP"
         finally:
             release.set()
         assert response.status_code == 200, response.text

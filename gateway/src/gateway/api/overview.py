@@ -93,7 +93,9 @@ part the caller's role may not read (the service answers 403 or 404) is null and
 named in `degraded` (support sees no invoices and no balance; finance no contacts,
 pipeline, inquiries or activities).
 
-Both services are asked at once, all within the gateway's upstream read timeout. When a
+Both services are asked at once, each call within the gateway's upstream connect and read
+timeouts (`GATEWAY_UPSTREAM_READ_TIMEOUT`); a call that misses them counts against its
+service's circuit breaker, so a hung service soon degrades the page at once. When a
 service is unreachable, answers with an error, answers something unreadable, does not
 answer in time or its circuit breaker is open, every part from it is null and the
 service is named in `degraded` (`crm`, `erp`); the rest is still answered with 200.
@@ -201,8 +203,11 @@ async def customer_overview(
             erp, "/invoices", {**of_customer, "status": OPEN_INVOICE_STATUSES}
         ),
     }
-    # One deadline for everything: a slow side costs the page no more than this.
-    budget = settings.upstream_read_timeout
+    # One deadline for everything: a slow side costs the page no more than this. Past
+    # the upstreams' own connect and read timeouts, so a service that does not answer
+    # fails there first and counts against its circuit breaker (a call cancelled here
+    # counts for nothing, and a hung service would hold every page this long for ever).
+    budget = settings.upstream_connect_timeout + settings.upstream_read_timeout + 1.0
     results = await asyncio.gather(
         *(asyncio.wait_for(part, budget) for part in (*crm_parts.values(), *erp_parts.values())),
         return_exceptions=True,
