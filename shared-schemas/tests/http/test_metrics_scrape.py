@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 
 from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers, messaging_tables
+from shared_schemas.messaging.metrics import OUTBOX_BACKLOG
 from shared_schemas.service import create_service_app
 from tests.support.identity import ProtectedSettings
 
@@ -24,6 +25,7 @@ async def test_a_failing_database_gauge_does_not_freeze_the_others(tmp_path: Pat
     # The database has none of the service's tables: reading the outbox gauges fails.
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     readings = iter([1, 0])
+    OUTBOX_BACKLOG.set(7)  # what the last successful read saw
 
     async def refresh_other() -> None:
         OTHER_SOURCE.set(next(readings))
@@ -47,6 +49,9 @@ async def test_a_failing_database_gauge_does_not_freeze_the_others(tmp_path: Pat
             assert first.status_code == 200
             assert "test_scrape_other_source_up 1.0" in first.text
             second = await client.get("/metrics")
+            assert second.status_code == 200
             assert "test_scrape_other_source_up 0.0" in second.text
+            for scrape in (first, second):
+                assert "\noutbox_backlog 7.0\n" in scrape.text, "a gauge of the database kept"
     finally:
         await engine.dispose()

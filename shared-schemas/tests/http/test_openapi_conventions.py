@@ -84,6 +84,7 @@ def test_every_error_answer_is_a_problem(
     package: str, documents: dict[str, dict[str, Any]]
 ) -> None:
     document = documents[package]
+    errors_seen = 0
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
             response = resolve(document, response)
@@ -94,6 +95,8 @@ def test_every_error_answer_is_a_problem(
             assert list(response["content"]) == [PROBLEM_JSON], where
             schema = resolve(document, response["content"][PROBLEM_JSON]["schema"])
             assert schema is document["components"]["schemas"]["Problem"], where
+            errors_seen += 1
+    assert errors_seen, "no error answer documented: nothing was checked"
     assert "ValidationError" not in document["components"]["schemas"]
 
 
