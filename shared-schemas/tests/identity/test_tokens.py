@@ -207,20 +207,22 @@ def test_a_numeric_date_is_a_number_of_seconds_within_range(
     ids=[f"{name} {label}" for name, label, _ in HOSTILE_NUMERIC_DATES],
 )
 def test_anything_else_is_an_invalid_token(name: str, label: str, value: Any) -> None:
-    with pytest.raises(InvalidToken):
+    with pytest.raises(InvalidToken, match=f"^{name} is (not a number|out of range)$"):
         numeric_date({name: value}, name)
 
 
 def test_the_latest_numeric_date_leaves_room_for_arithmetic() -> None:
     # The verifier adds clock skew to an expiry; callers add lifetimes to dates.
     assert LATEST_NUMERIC_DATE + timedelta(days=365 * 900) < datetime.max.replace(tzinfo=UTC)
-    with pytest.raises(InvalidToken):
+    with pytest.raises(InvalidToken, match="^exp is out of range$"):
         numeric_date({"exp": LATEST_NUMERIC_DATE.timestamp() + 1}, "exp")
 
 
 async def test_a_basic_authorization_header_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.get("/whoami", headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["detail"] == "A valid access token is required."
 
 
 async def test_unknown_roles_grant_nothing(client: httpx.AsyncClient, signer: TokenSigner) -> None:
@@ -230,6 +232,7 @@ async def test_unknown_roles_grant_nothing(client: httpx.AsyncClient, signer: To
     lead = uuid.uuid4()
     changed = await client.patch(f"/leads/{lead}", json={}, headers=bearer(token))
     assert changed.status_code == 403
+    assert changed.json()["detail"] == "Your role may not update leads."
 
 
 async def test_development_key_is_trusted_only_in_development(
@@ -238,6 +241,9 @@ async def test_development_key_is_trusted_only_in_development(
     token = development_signer().issue(
         subject="dev-sales", roles=["sales"], employee_id=DEVELOPMENT_EMPLOYEE_IDS["sales"]
     )
-    assert (await development_client.get("/whoami", headers=bearer(token))).status_code == 200
+    trusted = await development_client.get("/whoami", headers=bearer(token))
+    assert (trusted.status_code, trusted.json()["user_id"]) == (200, "dev-sales")
     # A service configured with real keys does not accept the published development key.
-    assert (await client.get("/whoami", headers=bearer(token))).status_code == 401
+    refused = await client.get("/whoami", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "A valid access token is required."

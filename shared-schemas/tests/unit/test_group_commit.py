@@ -48,6 +48,7 @@ async def test_an_item_refused_by_the_writer_fails_alone() -> None:
     results = await asyncio.gather(*(writer.submit(n) for n in (1, -2, 3)), return_exceptions=True)
     assert results[0] == 10
     assert isinstance(results[1], ValueError)
+    assert str(results[1]) == "refused -2"
     assert results[2] == 30
 
 
@@ -57,10 +58,10 @@ async def test_a_batch_that_fails_as_a_whole_is_retried_item_by_item() -> None:
     results = await asyncio.gather(
         *(writer.submit(n) for n in (11, 12, 13, 14)), return_exceptions=True
     )
-    assert [r if not isinstance(r, Exception) else "failed" for r in results] == [
+    assert [r if not isinstance(r, Exception) else repr(r) for r in results] == [
         110,
         120,
-        "failed",
+        "RuntimeError('cannot write [13]')",
         140,
     ]
     assert [13] in ledger.batches, "the poison was isolated"
