@@ -214,7 +214,7 @@ def test_anything_else_is_an_invalid_token(name: str, label: str, value: Any) ->
 def test_the_latest_numeric_date_leaves_room_for_arithmetic() -> None:
     # The verifier adds clock skew to an expiry; callers add lifetimes to dates.
     assert LATEST_NUMERIC_DATE + timedelta(days=365 * 900) < datetime.max.replace(tzinfo=UTC)
-    with pytest.raises(InvalidToken, match="^exp is out of range$"):
+    with pytest.raises(InvalidToken, match=r"^exp is out of range$"):
         numeric_date({"exp": LATEST_NUMERIC_DATE.timestamp() + 1}, "exp")
 
 
