@@ -71,5 +71,5 @@ def test_several_roles_read_the_union() -> None:
 
 
 def test_an_unknown_event_type_has_no_resource() -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"crm\.unknown\.happened\.v1"):
         event_resource("crm.unknown.happened.v1")

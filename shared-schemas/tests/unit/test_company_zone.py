@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -25,12 +25,20 @@ def no_system_zone_database() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("no_system_zone_database")
-@pytest.mark.parametrize("name", ["US/Central", "Europe/Berlin", "Etc/UTC"])
-def test_zone_names_resolve_without_a_system_zone_database(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "summer", "winter"),
+    [("US/Central", -5, -6), ("Europe/Berlin", 2, 1), ("Etc/UTC", 0, 0)],
+)
+def test_zone_names_resolve_without_a_system_zone_database(
+    name: str, summer: int, winter: int
+) -> None:
     settings = CompanySettings(timezone=name)
 
+    # The zone's own rules, daylight saving included, not a fixed offset or UTC.
     midsummer = datetime(2026, 7, 1, 12, tzinfo=UTC).astimezone(settings.zone)
-    assert midsummer.utcoffset() is not None
+    midwinter = datetime(2026, 1, 1, 12, tzinfo=UTC).astimezone(settings.zone)
+    assert midsummer.utcoffset() == timedelta(hours=summer)
+    assert midwinter.utcoffset() == timedelta(hours=winter)
     assert settings.timezone == name
 
 
