@@ -12,9 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.events.base import new_event
 from shared_schemas.messaging.consumer import Consumer
-from shared_schemas.messaging.kafka import KafkaSettings, ensure_topics
+from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.relay import Relay
-from tests.support.kafka_tools import eventually, produce_raw, read_topic, running
+from tests.support.kafka_tools import (
+    eventually,
+    new_consumer_group,
+    produce_raw,
+    read_topic,
+    running,
+)
 from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
@@ -23,8 +29,7 @@ pytestmark = pytest.mark.integration
 async def batching_consumer(
     engine: AsyncEngine, probe: ProbeService, kafka: KafkaSettings, **options: object
 ) -> Consumer:
-    group = f"probe-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka, [(f"dlq.{group}", 3)])
+    group = await new_consumer_group(kafka)
     return probe.consumer(engine, kafka, group, batch_size=50, **options)
 
 
