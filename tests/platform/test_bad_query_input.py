@@ -38,3 +38,33 @@ async def test_a_time_without_zone_is_422_on_every_list(package: str, tmp_path: 
                 assert response.json()["errors"][0]["field"].endswith(name)
                 checked.append(f"{path}?{name}")
     assert checked, "no list with a time range found"
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_every_list_names_a_bad_query_parameter_as_query_dot_name(
+    package: str, tmp_path: Path
+) -> None:
+    """A refused `limit`, `sort` or `cursor` is named alike (`query.limit`), whether the
+    framework or the listing refuses it."""
+    main = importlib.import_module(f"{package}.main")
+    config = importlib.import_module(f"{package}.config")
+    app = main.create_app(config.Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    token = development_signer().issue(subject="admin", roles=["admin"], employee_id=None)
+    headers = {"Authorization": f"Bearer {token}"}
+    bad = {"limit": "0", "sort": "no_such_field", "cursor": "not-a-cursor"}
+    checked = set()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://svc"
+    ) as client:
+        for path, operations in app.openapi()["paths"].items():
+            get = operations.get("get")
+            if get is None or "{" in path:
+                continue
+            names = {p["name"] for p in get.get("parameters", [])}
+            for name in sorted(names & bad.keys()):
+                response = await client.get(path, params={name: bad[name]}, headers=headers)
+                assert response.status_code == 422, f"{path}?{name}: {response.status_code}"
+                fields = [error["field"] for error in response.json()["errors"]]
+                assert fields == [f"query.{name}"], f"{path}?{name}: {fields}"
+                checked.add(name)
+    assert checked == bad.keys(), f"lists found with only {sorted(checked)}"

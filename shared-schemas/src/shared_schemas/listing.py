@@ -187,6 +187,6 @@ class Listing:
                 f"Cannot sort by {name!r}; sortable fields: {allowed}.",
                 kind="validation-error",
                 title="Validation error",
-                errors=[{"field": "sort", "message": f"one of {allowed}, optionally with -"}],
+                errors=[{"field": "query.sort", "message": f"one of {allowed}, optionally with -"}],
             )
         return name, descending

@@ -100,7 +100,7 @@ def invalid_cursor() -> Problem:
         "The cursor is not valid.",
         kind="validation-error",
         title="Validation error",
-        errors=[{"field": "cursor", "message": "not a cursor issued by this API"}],
+        errors=[{"field": "query.cursor", "message": "not a cursor issued by this API"}],
     )
 
 
