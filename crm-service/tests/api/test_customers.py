@@ -48,6 +48,34 @@ async def test_sales_creates_a_customer_they_own_and_it_is_published(
     assert fetched.json() == customer
 
 
+async def test_an_address_keeps_every_field_and_the_same_address_again_changes_nothing(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    created = await crm.client.post("/customers", json=acme(), headers=headers)
+    customer = created.json()
+    full = {**ADDRESS, "street2": None, "region": None}
+    assert customer["billing_address"] == full
+    [event] = await crm.events("crm.customer.created.v1")
+    assert event["data"]["billing_address"] == full
+    # Sent again, spelled out or with the optional lines left out, it is the same address.
+    for same in (full, ADDRESS):
+        again = await crm.client.patch(
+            f"/customers/{customer['id']}", json={"billing_address": same}, headers=headers
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["version"] == 1
+    assert await crm.events("crm.customer.updated.v1") == []
+    moved = await crm.client.patch(
+        f"/customers/{customer['id']}",
+        json={"billing_address": {**ADDRESS, "street2": "Hinterhaus"}},
+        headers=headers,
+    )
+    assert moved.json()["billing_address"] == {**full, "street2": "Hinterhaus"}
+    [update] = await crm.events("crm.customer.updated.v1")
+    assert [change["field"] for change in update["data"]["changes"]] == ["billing_address"]
+
+
 async def test_a_creator_who_may_not_own_customers_leaves_them_unassigned(crm: Crm) -> None:
     admin = await crm.hire("admin")
     response = await crm.client.post("/customers", json=acme(), headers=crm.headers("admin", admin))

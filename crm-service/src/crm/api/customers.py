@@ -155,8 +155,8 @@ class CustomerOut(BaseModel):
     credit_limit: Money | None
     payment_terms_days: int
     currency: str = Field(description="The currency of credit_limit and the balances.")
-    billing_address: dict[str, Any] | None
-    shipping_address: dict[str, Any] | None
+    billing_address: Address | None
+    shipping_address: Address | None
     tags: list[str]
     custom_fields: dict[str, Any]
     status: Literal["active", "archived"]

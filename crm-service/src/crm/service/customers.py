@@ -30,7 +30,7 @@ from shared_schemas.events.crm.customers import (
     CustomerArchived,
     CustomerUpdated,
 )
-from shared_schemas.events.values import CustomerSnapshot, FieldChange
+from shared_schemas.events.values import Address, CustomerSnapshot, FieldChange
 from shared_schemas.identity import Access
 from shared_schemas.listing import normalise
 
@@ -202,12 +202,12 @@ def _check_version(current: int, expected: int | None) -> None:
 
 
 def stored_address(value: Any) -> dict[str, Any] | None:
+    """An address as stored and sent: every field of `Address` present, unset ones null,
+    whichever of them the client sent (so a record and its events keep one shape)."""
     if value is None:
         return None
-    if hasattr(value, "model_dump"):
-        dumped: dict[str, Any] = value.model_dump(mode="json")
-        return dumped
-    return dict(value)
+    dumped: dict[str, Any] = Address.model_validate(value).model_dump(mode="json")
+    return dumped
 
 
 def index_search_keys(customer: Customer) -> None:
@@ -224,8 +224,8 @@ def customer_state(customer: Customer) -> dict[str, Any]:
         "name": customer.name,
         "email": customer.email,
         "phone": customer.phone,
-        "billing_address": customer.billing_address,
-        "shipping_address": customer.shipping_address,
+        "billing_address": stored_address(customer.billing_address),
+        "shipping_address": stored_address(customer.shipping_address),
         "industry": customer.industry,
         "owner_id": str(customer.owner_id) if customer.owner_id else None,
         "credit_limit": f"{customer.credit_limit:.2f}"
