@@ -334,6 +334,8 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
         response = await erp.client.put(path, json=body, headers=erp.headers("finance"))
         assert response.status_code == 422, what
         assert response.headers["content-type"] == "application/problem+json", what
+        if what.startswith(("month", "a quarter", "year", "digits")):
+            assert response.json()["errors"][-1]["field"] == "path.month", what
     # Nothing refused was stored, nor changed the amount or version of what was.
     assert (await report(erp, "/budgets", limit="200"))["items"] == stored
     bad_filter = await erp.client.get("/budgets?month=2026-1", headers=erp.headers("finance"))
@@ -455,7 +457,7 @@ async def test_bad_dates_ranges_and_periods_are_422(erp: Erp) -> None:
         headers=erp.headers("finance"),
     )
     assert backwards.json()["errors"] == [
-        {"field": "date_to", "message": "must be on or after date_from"}
+        {"field": "query.date_to", "message": "must be on or after date_from"}
     ]
 
 
@@ -511,7 +513,7 @@ async def test_the_first_and_last_days_of_the_calendar_are_reported_and_year_000
         assert refused.status_code == 422, (period, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["errors"] == [
-            {"field": "period", "message": "the year is from 0001 to 9999"}
+            {"field": "query.period", "message": "the year is from 0001 to 9999"}
         ]
 
 

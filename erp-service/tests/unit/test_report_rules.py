@@ -207,7 +207,7 @@ def test_a_range_must_not_end_before_it_starts() -> None:
     with pytest.raises(RuleViolation) as refused:
         check_range(AS_OF, AS_OF - timedelta(days=1))
     assert refused.value.errors == [
-        {"field": "date_to", "message": "must be on or after date_from"}
+        {"field": "query.date_to", "message": "must be on or after date_from"}
     ]
 
 
@@ -270,4 +270,4 @@ def test_a_period_is_its_first_and_last_day_and_its_months(
 def test_what_is_not_a_period_is_refused_naming_the_field(name: str, message: str) -> None:
     with pytest.raises(RuleViolation) as refused:
         parse_period(name)
-    assert refused.value.errors == [{"field": "period", "message": message}]
+    assert refused.value.errors == [{"field": "query.period", "message": message}]

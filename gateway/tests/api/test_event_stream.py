@@ -156,6 +156,9 @@ async def test_unknown_unreadable_and_unauthenticated_requests_are_refused(
         "/api/events/stream", params={"types": "erp.nothing.*"}, headers=headers("admin")
     )
     assert unknown.status_code == 422
+    assert unknown.json()["errors"] == [
+        {"field": "query.types", "message": "no event type matches 'erp.nothing.*'"}
+    ]
     hidden = await client.get(
         "/api/events/stream", params={"types": "crm.customer.*"}, headers=headers("warehouse")
     )

@@ -93,7 +93,12 @@ def parse_period(text: str) -> Period:
             return _months(year, month, 1, f"{year:04d}-{month:02d}")
     raise RuleViolation(
         f"{text!r} is not a period.",
-        [{"field": "period", "message": "a year (2026), quarter (2026-Q4) or month (2026-11)"}],
+        [
+            {
+                "field": "query.period",
+                "message": "a year (2026), quarter (2026-Q4) or month (2026-11)",
+            }
+        ],
     )
 
 

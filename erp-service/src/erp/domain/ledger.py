@@ -134,17 +134,22 @@ _PERIOD = re.compile(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?")
 
 def parse_period(name: str) -> Period:
     """Any month, quarter or year of the calendar (years 0001 to 9999); else a 422 on
-    `period`."""
+    `query.period`."""
     matched = _PERIOD.fullmatch(name)
     if matched is None:
         raise RuleViolation(
             f"{name!r} is not a period.",
-            [{"field": "period", "message": "a month (2026-11), quarter (2026-Q4) or year (2026)"}],
+            [
+                {
+                    "field": "query.period",
+                    "message": "a month (2026-11), quarter (2026-Q4) or year (2026)",
+                }
+            ],
         )
     if int(matched.group(1)) < MINYEAR:
         raise RuleViolation(
             f"{name!r} is not a period: there is no year 0000.",
-            [{"field": "period", "message": "the year is from 0001 to 9999"}],
+            [{"field": "query.period", "message": "the year is from 0001 to 9999"}],
         )
     year = int(matched.group(1))
     if matched.group(2):

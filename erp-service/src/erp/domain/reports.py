@@ -43,7 +43,7 @@ def check_range(date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise RuleViolation(
             "The range ends before it starts.",
-            [{"field": "date_to", "message": "must be on or after date_from"}],
+            [{"field": "query.date_to", "message": "must be on or after date_from"}],
         )
 
 

@@ -26,13 +26,13 @@ LISTING = Listing(fields={"month": SortKey(Budget.month)}, id_column=Budget.id, 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
-def check_month(month: str) -> None:
+def check_month(month: str, field: str) -> None:
     """`YYYY-MM` of a year from 0001 and nothing else (a quarter or a year is a period, not
     a month): only months the reports can ask for."""
     matched = _MONTH.fullmatch(month)
     if matched is None or int(matched.group(1)) < MINYEAR:
         raise RuleViolation(
-            f"{month!r} is not a month.", [{"field": "month", "message": "a month: 2026-11"}]
+            f"{month!r} is not a month.", [{"field": field, "message": "a month: 2026-11"}]
         )
 
 
@@ -61,7 +61,7 @@ async def set_budget(
     settings of the same month meet on the unique (account, month) index: one inserts, the
     other replaces. With a precondition only the budget as the client read it is replaced
     (412 otherwise), so of two people changing it the second learns of the first."""
-    check_month(month)
+    check_month(month, "path.month")
     async with uow:
         session = uow.session
         account = await session.get(Account, account_id)
@@ -111,7 +111,7 @@ async def set_budget(
 async def remove_budget(
     uow: UnitOfWork, account_id: uuid.UUID, month: str, precondition: Precondition | None = None
 ) -> None:
-    check_month(month)
+    check_month(month, "path.month")
     async with uow:
         session = uow.session
         budget = await session.scalar(
@@ -158,7 +158,7 @@ async def list_budgets(
 ) -> Page[Budget]:
     conditions = []
     if month is not None:
-        check_month(month)
+        check_month(month, "query.month")
         conditions.append(Budget.month == month)
     if account_id is not None:
         conditions.append(Budget.account_id == account_id)

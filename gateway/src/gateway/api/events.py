@@ -106,7 +106,8 @@ def _types_for(access: Access, requested: list[str] | None) -> frozenset[str] | 
                 kind="validation-error",
                 title="Validation error",
                 errors=[
-                    {"field": "types", "message": f"no event type matches {p!r}"} for p in unknown
+                    {"field": "query.types", "message": f"no event type matches {p!r}"}
+                    for p in unknown
                 ],
             )
         hidden = [pattern for pattern in requested if not set(expand([pattern], readable))]
@@ -115,7 +116,9 @@ def _types_for(access: Access, requested: list[str] | None) -> frozenset[str] | 
                 403,
                 f"Your role may not read {', '.join(hidden)}.",
                 kind="forbidden",
-                errors=[{"field": "types", "message": f"not readable: {p!r}"} for p in hidden],
+                errors=[
+                    {"field": "query.types", "message": f"not readable: {p!r}"} for p in hidden
+                ],
             )
         wanted = frozenset(expand(requested, readable))
     else:
