@@ -110,6 +110,17 @@ async def test_an_erp_call_through_the_gateway_comes_back_as_the_erp_answered(
         )
         assert stale.status_code == 412
         assert stale.headers["content-type"] == "application/problem+json"
+        # The problem names what the client asked for, not the service's own path.
+        stale_straight = await direct(
+            platform.erp_url,
+            "PATCH",
+            path,
+            json={"name": "Stale desk"},
+            headers={**warehouse, "If-Match": '"1"'},
+        )
+        assert stale_straight.json()["instance"] == path
+        assert stale.json() == {**stale_straight.json(), "instance": f"/api/erp{path}"}
+        assert int(stale.headers["content-length"]) == len(stale.content)
         kept = await gateway.client.get(f"/api/erp{path}", headers=warehouse)
         assert (kept.json()["name"], kept.headers["etag"]) == ("Standing desk", '"2"')
 

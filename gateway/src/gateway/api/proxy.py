@@ -4,12 +4,13 @@ of the gateway, so no framework in between (docs/decisions.md, "Gateway").
 Bodies stream both ways; a small body travels as one piece. Hop-by-hop headers (RFC 9110
 §7.6.1) stop here in both directions; Authorization, Idempotency-Key, If-Match and the
 rest pass through. The service receives the request id and a child `traceparent`, and
-`X-Forwarded-For/-Proto/-Host`; a `Location` it answers is rewritten to the gateway's
-path.
+`X-Forwarded-For/-Proto/-Host`; a `Location` it answers, and the `instance` of a problem
+it answers, are rewritten to the gateway's path.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -279,6 +280,8 @@ async def _relay_answer(
             log.warning("%s answered %s but its body failed: %r", upstream.name, status, exc)
             problem = Problem(502, f"The {upstream.name} service's answer broke off.")
             return await answer_problem(scope, _no_receive, send, problem, rid)
+        if status >= 400 and _is_problem(headers):
+            content, headers = _problem_at_gateway(content, headers, scope.get("path", ""))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
         return status
@@ -323,6 +326,32 @@ def _gateway_location(value: bytes, upstream: Upstream, root_path: str) -> bytes
     if location.startswith("/") and not location.startswith("//"):
         return f"{root_path}/api/{upstream.name}{location}".encode("latin-1")
     return value
+
+
+def _is_problem(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name == b"content-type" and value.split(b";")[0].strip() == b"application/problem+json"
+        for name, value in headers
+    )
+
+
+def _problem_at_gateway(
+    content: bytes, headers: list[tuple[bytes, bytes]], path: str
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A service's problem names the service's path as its `instance` (`/quotes/1`); the
+    client asked the gateway (`/api/crm/quotes/1`), as a problem the gateway writes says.
+    A body that is no JSON object with an instance passes as it came."""
+    try:
+        problem = json.loads(content)
+    except ValueError:
+        return content, headers
+    if not isinstance(problem, dict) or not isinstance(problem.get("instance"), str):
+        return content, headers
+    problem["instance"] = path
+    rewritten = json.dumps(problem, ensure_ascii=False, separators=(",", ":")).encode()
+    length = str(len(rewritten)).encode()
+    kept = [(name, length if name == b"content-length" else value) for name, value in headers]
+    return rewritten, kept
 
 
 async def _no_receive() -> Message:
