@@ -109,3 +109,15 @@ async def test_a_leavers_tokens_stop_working_once_erp_says_they_left(crm: Crm) -
     await eventually(refused, timeout=10, what="the leaver's token refused")
     managers_token = crm.headers("sales_manager", manager)
     assert (await crm.client.get("/customers", headers=managers_token)).status_code == 200
+
+
+async def test_employee_search_folds_case_beyond_ascii_as_every_other_search(crm: Crm) -> None:
+    # `q` is a case-insensitive prefix, as on customers and leads: an accented capital and
+    # a sharp s are found however the picker spells them.
+    oezlem = await crm.hire("sales", name="Özlem Groß")
+    await crm.hire("sales", name="Otto Gross")
+
+    for q in ("özlem", "ÖZLEM GROSS", "Özlem  Groß"):
+        found = await crm.client.get("/employees", params={"q": q}, headers=crm.headers("sales"))
+        assert found.status_code == 200, found.text
+        assert [e["id"] for e in found.json()["items"]] == [str(oezlem)], q

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.replicas import EmployeeReplica
 from shared_schemas.domain import NotFound
 from shared_schemas.http.pagination import Page
-from shared_schemas.listing import Listing, SortKey, prefix_match
+from shared_schemas.listing import Listing, SortKey, normalise
 
 LISTING = Listing(
     fields={
@@ -43,13 +43,7 @@ async def list_employees(
 ) -> Page[EmployeeReplica]:
     conditions: list[Any] = []
     if filters.q:
-        # A company's staff is small: no search column, a scan of lower-cased names.
-        conditions.append(
-            or_(
-                prefix_match(func.lower(EmployeeReplica.name), filters.q),
-                prefix_match(func.lower(EmployeeReplica.email), filters.q),
-            )
-        )
+        conditions.append(EmployeeReplica.id.in_(await _matching(session, filters.q)))
     if filters.roles:
         conditions.append(EmployeeReplica.role.in_(filters.roles))
     if filters.statuses:
@@ -61,6 +55,23 @@ async def list_employees(
     )
     rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
     return LISTING.page(rows, limit, sort)
+
+
+async def _matching(session: AsyncSession, q: str) -> list[uuid.UUID]:
+    """The employees whose name or email starts with `q`, folded as every search column is.
+
+    A company's staff is small: no search column, a scan. The folding happens here, not in
+    SQL, whose lower() leaves capitals beyond ASCII alone on SQLite and never turns `ß`
+    into `ss`, so `q` would miss names that the searches of other records find."""
+    prefix = normalise(q) or ""
+    rows = await session.execute(
+        select(EmployeeReplica.id, EmployeeReplica.name, EmployeeReplica.email)
+    )
+    return [
+        employee_id
+        for employee_id, name, email in rows
+        if any((normalise(text) or "").startswith(prefix) for text in (name, email) if text)
+    ]
 
 
 async def get_employee(session: AsyncSession, employee_id: uuid.UUID) -> EmployeeReplica:
