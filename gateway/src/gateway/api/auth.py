@@ -9,7 +9,6 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.domain.identity import PASSWORD_MAX_LENGTH
@@ -33,6 +32,9 @@ SUBJECT_TOKEN_TYPES = (
 )
 ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# A 401 names the scheme to authenticate with (RFC 9110 §11.6.1): some HTTP clients cannot
+# read a 401 without it.
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -143,29 +145,48 @@ async def _form(request: Request) -> dict[str, str]:
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise Problem(400, "The form cannot be read.", kind="bad-request") from exc
+        raise Problem(
+            400, "The form cannot be read.", kind="bad-request", extra={"error": "invalid_request"}
+        ) from exc
     form: dict[str, str] = {}
     for name, value in pairs:
         if name in form:
-            raise RequestValidationError(
-                [{"loc": (name,), "msg": "may be given only once", "type": "value_error"}]
-            )
+            raise _invalid([{"field": name, "message": "may be given only once"}])
         form[name] = value
     return form
+
+
+def _invalid(errors: list[dict[str, str]], code: str = "invalid_request") -> Problem:
+    """A validation problem as every route answers it, with the OAuth2 error code
+    (RFC 6749 §5.2) that token clients read."""
+    return Problem(
+        422,
+        "The request is not valid.",
+        kind="validation-error",
+        title="Validation error",
+        errors=errors,
+        extra={"error": code},
+    )
 
 
 def _parsed(model: type[ModelT], form: dict[str, str]) -> ModelT:
     try:
         return model.model_validate(form)
     except ValidationError as exc:
-        errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise RequestValidationError(errors) from None
+        errors = [
+            {"field": ".".join(str(part) for part in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        grant = any(error["field"] == "grant_type" for error in errors)
+        raise _invalid(errors, "unsupported_grant_type" if grant else "invalid_request") from None
 
 
 def _refused(detail: str) -> Problem:
     # One answer whatever the reason (unknown user, wrong password, disabled, revoked):
     # the caller learns nothing it could probe with.
-    return Problem(401, detail, kind="invalid-grant", extra={"error": "invalid_grant"})
+    return Problem(
+        401, detail, kind="invalid-grant", headers=CHALLENGE, extra={"error": "invalid_grant"}
+    )
 
 
 def _throttled(exc: Throttled) -> Problem:
@@ -180,6 +201,8 @@ def _throttled(exc: Throttled) -> Problem:
 def _unavailable(detail: str) -> Problem:
     return Problem(503, detail, kind="dependency-unavailable", headers={"Retry-After": "5"})
 
+
+CHALLENGE_HEADER = {"WWW-Authenticate": {"$ref": "#/components/headers/WWWAuthenticate"}}
 
 TOKEN_FORM = {
     "type": "object",
@@ -198,9 +221,16 @@ TOKEN_FORM = {
     summary="Sign in: a token pair for a password or a refresh token",
     openapi_extra=_form_body(TOKEN_FORM),
     responses={
-        401: {"description": "Wrong username or password, or an unusable refresh token"},
+        401: {
+            "description": "Wrong username or password, or an unusable refresh token "
+            "(`error`: `invalid_grant`)",
+            "headers": CHALLENGE_HEADER,
+        },
         415: {"description": "Not a urlencoded form"},
-        422: {"description": "A parameter is missing or invalid"},
+        422: {
+            "description": "A parameter is missing or invalid (`error`: `invalid_request`), "
+            "or the grant type is not supported (`unsupported_grant_type`)"
+        },
         429: {"description": "Too many failed sign-ins for the user or address"},
         503: {
             "description": "The gateway's database, or the keys a refresh token is checked "
@@ -237,14 +267,9 @@ async def token(
         except KeysUnavailable as exc:
             raise _unavailable("Tokens cannot be verified right now.") from exc
         return TokenOut.of(pair)
-    raise RequestValidationError(
-        [
-            {
-                "loc": ("grant_type",),
-                "msg": "must be password or refresh_token",
-                "type": "value_error",
-            }
-        ]
+    raise _invalid(
+        [{"field": "grant_type", "message": "must be password or refresh_token"}],
+        "unsupported_grant_type" if grant else "invalid_request",
     )
 
 
@@ -264,10 +289,17 @@ EXCHANGE_FORM = {
     summary="Exchange an external OIDC issuer's token for a gateway token pair",
     openapi_extra=_form_body(EXCHANGE_FORM),
     responses={
-        401: {"description": "The token is not accepted, or no enabled user is linked to it"},
+        401: {
+            "description": "The token is not accepted, or no enabled user is linked to it "
+            "(`error`: `invalid_grant`)",
+            "headers": CHALLENGE_HEADER,
+        },
         404: {"description": "No external issuer is configured"},
         415: {"description": "Not a urlencoded form"},
-        422: {"description": "A parameter is missing or invalid"},
+        422: {
+            "description": "A parameter is missing or invalid (`error`: `invalid_request`), "
+            "or the grant type is not supported (`unsupported_grant_type`)"
+        },
         429: {"description": "Too many failed sign-ins or exchanges from the address"},
         503: {
             "description": "The external issuer's keys cannot be fetched, or the gateway's "
