@@ -192,7 +192,7 @@ async def list_users(
     )
 
 
-@router.get("/{user_id}", summary="One user")
+@router.get("/{user_id}", summary="One user", responses={404: {"description": "No such user"}})
 async def get_user(
     user_id: uuid.UUID, _access: ReadAccess, identity: IdentityDep, response: Response
 ) -> UserOut:

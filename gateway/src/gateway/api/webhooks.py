@@ -201,6 +201,7 @@ def _respond(response: Response, subscription: WebhookSubscription) -> WebhookOu
 _REFUSED_TARGET: dict[int | str, dict[str, Any]] = {
     422: {"description": "Unknown event types, or a target that is not public"}
 }
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No such subscription"}}
 
 
 @router.post(
@@ -247,7 +248,9 @@ async def list_webhooks(
     )
 
 
-@router.get("/{webhook_id}", summary="One webhook subscription (never its secret)")
+@router.get(
+    "/{webhook_id}", summary="One webhook subscription (never its secret)", responses=_UNKNOWN
+)
 async def get_webhook(
     webhook_id: uuid.UUID, _access: ReadAccess, request: Request, response: Response
 ) -> WebhookOut:
@@ -257,7 +260,11 @@ async def get_webhook(
 @router.patch(
     "/{webhook_id}",
     summary="Change a subscription, disable or enable it",
-    responses={**_REFUSED_TARGET, 412: {"description": "If-Match names an older version"}},
+    responses={
+        **_REFUSED_TARGET,
+        **_UNKNOWN,
+        412: {"description": "If-Match names an older version"},
+    },
 )
 async def update_webhook(
     webhook_id: uuid.UUID,
@@ -281,12 +288,15 @@ async def update_webhook(
     "/{webhook_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a subscription and its delivery log",
+    responses=_UNKNOWN,
 )
 async def delete_webhook(webhook_id: uuid.UUID, _access: DeleteAccess, request: Request) -> None:
     await webhooks.unsubscribe(_sessions(request), webhook_id)
 
 
-@router.get("/{webhook_id}/deliveries", summary="The delivery log, newest first")
+@router.get(
+    "/{webhook_id}/deliveries", summary="The delivery log, newest first", responses=_UNKNOWN
+)
 async def list_deliveries(
     webhook_id: uuid.UUID,
     _access: ReadAccess,
@@ -311,7 +321,7 @@ async def list_deliveries(
     "/{webhook_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Deliver again the events received since a point in time",
-    responses={409: {"description": "The subscription is disabled"}},
+    responses={**_UNKNOWN, 409: {"description": "The subscription is disabled"}},
 )
 async def replay_webhook(
     webhook_id: uuid.UUID, body: Replay, _access: ReplayAccess, request: Request
