@@ -126,6 +126,27 @@ async def test_lines_round_half_up_and_explicit_values_override_the_replica(
     assert quote["total"] == str(Decimal(net) + Decimal(tax))
 
 
+async def test_fractional_rates_read_the_same_in_every_answer(
+    crm: Crm, rep: dict[str, str], customer_id: str
+) -> None:
+    # A rate given ("12.5") or taken from the product ("7.5") is written as the API's
+    # examples write it, by the creation, a read, the list and a change alike.
+    await crm.product("LAMP", "40.00", "7.5")
+    quote = await new_quote(
+        crm, rep, customer_id, lines=[{"sku": "LAMP", "quantity": 1, "discount_pct": "12.5"}]
+    )
+    assert [(line["discount_pct"], line["tax_rate"]) for line in quote["lines"]] == [
+        ("12.5", "7.5")
+    ]
+    fetched = await crm.client.get(f"/quotes/{quote['id']}", headers=rep)
+    assert fetched.json() == quote
+    listed = await crm.client.get("/quotes", headers=rep)
+    assert listed.json()["items"] == [quote]
+    changed = await crm.client.patch(f"/quotes/{quote['id']}", json={"notes": "n"}, headers=rep)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["lines"] == quote["lines"]
+
+
 async def test_numbers_are_sequential_and_a_refused_quote_takes_none(
     crm: Crm, rep: dict[str, str], customer_id: str
 ) -> None:
