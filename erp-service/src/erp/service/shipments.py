@@ -211,13 +211,15 @@ async def ship_order(
             plan.line.quantity_reserved -= plan.quantity
             plan.line.quantity_shipped += plan.quantity
         fully = all(line.quantity_shipped == line.quantity for line in order.lines)
-        order.status = order_rules.status_after_shipment(order.status, fully)
         if fully:
             # Shipments may be recorded after the fact, out of order: the order left in
-            # full when its latest shipment did.
+            # full when its latest shipment did. Read before the order changes: the query
+            # flushes what is pending, and an order changed by then would be written twice
+            # (a version no event carries) outside flush_order's conflict check.
             order.shipped_at = await session.scalar(
                 select(func.max(Shipment.shipped_at)).where(Shipment.order_id == order.id)
             )
+        order.status = order_rules.status_after_shipment(order.status, fully)
         # A second partial shipment leaves the status as it was; the order still changed,
         # and its events need a newer version than the last one.
         order.updated_at = now
