@@ -163,7 +163,8 @@ async def change_subscription(
     expected_version: int | None,
 ) -> WebhookSubscription:
     """Change url, event types, description or `active`. Enabling starts afresh (no
-    failures counted); disabling fails the deliveries still pending."""
+    failures counted); disabling fails the deliveries still pending. One request that
+    changes something is one version; sending what the subscription holds is none."""
     if "event_types" in changes:
         changes = {**changes, "event_types": check_event_types(changes["event_types"], EVENT_TYPES)}
     if "url" in changes:
@@ -174,18 +175,27 @@ async def change_subscription(
         if expected_version is not None and expected_version != subscription.version:
             raise StaleVersion(subscription.version)
         active = changes.get("active")
+        edits = {
+            name: value
+            for name, value in changes.items()
+            if name != "active" and getattr(subscription, name) != value
+        }
+        enabling = active is True and not subscription.active
+        counted = False
         if active is False and subscription.active:
+            before = subscription.version
+            # Counts its own version (the delivery job disables with it too).
             await disable_subscription(session, subscription.id, "disabled through the API", now)
             await session.refresh(subscription)
-        elif active is True and not subscription.active:
+            counted = subscription.version != before
+        elif enabling:
             subscription.active = True
             subscription.disabled_reason = None
             subscription.disabled_at = None
             subscription.consecutive_failures = 0
-        edits = {k: v for k, v in changes.items() if k != "active"}
         for name, value in edits.items():
             setattr(subscription, name, value)
-        if edits or active is True:
+        if (edits or enabling) and not counted:
             subscription.version += 1
             subscription.updated_at = now
     return subscription
