@@ -90,7 +90,9 @@ class UserCreate(BaseModel):
 
 class UserUpdate(BaseModel):
     """Fields to change; those left out stay. `disabled: true` ends the user's sessions at
-    once, as does a new password; a null `employee_id` or `oidc_subject` unlinks."""
+    once, as does a new password; a null `employee_id` or `oidc_subject` unlinks.
+    `disabled_reason` is kept for a user who is or becomes disabled (sent again with
+    `disabled: true`, it corrects the reason) and refused (422) for one who stays enabled."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -17,7 +17,7 @@ from gateway.adapters.users import RefreshToken, TerminatedEmployee, User
 from gateway.domain.identity import username_key
 from gateway.service.passwords import Passwords
 from shared_schemas.database import lock_for_transaction, utcnow
-from shared_schemas.domain import Conflict, Duplicate, NotFound, StaleVersion
+from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation, StaleVersion
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey, prefix_match
 
@@ -136,16 +136,22 @@ async def update_user(
     if changes.get("password") is not None:
         user.password_hash = await passwords.hash(changes["password"])
         await revoke_refresh_tokens(session, user.id, "password-changed", now)
+    reason = changes.get("disabled_reason")
+    if reason and not changes.get("disabled", user.disabled):
+        raise RuleViolation(
+            "Only a disabled user has a reason for it.",
+            [{"field": "disabled_reason", "message": "the user is not disabled"}],
+        )
     if "disabled" in changes:
         if changes["disabled"] and str(user.id) == acting_user_id:
             raise Conflict("You cannot disable your own user.")
         if changes["disabled"] and not user.disabled:
-            _disable(user, changes.get("disabled_reason") or "disabled by an admin", now)
+            _disable(user, reason or "disabled by an admin", now)
             await revoke_refresh_tokens(session, user.id, "disabled", now)
         elif not changes["disabled"]:
             user.disabled, user.disabled_reason, user.disabled_at = False, None, None
-    elif changes.get("disabled_reason") and user.disabled:
-        user.disabled_reason = changes["disabled_reason"]
+    if reason and user.disabled:
+        user.disabled_reason = reason
     linking = "employee_id" in changes or changes.get("disabled") is False
     if linking and user.employee_id is not None and not user.disabled:
         await _refuse_leaver(session, user.employee_id)
