@@ -78,8 +78,9 @@ class JournalEntry(Base):
         return f"JE-{self.seq:06d}"
 
     __table_args__ = (
-        Index("ix_journal_entries_date", "entry_date", "id"),
-        Index("ix_journal_entries_created", "created_at", "id"),
+        # Listed by date or time, then by number: a journal is read in posting order.
+        Index("ix_journal_entries_date", "entry_date", "seq"),
+        Index("ix_journal_entries_created", "created_at", "seq"),
         # One automatic entry per source document and kind, whatever the redeliveries; a
         # product is revalued many times, so cost changes are left out.
         Index(

@@ -224,7 +224,11 @@ async def list_entries(
     limit: Limit = 50,
     cursor: Cursor = None,
     sort: Annotated[
-        str | None, Query(description="`entry_date` or `created_at`; `-` descends (default).")
+        str | None,
+        Query(
+            description="`entry_date` or `created_at`; `-` descends (default `-entry_date`). "
+            "Entries of one date or moment come in the order of their numbers."
+        ),
     ] = None,
     account_id: uuid.UUID | None = None,
     source_type: Annotated[str | None, Query(max_length=40)] = None,

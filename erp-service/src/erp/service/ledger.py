@@ -21,6 +21,7 @@ from erp.domain.ledger import (
     check_balanced,
     reversal_of,
 )
+from erp.service.journal_order import ENTRY_LISTING
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation
 from shared_schemas.http.pagination import Page
@@ -39,14 +40,6 @@ CORRECTED_BY = {
     "cost_change": "change the product's cost again",
 }
 
-ENTRY_LISTING = Listing(
-    fields={
-        "entry_date": SortKey(JournalEntry.entry_date, date),
-        "created_at": SortKey(JournalEntry.created_at, datetime),
-    },
-    id_column=JournalEntry.id,
-    default="-entry_date",
-)
 ACCOUNT_LISTING = Listing(
     fields={"code": SortKey(Account.code)}, id_column=Account.id, default="code"
 )
