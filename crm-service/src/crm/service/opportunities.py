@@ -130,6 +130,7 @@ async def update_opportunity(
                 current_status=opportunity.stage,
                 allowed=[],
             )
+        await _require_customer_not_archived(session, opportunity)
         # Check everything before changing anything: a lookup would flush a half-done change.
         owner_id, customer_id = changes.get("owner_id"), changes.get("customer_id")
         if owner_id is not None and owner_id != opportunity.owner_id:
@@ -241,7 +242,24 @@ async def _changeable(
     opportunity = await get_opportunity(uow.session, opportunity_id)
     check_version(opportunity.version, expected_version)
     access.require_owner(opportunity.owner_id)
+    if opportunity.stage not in CLOSED_STAGES:  # a final deal says so first
+        await _require_customer_not_archived(uow.session, opportunity)
     return opportunity
+
+
+async def _require_customer_not_archived(session: AsyncSession, opportunity: Opportunity) -> None:
+    """An archived customer's deals are read-only until it is restored (409 naming
+    `restore`). The customer row is share-locked until the transaction ends, so an archive
+    cannot commit between this check and the change."""
+    customer = await session.get(Customer, opportunity.customer_id, with_for_update={"read": True})
+    if customer is not None and customer.archived_at is not None:
+        raise Conflict(
+            "The opportunity's customer is archived; restore the customer to change the "
+            "opportunity.",
+            current_status=opportunity.stage,
+            customer_status="archived",
+            allowed=["restore"],
+        )
 
 
 async def _win(uow: UnitOfWork, opportunity: Opportunity, quote_id: uuid.UUID | None) -> None:
