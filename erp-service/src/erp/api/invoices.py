@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Invoice
 from erp.api.deps import UnitOfWorkDep
+from erp.api.rates import StoredRate
 from erp.service import invoices, ledger
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
-from shared_schemas.money import Currency, Money, Percent
+from shared_schemas.money import Currency, Money
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -72,8 +73,8 @@ class InvoiceLineOut(BaseModel):
     name: str
     quantity: int
     unit_price: Money
-    discount_pct: Percent
-    tax_rate: Percent
+    discount_pct: StoredRate
+    tax_rate: StoredRate
     line_net: Money
     line_tax: Money
 

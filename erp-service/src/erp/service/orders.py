@@ -473,8 +473,9 @@ def _line_data(line: OrderLine) -> OrderLineData:
         name=line.name,
         quantity=line.quantity,
         unit_price=line.unit_price,
-        discount_pct=line.discount_pct,
-        tax_rate=line.tax_rate,
+        # Without the column's trailing zeros, as the order's first events wrote them.
+        discount_pct=line.discount_pct.normalize(),
+        tax_rate=line.tax_rate.normalize(),
         line_net=line.line_net,
         line_tax=line.line_tax,
     )
