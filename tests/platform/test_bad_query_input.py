@@ -6,12 +6,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from shared_schemas.identity import development_signer
+from shared_schemas.service import CompanySettings
+from tests.support.harness import migrate
 
 pytestmark = [pytest.mark.api, pytest.mark.contract]
 
@@ -20,14 +24,21 @@ NAIVE = "2026-01-01T00:00:00"
 
 @asynccontextmanager
 async def service_lists(
-    package: str, tmp_path: Path
+    package: str, tmp_path: Path, timezone: str = "UTC"
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], list[tuple[str, set[str]]]]]:
-    """A client of the service `package` on a SQLite file, an admin's headers, and every
+    """A client of the service `package` on a migrated SQLite file, an admin's headers, and every
     list of the service (a GET without a path parameter) with the names of its query
     parameters, found from its OpenAPI document."""
     main = importlib.import_module(f"{package}.main")
     config = importlib.import_module(f"{package}.config")
-    app = main.create_app(config.Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    await migrate(f"{package}-service", database_url)
+    app = main.create_app(
+        config.Settings(
+            database_url=database_url,
+            company=CompanySettings(timezone=timezone),
+        )
+    )
     token = development_signer().issue(subject="admin", roles=["admin"], employee_id=None)
     found = [
         (path, {p["name"] for p in operations["get"].get("parameters", [])})
@@ -51,6 +62,57 @@ async def test_a_time_without_zone_is_422_on_every_list(package: str, tmp_path: 
                 assert response.json()["errors"][0]["field"].endswith(name)
                 checked.append(f"{path}?{name}")
     assert checked, "no list with a time range found"
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_every_time_range_also_takes_days_and_refuses_anything_else_alike(
+    package: str, tmp_path: Path
+) -> None:
+    checked = []
+    async with service_lists(package, tmp_path) as (client, headers, lists):
+        for path, names in lists:
+            for name in sorted(
+                names & {"created_from", "created_to", "occurred_from", "occurred_to"}
+            ):
+                for day in ("2026-11-01", "0001-01-01", "9999-12-31"):
+                    response = await client.get(path, params={name: day}, headers=headers)
+                    assert response.status_code == 200, f"{path}?{name}={day}: {response.text}"
+                for bad in ("2026-02-30", "2026-11", "yesterday", NAIVE):
+                    response = await client.get(path, params={name: bad}, headers=headers)
+                    assert response.status_code == 422, f"{path}?{name}={bad}"
+                    assert response.json()["errors"] == [
+                        {
+                            "field": f"query.{name}",
+                            "message": "a date (2026-11-01) or a time with its zone "
+                            "(2026-11-01T09:30:00+01:00)",
+                        }
+                    ]
+                checked.append(f"{path}?{name}")
+    assert checked, "no list with a time range found"
+
+
+async def test_a_day_is_a_whole_day_of_the_company_s_calendar(tmp_path: Path) -> None:
+    """`created_from` a day is from its first moment, `created_to` a day up to its last,
+    in COMPANY_TIMEZONE: far east of UTC, a customer created now was created on the
+    company's today, which may be UTC's tomorrow."""
+    zone = "Pacific/Kiritimati"  # UTC+14
+    async with service_lists("crm", tmp_path, zone) as (client, headers, _):
+        created = await client.post(
+            "/customers", json={"kind": "company", "name": "Line Islands Ltd"}, headers=headers
+        )
+        assert created.status_code == 201, created.text
+        today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
+        day_before, day_after = today - timedelta(days=1), today + timedelta(days=1)
+
+        async def found(**query: str) -> list[str]:
+            page = await client.get("/customers", params=query, headers=headers)
+            assert page.status_code == 200, page.text
+            return [customer["name"] for customer in page.json()["items"]]
+
+        assert await found(created_from=str(today), created_to=str(today)) == ["Line Islands Ltd"]
+        assert await found(created_from=str(day_before), created_to=str(day_after)) != []
+        assert await found(created_to=str(day_before)) == []
+        assert await found(created_from=str(day_after)) == []
 
 
 @pytest.mark.parametrize("package", ["crm", "erp"])

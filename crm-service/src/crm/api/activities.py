@@ -15,7 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonNumber
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import Cursor, Limit, Page, range_from, range_to
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -179,8 +179,8 @@ async def list_activities(
     lead_id: uuid.UUID | None = None,
     opportunity_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
-    occurred_from: AwareDatetime | None = None,
-    occurred_to: AwareDatetime | None = None,
+    occurred_from: Annotated[datetime | None, range_from("occurred_from", "occurred")] = None,
+    occurred_to: Annotated[datetime | None, range_to("occurred_to", "occurred")] = None,
 ) -> Page[ActivityOut]:
     filters = activities.ActivityFilters(
         kinds=list(kind or []),

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.service_desk import Inquiry
 from crm.api.deps import UnitOfWorkDep
 from crm.domain.inquiries import is_overdue
 from crm.service import inquiries
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.pagination import Cursor, Limit, Page
+from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -193,8 +193,8 @@ async def list_inquiries(
     customer_id: uuid.UUID | None = None,
     assignee_id: uuid.UUID | None = None,
     order_id: uuid.UUID | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     overdue: Annotated[
         bool | None, Query(description="true: unresolved and past sla_due_at; false: not.")
     ] = None,

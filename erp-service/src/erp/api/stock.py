@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy import ColumnElement, Select, select
 
 from erp.adapters.catalog import Product
@@ -17,7 +17,15 @@ from erp.api.deps import UnitOfWorkDep
 from erp.domain.stock import MAX_QUANTITY, MovementRequest
 from erp.service import stock
 from shared_schemas.http.json_types import JsonInt
-from shared_schemas.http.pagination import Cursor, Limit, Page, decode_cursor, invalid_cursor
+from shared_schemas.http.pagination import (
+    CreatedFrom,
+    CreatedTo,
+    Cursor,
+    Limit,
+    Page,
+    decode_cursor,
+    invalid_cursor,
+)
 from shared_schemas.http.pagination import page_of as page_by_key
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.listing import Listing, SortKey
@@ -264,8 +272,8 @@ async def list_movements(
     transfer_id: uuid.UUID | None = None,
     kind: Annotated[list[LedgerKind] | None, Query()] = None,
     # Aware only: a time without a zone names no instant (422, not a guess).
-    created_from: AwareDatetime | None = None,
-    created_to: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> Page[MovementOut]:
     conditions: list[ColumnElement[bool]] = []
     if sku:

@@ -9,13 +9,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, Field, GetJsonSchemaHandler
+from fastapi import Depends, Query, Request
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from shared_schemas.http.problems import Problem
 
@@ -55,14 +65,80 @@ Cursor = Annotated[
 ]
 
 
-CreatedFrom = Annotated[
-    AwareDatetime | None,
-    Query(description="Only records created at or after this time (with its time zone)."),
-]
-CreatedTo = Annotated[
-    AwareDatetime | None,
-    Query(description="Only records created before this time (with its time zone)."),
-]
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MOMENT = TypeAdapter(AwareDatetime)
+_DAY_OR_MOMENT = "a date (2026-11-01) or a time with its zone (2026-11-01T09:30:00+01:00)"
+
+
+def _day_or_moment(value: Any) -> Any:
+    """A query's `YYYY-MM-DD` is a day, anything else a time with its zone; one message
+    for what is neither (a time without a zone among them)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return (
+            date.fromisoformat(value) if _DAY.fullmatch(value) else _MOMENT.validate_python(value)
+        )
+    except (ValueError, ValidationError):
+        raise PydanticCustomError("date_or_time", _DAY_OR_MOMENT) from None
+
+
+DayOrMoment = Annotated[datetime | date, BeforeValidator(_day_or_moment)]
+
+
+def _start_of(request: Request, day: date) -> datetime:
+    """Midnight starting `day` in the company's time zone (COMPANY_TIMEZONE)."""
+    return datetime.combine(day, time(), tzinfo=request.app.state.settings.company.zone)
+
+
+def range_from(name: str, what: str) -> Any:
+    """The dependency reading query parameter `name`, the start of a time range: a time
+    with its zone, or a day, which starts at its first moment in the company's zone."""
+    description = (
+        f"Only records {what} at or after this time (with its time zone), or from the "
+        "start of this day in the company's time zone."
+    )
+
+    def start(request: Request, value: datetime | date | None = None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return _start_of(request, value)
+
+    return _reading(start, name, description)
+
+
+def range_to(name: str, what: str) -> Any:
+    """The dependency reading query parameter `name`, the end of a time range (excluded):
+    a time with its zone, or a day, which is included up to its last moment."""
+    description = (
+        f"Only records {what} before this time (with its time zone), or up to the end of "
+        "this day (included) in the company's time zone."
+    )
+
+    def end(request: Request, value: datetime | date | None = None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        if value == date.max:
+            return None  # everything happened by the end of the calendar
+        return _start_of(request, value + timedelta(days=1))
+
+    return _reading(end, name, description)
+
+
+def _reading(bound: Callable[..., datetime | None], name: str, description: str) -> Any:
+    """`bound` as a dependency taking its `value` from the query parameter `name`. The
+    annotations are objects, not text: a parameter's name and description vary per use,
+    which text annotations cannot say."""
+    bound.__annotations__ = {
+        "request": Request,
+        "value": Annotated[DayOrMoment | None, Query(alias=name, description=description)],
+        "return": datetime | None,
+    }
+    return Depends(bound)
+
+
+CreatedFrom = Annotated[datetime | None, range_from("created_from", "created")]
+CreatedTo = Annotated[datetime | None, range_to("created_to", "created")]
 
 
 def encode_cursor(key: Sequence[Any]) -> str:
