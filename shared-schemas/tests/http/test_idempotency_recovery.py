@@ -5,6 +5,7 @@ effect is taken over by a retry once its lease has passed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -229,3 +230,49 @@ async def test_a_conflict_invites_the_retry_that_it_would_refuse_if_replayed(
     again = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
     assert await service.effects(4) == 1
+
+
+async def post_bytes(service: Service, key: str, body: bytes) -> httpx.Response:
+    headers = {
+        **development_bearer("admin"),
+        "Idempotency-Key": key,
+        "Content-Type": "application/json",
+    }
+    return await service.client.post("/effects", content=body, headers=headers)
+
+
+async def test_the_same_json_in_another_order_or_layout_is_the_same_request(
+    service: Service,
+) -> None:
+    first = await post_bytes(service, "k-layout", b'{"seq": 6, "slow": false}')
+    assert first.status_code == 201, first.text
+    again = await post_bytes(service, "k-layout", b'{\n  "slow" : false,\n  "seq" : 6\n}')
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.json() == first.json()
+    # One member more is another request, even one that says what its default says.
+    other = await post_bytes(service, "k-layout", b'{"seq": 6, "slow": false, "slow": false}')
+    assert (other.status_code, other.headers["idempotent-replayed"]) == (201, "true")
+    more = await post_bytes(
+        service, "k-layout", b'{"seq": 6, "slow": false, "fail_after_commit": false}'
+    )
+    assert_problem(more, 422, "idempotency-key-reused", "different request")
+    assert await service.effects(6) == 1
+
+
+async def test_a_claim_that_holds_the_fingerprint_of_the_bytes_still_replays_them(
+    service: Service,
+) -> None:
+    """Claims made before JSON bodies were compared as documents hold the fingerprint of
+    the body's bytes: a retry of those bytes still replays."""
+    body = b'{"seq":  7}'
+    first = await post_bytes(service, "k-bytes", body)
+    assert first.status_code == 201, first.text
+    of_bytes = hashlib.sha256(b"POST\0/effects\0\0" + body).hexdigest()
+    keys = service.probe.tables.idempotency_keys
+    async with service.engine.begin() as connection:
+        await connection.execute(
+            update(keys).where(keys.c.key == "k-bytes").values(fingerprint=of_bytes)
+        )
+    again = await post_bytes(service, "k-bytes", body)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert await service.effects(7) == 1

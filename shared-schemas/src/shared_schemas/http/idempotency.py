@@ -1,5 +1,7 @@
 """`Idempotency-Key` on POST: the same key with the same request replays the first
 response; with a different request it is a 422; while the first is still running, a 409.
+A JSON body is the same when it says the same: the order of its members and the white
+space between them do not count.
 
 Keys are scoped to the authenticated user and kept for a day. The key is claimed before
 the request runs and its response stored after. In between, the transaction that makes
@@ -25,6 +27,7 @@ claim no longer its own and its transaction rolls back.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -195,9 +198,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)  # the route answers 401 itself
             return
         body = await _read_body(receive)
-        fingerprint = _fingerprint(scope, body)
+        fingerprints = _fingerprints(scope, body)
         try:
-            claim, stored = await self._claim(user_id, key, fingerprint)
+            claim, stored = await self._claim(user_id, key, fingerprints)
         except Exception as exc:
             if not is_database_outage(exc):
                 raise
@@ -205,7 +208,7 @@ class IdempotencyMiddleware:
             return
         if claim is None:
             assert stored is not None
-            await self._answer_repeat(scope, receive, send, stored, fingerprint)
+            await self._answer_repeat(scope, receive, send, stored, fingerprints)
             return
         await self._run_and_store(scope, body, send, claim)
 
@@ -230,7 +233,7 @@ class IdempotencyMiddleware:
         return principal.user_id
 
     async def _claim(
-        self, user_id: str, key: str, fingerprint: str
+        self, user_id: str, key: str, fingerprints: tuple[str, ...]
     ) -> tuple[Claim | None, _Stored | None]:
         table, now = self.table, datetime.now(UTC)
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
@@ -245,7 +248,7 @@ class IdempotencyMiddleware:
                 .values(
                     user_id=user_id,
                     key=key,
-                    fingerprint=fingerprint,
+                    fingerprint=fingerprints[0],
                     state=PROCESSING,
                     created_at=now,
                 )
@@ -254,7 +257,7 @@ class IdempotencyMiddleware:
             if result.rowcount:
                 return Claim(table, user_id, key, now), None
             if self.lease is not None and await self._take_over(
-                connection, this_key, fingerprint, now, self.lease
+                connection, this_key, fingerprints, now, self.lease
             ):
                 return Claim(table, user_id, key, now), None
             row = (await connection.execute(select(table).where(this_key))).one()
@@ -266,7 +269,7 @@ class IdempotencyMiddleware:
         self,
         connection: AsyncConnection,
         this_key: ColumnElement[bool],
-        fingerprint: str,
+        fingerprints: tuple[str, ...],
         now: datetime,
         lease: timedelta,
     ) -> bool:
@@ -278,7 +281,7 @@ class IdempotencyMiddleware:
             .where(
                 this_key,
                 table.c.state == PROCESSING,
-                table.c.fingerprint == fingerprint,
+                table.c.fingerprint.in_(fingerprints),
                 table.c.created_at < now - lease,
             )
             .values(created_at=now)
@@ -286,10 +289,15 @@ class IdempotencyMiddleware:
         return bool(result.rowcount)
 
     async def _answer_repeat(
-        self, scope: Scope, receive: Receive, send: Send, stored: _Stored, fingerprint: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        stored: _Stored,
+        fingerprints: tuple[str, ...],
     ) -> None:
         path = scope.get("path")
-        if stored.fingerprint != fingerprint:
+        if stored.fingerprint not in fingerprints:
             problem = Problem(
                 422,
                 "This Idempotency-Key was used with a different request.",
@@ -421,6 +429,26 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _fingerprints(scope: Scope, body: bytes) -> tuple[str, ...]:
+    """The request's fingerprint, the one stored with a new claim, first: over the body's
+    canonical JSON (members sorted, no white space) when it is JSON, so the same document
+    sent again in another member order or layout is the same request. Then, for a JSON
+    body, the fingerprint of its bytes as they came, which claims made before bodies were
+    made canonical hold, so a retry of one still matches."""
+    canonical = _canonical_json(body)
+    if canonical is None:
+        return (_fingerprint(scope, body),)
+    return (_fingerprint(scope, canonical), _fingerprint(scope, body))
+
+
+def _canonical_json(body: bytes) -> bytes | None:
+    try:
+        document = json.loads(body)
+    except ValueError:  # not JSON (nor UTF-8): compared as bytes
+        return None
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
