@@ -67,9 +67,9 @@ async def census(api: Api) -> Census:
         if name == "customers":
             contacts = await gather(
                 *(
-                    api.send("sales_manager", "GET", f"/api/crm/customers/{c['id']}/contacts")
+                    api.get_all("sales_manager", f"/api/crm/customers/{c['id']}/contacts")
                     for c in items
                 )
             )
-            counts["contacts"] = sum(len(response.json()) for response in contacts)
+            counts["contacts"] = sum(len(listed) for listed in contacts)
     return Census(counts, statuses)

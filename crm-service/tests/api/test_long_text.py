@@ -52,6 +52,9 @@ async def test_the_longest_names_emails_and_subjects_are_kept_and_found(
         sales,
     )
     assert contact["email"] == LONG_EMAIL
+    contacts = f"/customers/{customer['id']}/contacts"
+    assert await found(crm, contacts, "SSSS", sales) == [contact["id"]]
+    assert await found(crm, contacts, LONG_EMAIL[:100], sales) == [contact["id"]]
     support = crm.headers("support", await crm.hire("support"))
     inquiry = await created(
         crm,

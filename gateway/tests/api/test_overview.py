@@ -26,8 +26,9 @@ pytestmark = pytest.mark.api
 
 
 async def a_customer_with_business(live: Services) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A CRM customer with a contact, an open inquiry and a note; in ERP the same customer
-    with a shipped and invoiced order. Returns the customer and the invoice."""
+    """A CRM customer with two contacts (the primary one last by name), an open inquiry and
+    a note; in ERP the same customer with a shipped and invoiced order. Returns the customer
+    and the invoice."""
     crm = live.crm
     created = await crm.client.post(
         "/customers",
@@ -42,6 +43,12 @@ async def a_customer_with_business(live: Services) -> tuple[dict[str, Any], dict
         headers=as_("admin"),
     )
     assert contact.status_code == 201, contact.text
+    primary = await crm.client.post(
+        f"/customers/{customer['id']}/contacts",
+        json={"name": "Zoe Owner", "email": "zoe@acme.example", "is_primary": True},
+        headers=as_("admin"),
+    )
+    assert primary.status_code == 201, primary.text
     inquiry = await crm.client.post(
         "/inquiries",
         json={"channel": "email", "subject": "Where is my order?", "customer_id": customer["id"]},
@@ -78,7 +85,7 @@ async def test_the_overview_brings_both_sides_and_hides_what_a_role_may_not_read
             overview = response.json()
             assert overview["degraded"] == []
             assert overview["customer"]["name"] == "Acme GmbH"
-            assert [c["name"] for c in overview["contacts"]] == ["Ada Buyer"]
+            assert [c["name"] for c in overview["contacts"]] == ["Zoe Owner", "Ada Buyer"]
             assert [i["subject"] for i in overview["open_inquiries"]] == ["Where is my order?"]
             assert [a["subject"] for a in overview["recent_activities"]] == ["Called about Q1"]
             assert [o["status"] for o in overview["recent_orders"]] == ["shipped"]
@@ -116,7 +123,7 @@ async def test_with_erp_down_the_crm_side_is_answered_and_erp_named_degraded(
             overview = response.json()
             assert overview["degraded"] == ["erp"]
             assert overview["customer"]["id"] == customer["id"]
-            assert len(overview["contacts"]) == 1
+            assert len(overview["contacts"]) == 2
             assert (overview["recent_orders"], overview["open_invoices"], overview["balance"]) == (
                 None,
                 None,
@@ -142,7 +149,7 @@ def stub_crm(*, contacts_found: bool = True) -> StubUpstream:
         if path == f"/customers/{CUSTOMER}":
             return answer({"id": str(CUSTOMER), "name": "Acme GmbH"})
         if path == f"/customers/{CUSTOMER}/contacts":
-            return answer([]) if contacts_found else answer({"status": 404}, 404)
+            return answer(EMPTY_PAGE) if contacts_found else answer({"status": 404}, 404)
         return answer(EMPTY_PAGE)
 
     return StubUpstream(behaviour)

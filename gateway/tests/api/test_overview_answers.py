@@ -2,7 +2,8 @@
 refuse the caller: CRM refusing the customer is a 403 (not a page without a customer), an
 answer that is not what was asked for names its service degraded (not a 500), a request
 without a trace is still one trace across both services, a malformed id is a 422 that
-asks nobody, and an open ERP breaker is degraded without asking ERP."""
+asks nobody, an open ERP breaker is degraded without asking ERP, and the contacts are
+the first page CRM gives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -33,13 +34,16 @@ def html(status: int = 200) -> Reply:
     return Reply(status, [("Content-Type", "text/html")], b"<html>Bad gateway</html>")
 
 
-def crm_with(customer: Reply) -> Behaviour:
+CONTACTS = answer({"items": [{"name": "Ada Buyer"}], "next_cursor": None})
+
+
+def crm_with(customer: Reply, contacts: Reply = CONTACTS) -> Behaviour:
     async def behaviour(_: int, arrived: Arrived) -> Reply:
         path = urlsplit(arrived.target).path
         if path == f"/customers/{CUSTOMER}":
             return customer
         if path == f"/customers/{CUSTOMER}/contacts":
-            return answer([{"name": "Ada Buyer"}])
+            return contacts
         return answer(EMPTY_PAGE)
 
     return behaviour
@@ -133,6 +137,46 @@ async def test_invoices_without_a_usable_amount_give_no_balance_and_name_erp_deg
         None,
     )
     assert overview["customer"] == {"id": str(CUSTOMER), "name": "Acme GmbH"}
+
+
+async def test_the_contacts_are_the_first_page_crm_gives_primary_first(
+    database_url: str,
+) -> None:
+    first_page = [{"name": "Zoe Primary", "is_primary": True}, {"name": "Ada Buyer"}]
+    contacts = answer({"items": first_page, "next_cursor": "after-ada"})
+    async with (
+        StubUpstream(crm_with(answer({"id": str(CUSTOMER)}), contacts)) as crm,
+        StubUpstream(erp_with(answer(EMPTY_PAGE))) as erp,
+        edge_gateway(database_url, crm_url=crm.url, erp_url=erp.url) as gateway,
+    ):
+        response = await gateway.client.get(OVERVIEW, headers=bearer("sales"))
+        assert response.status_code == 200, response.text
+        assert response.json()["degraded"] == []
+        assert response.json()["contacts"] == first_page
+        asked = [
+            parse_qs(urlsplit(call.target).query)
+            for call in crm.arrived
+            if urlsplit(call.target).path.endswith("/contacts")
+        ]
+        assert asked == [{"limit": ["50"]}]
+
+
+@pytest.mark.parametrize(
+    "contacts",
+    [
+        answer([{"name": "Ada Buyer"}]),  # a bare list, not a page
+        answer({"items": None, "next_cursor": None}),
+        answer({"items": ["not a record"], "next_cursor": None}),
+    ],
+)
+async def test_contacts_that_are_no_page_of_records_name_crm_degraded(
+    database_url: str, contacts: Reply
+) -> None:
+    crm = crm_with(answer({"id": str(CUSTOMER), "name": "Acme GmbH"}), contacts)
+    overview = await overview_from(database_url, crm, erp_with(answer(EMPTY_PAGE)))
+    assert overview["degraded"] == ["crm"]
+    assert (overview["customer"], overview["contacts"]) == (None, None)
+    assert (overview["recent_orders"], overview["balance"]) == ([], "0.00")
 
 
 async def test_the_balance_is_a_two_decimal_string_in_the_invoices_currency(

@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from crm.api.deps import UnitOfWorkDep
 from crm.service import contacts
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
+from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
@@ -94,13 +95,30 @@ class ContactOut(BaseModel):
     updated_at: datetime
 
 
-@router.get("", summary="A customer's contacts, the primary one first")
+@router.get("", summary="List and search a customer's contacts, the primary one first")
 async def list_contacts(
-    customer_id: uuid.UUID, _access: ReadAccess, uow: UnitOfWorkDep
-) -> list[ContactOut]:
+    customer_id: uuid.UUID,
+    _access: ReadAccess,
+    uow: UnitOfWorkDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            description="`primary` (the default: the primary contact first, then by name), "
+            "`name`, `created_at`; prefix `-` for descending."
+        ),
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Prefix of the name or email.")
+    ] = None,
+) -> Page[ContactOut]:
     async with uow:
-        rows = await contacts.list_contacts(uow.session, customer_id)
-    return [ContactOut.model_validate(row) for row in rows]
+        page = await contacts.list_contacts(uow.session, customer_id, q, sort, cursor, limit)
+    return Page[ContactOut](
+        items=[ContactOut.model_validate(contact) for contact in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a contact")

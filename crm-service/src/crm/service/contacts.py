@@ -3,28 +3,62 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import Contact, Customer
 from crm.service.customers import check_version, get_customer
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, NotFound
+from shared_schemas.http.pagination import Page
 from shared_schemas.identity import Access
-from shared_schemas.listing import normalise
+from shared_schemas.listing import Listing, SortKey, normalise, prefix_match
+
+# The primary contact first, then by name: one sort value ("0" for the primary contact,
+# "1" for the others, then the name's search key), so the shared keyset of (value, id)
+# pages through it like any other field. No index holds that value: each page sorts the
+# customer's contacts, found by the (customer_id, name_key, id) index, which a customer's
+# tens of contacts make cheap (`sort=name` walks that index itself).
+_PRIMARY_FIRST = case((Contact.is_primary, "0"), else_="1") + Contact.name_key
+
+LISTING = Listing(
+    fields={
+        "primary": SortKey(_PRIMARY_FIRST),
+        "name": SortKey(Contact.name_key),
+        "created_at": SortKey(Contact.created_at, datetime),
+    },
+    id_column=Contact.id,
+    default="primary",
+)
 
 
-async def list_contacts(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Contact]:
+async def list_contacts(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    q: str | None,
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Contact]:
     await get_customer(session, customer_id)
-    rows = await session.scalars(
-        select(Contact)
-        .where(Contact.customer_id == customer_id)
-        .order_by(Contact.is_primary.desc(), Contact.name_key, Contact.id)
-    )
-    return list(rows)
+    query = select(Contact).where(Contact.customer_id == customer_id)
+    if q:
+        searched = [prefix_match(column, q) for column in (Contact.name_key, Contact.email_key)]
+        query = LISTING.apply_any_of(query, searched, sort, cursor, limit)
+    else:
+        query = LISTING.apply(query, sort, cursor, limit)
+    rows = list(await session.scalars(query))
+    by_primacy = (sort or LISTING.default).lstrip("-") == "primary"
+    return LISTING.page(rows, limit, sort, _primary_first_key if by_primacy else None)
+
+
+def _primary_first_key(contact: Contact) -> tuple[str, uuid.UUID]:
+    """A contact's value in `_PRIMARY_FIRST`, for the cursor after it."""
+    return ("0" if contact.is_primary else "1") + contact.name_key, contact.id
 
 
 async def get_contact(

@@ -62,7 +62,9 @@ class CustomerOverview(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
     customer: dict[str, Any] | None = Field(description="Null only when CRM is degraded.")
-    contacts: list[dict[str, Any]] | None
+    contacts: list[dict[str, Any]] | None = Field(
+        description="The first 50 contacts, the primary one first, then by name."
+    )
     open_opportunities: list[dict[str, Any]] | None
     open_inquiries: list[dict[str, Any]] | None
     recent_activities: list[dict[str, Any]] | None
@@ -81,12 +83,12 @@ class _Failed(Exception):
     """The service gave no usable answer."""
 
 
-DESCRIPTION = """One customer as an account page shows it. From CRM: the customer, its contacts
-(up to 50), open opportunities (stages prospecting to negotiation, up to 50), open
-inquiries (new, open, pending; up to 50) and the 10 most recent activities. From ERP: the
-10 most recent orders, every open invoice (issued or partially paid, read page by page)
-and `balance`, their `amount_due` summed as a decimal string with two decimals in
-`currency`.
+DESCRIPTION = """One customer as an account page shows it. From CRM: the customer, its first 50
+contacts (the primary one first, then by name), open opportunities (stages prospecting to
+negotiation, up to 50), open inquiries (new, open, pending; up to 50) and the 10 most
+recent activities. From ERP: the 10 most recent orders, every open invoice (issued or
+partially paid, read page by page) and `balance`, their `amount_due` summed as a decimal
+string with two decimals in `currency`.
 
 Every part is read with the caller's own token, so the services' own checks apply: a
 part the caller's role may not read (the service answers 403 or 404) is null and is not
@@ -160,9 +162,11 @@ async def customer_overview(
             raise _Failed(upstream.name) from exc
 
     async def items(upstream: Upstream, path: str, params: Mapping[str, Any]) -> Any:
-        found = await get(upstream, path, params)
-        # Lists are pages ({"items": ...}); a customer's contacts are a plain list.
-        return _listed(upstream, found.get("items") if isinstance(found, dict) else found)
+        """The first page of a list."""
+        page = await get(upstream, path, params)
+        if not isinstance(page, dict):
+            raise _Failed(upstream.name)
+        return _listed(upstream, page.get("items"))
 
     async def record(upstream: Upstream, path: str) -> Any:
         found = await get(upstream, path)
