@@ -72,7 +72,9 @@ def _unsigned_zero(value: Decimal) -> Decimal:
 
 
 def _plain_decimal(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    """Without trailing zeros, however it was given or stored: a rate of 7.5 reads "7.5"
+    whether it was sent as "7.50" or read from a column of four decimals ("7.5000")."""
+    return format(value.normalize(), "f")
 
 
 def _not_a_float(value: object) -> object:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.quotes import Quote
 from crm.api.deps import UnitOfWorkDep
@@ -114,13 +113,6 @@ class QuoteLineOut(BaseModel):
     tax_rate: Percent
     line_net: Money = Field(description="quantity * unit_price * (1 - discount), half up.")
     line_tax: Money = Field(description="line_net * tax_rate, half up.")
-
-    @field_validator("discount_pct", "tax_rate")
-    @classmethod
-    def _without_trailing_zeros(cls, rate: Decimal) -> Decimal:
-        # A stored rate comes back with the column's four decimals ("7.5000"); the same
-        # rate is written "7.5" whether the line was just priced, read or listed.
-        return rate.normalize()
 
 
 class QuoteOut(BaseModel):

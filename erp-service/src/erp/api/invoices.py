@@ -12,12 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Invoice
 from erp.api.deps import UnitOfWorkDep
-from erp.api.rates import StoredRate
 from erp.service import invoices, ledger
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
-from shared_schemas.money import Currency, Money
+from shared_schemas.money import Currency, Money, Percent
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -73,8 +72,8 @@ class InvoiceLineOut(BaseModel):
     name: str
     quantity: int
     unit_price: Money
-    discount_pct: StoredRate
-    tax_rate: StoredRate
+    discount_pct: Percent
+    tax_rate: Percent
     line_net: Money
     line_tax: Money
 

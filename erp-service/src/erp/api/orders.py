@@ -12,14 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.sales import Order
 from erp.api.deps import UnitOfWorkDep
-from erp.api.rates import StoredRate
 from erp.domain.orders import MAX_LINES
 from erp.service import orders
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
-from shared_schemas.money import Currency, Money
+from shared_schemas.money import Currency, Money, Percent
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -84,8 +83,8 @@ class OrderLineOut(BaseModel):
     name: str
     quantity: int
     unit_price: Money
-    discount_pct: StoredRate
-    tax_rate: StoredRate
+    discount_pct: Percent
+    tax_rate: Percent
     line_net: Money = Field(description="quantity * unit_price * (1 - discount), half up.")
     line_tax: Money = Field(description="line_net * tax_rate, half up.")
     quantity_reserved: int = Field(description="Units reserved in stock and not shipped yet.")

@@ -12,7 +12,6 @@ from sqlalchemy import and_, select
 
 from erp.adapters.catalog import Product
 from erp.api.deps import UnitOfWorkDep
-from erp.api.rates import StoredRate
 from erp.service import catalog
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool, JsonInt
@@ -105,7 +104,7 @@ class ProductOut(BaseModel):
     name: str
     unit_price: Money
     currency: str
-    tax_rate: StoredRate
+    tax_rate: Percent
     cost: Money
     reorder_point: int
     active: bool

@@ -102,8 +102,7 @@ def product_state(product: Product) -> dict[str, Any]:
         "name": product.name,
         "unit_price": product.unit_price,
         "currency": product.currency,
-        # Without the column's four decimals: "7.5" in every event, however stored.
-        "tax_rate": product.tax_rate.normalize(),
+        "tax_rate": product.tax_rate,
         "cost": product.cost,
         "reorder_point": product.reorder_point,
         "active": product.active,

@@ -410,9 +410,8 @@ def _line_data(line: InvoiceLine) -> InvoiceLineData:
         name=line.name,
         quantity=line.quantity,
         unit_price=line.unit_price,
-        # Without the column's trailing zeros: "12.5" as the order's events wrote it.
-        discount_pct=line.discount_pct.normalize(),
-        tax_rate=line.tax_rate.normalize(),
+        discount_pct=line.discount_pct,
+        tax_rate=line.tax_rate,
         line_net=line.line_net,
         line_tax=line.line_tax,
     )

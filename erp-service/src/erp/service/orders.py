@@ -473,9 +473,8 @@ def _line_data(line: OrderLine) -> OrderLineData:
         name=line.name,
         quantity=line.quantity,
         unit_price=line.unit_price,
-        # Without the column's trailing zeros, as the order's first events wrote them.
-        discount_pct=line.discount_pct.normalize(),
-        tax_rate=line.tax_rate.normalize(),
+        discount_pct=line.discount_pct,
+        tax_rate=line.tax_rate,
         line_net=line.line_net,
         line_tax=line.line_tax,
     )
