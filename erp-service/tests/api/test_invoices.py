@@ -545,3 +545,29 @@ async def test_payments_are_listed_by_when_they_were_recorded(erp: Erp) -> None:
         response = await erp.client.get("/payments", params=bad, headers=erp.headers("finance"))
         assert response.status_code == 422, bad
         assert response.json()["errors"][0]["field"] == f"query.{next(iter(bad))}"
+
+
+async def test_invoices_of_one_day_are_listed_by_number(erp: Erp) -> None:
+    await stocked(erp)
+    for _ in range(2):
+        _, order = await shipped_order(erp)
+        for sku in ("CHAIR", "CHAIR", "CHAIR", "TABLE"):
+            await ship(erp, order, [(sku, 1)])
+    numbers = [invoice["number"] for invoice in await erp.invoice_shipments()]
+    assert len(numbers) == 8
+    assert numbers == sorted(numbers)
+
+    async def listed(sort: str, cursor: str | None = None) -> list[str]:
+        params = {"sort": sort, "limit": 3, **({"cursor": cursor} if cursor else {})}
+        response = await erp.client.get("/invoices", params=params, headers=erp.headers("finance"))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found = [invoice["number"] for invoice in page["items"]]
+        if page["next_cursor"]:
+            found += await listed(sort, page["next_cursor"])
+        return found
+
+    # All issued today and due on one day: the register reads in number order.
+    for sort in ("issued_on", "due_date", "number", "created_at"):
+        assert await listed(sort) == numbers, sort
+        assert await listed(f"-{sort}") == numbers[::-1], sort

@@ -2,8 +2,10 @@
 index-friendly case-insensitive prefix search. No OFFSET anywhere: page 1,000 costs what
 page 1 costs.
 
-Sort keys are (field, id), compared as a row value, so each sortable field needs a
-non-null column and an index on (field, id).
+Sort keys are (field, tie-breaker), compared as a row value, so each sortable field needs
+a non-null column and an index on (field, tie-breaker). The tie-breaker is the id, or a
+resource's unique number where equal values should read in the order they were numbered
+(journal entries, invoices).
 """
 
 from __future__ import annotations
@@ -87,11 +89,14 @@ class SortKey:
 
 @dataclass(frozen=True)
 class Listing:
-    """The sortable fields of one resource and its unique tie-breaker (the id)."""
+    """The sortable fields of one resource and its unique tie-breaker (by default the id;
+    `id_kind` and `id_attribute` say the type and item attribute of another one)."""
 
     fields: Mapping[str, SortKey]
     id_column: Column
     default: str = "-created_at"
+    id_kind: type = uuid.UUID
+    id_attribute: str = "id"
 
     def apply(
         self, query: Select[Any], sort: str | None, cursor: str | None, limit: int
@@ -110,7 +115,7 @@ class Listing:
                 raise invalid_cursor()
             try:
                 value = _parse_value(key.kind)(after[1])
-                last_id = uuid.UUID(str(after[2]))
+                last_id = self._tie_breaker(after[2])
             except (ValueError, TypeError, ArithmeticError) as exc:
                 raise invalid_cursor() from exc
             position = tuple_(key.column, self.id_column)
@@ -174,7 +179,18 @@ class Listing:
         name, _ = self._sort(sort)
         key = self.fields[name]
         attribute = key.attribute or str(getattr(key.column, "key", name))
-        return lambda item: (getattr(item, attribute), item.id)
+        return lambda item: (getattr(item, attribute), getattr(item, self.id_attribute))
+
+    def _tie_breaker(self, value: Any) -> Any:
+        if self.id_kind is int:
+            if type(value) is not int:  # a cursor this API issued holds a JSON number
+                raise ValueError("not a number")
+            return value
+        if self.id_kind is str:
+            if not isinstance(value, str):
+                raise ValueError("not a text")
+            return value
+        return uuid.UUID(str(value))
 
     def _sort(self, sort: str | None) -> tuple[str, bool]:
         spec = sort or self.default

@@ -152,8 +152,11 @@ class Invoice(Record, Base):
     __mapper_args__ = {"version_id_col": Record.version}
     __table_args__ = (
         CheckConstraint("amount_paid >= 0 AND amount_paid <= total", name="paid_within_total"),
-        Index("ix_invoices_created", "created_at", "id"),
-        Index("ix_invoices_customer", "customer_id", "created_at", "id"),
+        # Lists break ties by number (service/invoices.py).
+        Index("ix_invoices_created", "created_at", "number"),
+        Index("ix_invoices_issued", "issued_on", "number"),
+        Index("ix_invoices_due", "due_date", "number"),
+        Index("ix_invoices_customer", "customer_id", "created_at", "number"),
         Index("ix_invoices_order", "order_id", "created_at"),
         Index("ix_invoices_status_due", "status", "due_date"),
     )

@@ -45,6 +45,8 @@ from shared_schemas.numbering import next_number
 INVOICE = "invoice"
 INVOICE_VOID = "invoice_void"
 
+# Invoices of one day (or due on one day) read in the order they were numbered, as an
+# invoice register does, never in the order of their random ids.
 LISTING = Listing(
     fields={
         "created_at": SortKey(Invoice.created_at, datetime),
@@ -52,7 +54,9 @@ LISTING = Listing(
         "due_date": SortKey(Invoice.due_date, date),
         "number": SortKey(Invoice.number),
     },
-    id_column=Invoice.id,
+    id_column=Invoice.number,
+    id_kind=str,
+    id_attribute="number",
 )
 
 OVERDUE_SWEEP_INTERVAL = timedelta(hours=1)

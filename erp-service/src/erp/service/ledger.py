@@ -21,7 +21,6 @@ from erp.domain.ledger import (
     check_balanced,
     reversal_of,
 )
-from erp.service.journal_order import ENTRY_LISTING
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, Duplicate, NotFound, RuleViolation
 from shared_schemas.http.pagination import Page
@@ -42,6 +41,18 @@ CORRECTED_BY = {
 
 ACCOUNT_LISTING = Listing(
     fields={"code": SortKey(Account.code)}, id_column=Account.id, default="code"
+)
+# A journal is read in posting order: entries of one date (or posted at one moment) follow
+# their number, never their random id.
+ENTRY_LISTING = Listing(
+    fields={
+        "entry_date": SortKey(JournalEntry.entry_date, date),
+        "created_at": SortKey(JournalEntry.created_at, datetime),
+    },
+    id_column=JournalEntry.seq,
+    id_kind=int,
+    id_attribute="seq",
+    default="-entry_date",
 )
 
 
