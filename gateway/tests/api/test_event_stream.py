@@ -429,3 +429,18 @@ async def test_slots_are_freed_when_the_server_stops(database_url: str) -> None:
         finally:
             for opening in streams:
                 await opening.__aexit__(None, None, None)
+
+
+async def test_a_head_request_gets_the_stream_s_headers_and_holds_no_stream_open(
+    database_url: str,
+) -> None:
+    async with capped(database_url, 2) as (hub, url):
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            for _ in range(4):  # more than the cap: none of them kept its slot
+                head = await client.head("/api/events/stream", headers=headers("sales"))
+                assert head.status_code == 200, head.text
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert head.content == b""
+        await until_slots_open(hub, "sales", 0)
+        async with event_stream(url, "sales") as stream:
+            assert (await stream.next()).retry == 3000

@@ -95,6 +95,9 @@ async def test_an_erp_call_through_the_gateway_comes_back_as_the_erp_answered(
         assert through.content == straight.content
         assert through.headers["etag"] == straight.headers["etag"] == '"1"'
         assert through.headers["content-type"] == straight.headers["content-type"]
+        head = await gateway.client.head(f"/api/erp{path}", headers=warehouse)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["etag"] == '"1"'
 
         # A change with If-Match, and the service's own refusals, pass unchanged too.
         patch = {"name": "Standing desk"}

@@ -23,7 +23,7 @@ from shared_schemas import schema_version
 from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_factory
 from shared_schemas.http.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from shared_schemas.http.idempotency import IdempotencyMiddleware
-from shared_schemas.http.middleware import RequestContextMiddleware
+from shared_schemas.http.middleware import HeadAsGet, RequestContextMiddleware
 from shared_schemas.http.openapi import install_conventions
 from shared_schemas.http.probes import probes_router
 from shared_schemas.http.problems import install_problem_handlers
@@ -203,6 +203,7 @@ def create_service_app(
         ttl=workers.idempotency_ttl,
         lease=workers.idempotency_lease,
     )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox

@@ -90,3 +90,44 @@ def _route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
+
+
+class HeadAsGet:
+    """HEAD answered as GET would be, without the body (RFC 9110 §9.3.2): every GET route
+    takes HEAD too, as uptime monitors and link checkers send it, without listing each
+    twice in the API documents. A streamed answer (the live event stream) ends once its
+    headers are out: the app is told the client has gone, as it would be on a
+    disconnect."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def headers_only(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start":
+                # The server frames the answer by the method in the scope: HEAD again, or
+                # it would end a streamed answer with a chunk the client never expects.
+                scope["method"] = "HEAD"
+                await send(message)
+            elif message["type"] == "http.response.body" and not answered:
+                answered = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def gone_once_answered() -> Message:
+            if answered:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        # The same scope (the router notes the route in it for the request metrics), as
+        # GET until the answer starts.
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, gone_once_answered, headers_only)
+        finally:
+            scope["method"] = "HEAD"

@@ -140,13 +140,15 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def _allowed_methods(request: Request) -> list[str]:
     """The methods some route of the app answers at the request's path."""
     routes = request.app.router.routes
-    return [
+    allowed = [
         method
         for method in _METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
         )
     ]
+    # Every GET route takes HEAD too (`HeadAsGet`).
+    return [*allowed[:1], "HEAD", *allowed[1:]] if "GET" in allowed else allowed
 
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
