@@ -321,10 +321,6 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
             f"/budgets/{rent}/\uff12\uff10\uff12\uff16-11",
             {"amount": "1.00"},
         ),
-        "unknown account": (
-            "/budgets/00000000-0000-4000-8000-000000000000/2026-11",
-            {"amount": "1.00"},
-        ),
         "fractions of a cent": (f"/budgets/{rent}/2026-11", {"amount": "1.005"}),
         "no amount": (f"/budgets/{rent}/2026-11", {}),
     }
@@ -340,6 +336,14 @@ async def test_budgets_are_set_replaced_listed_and_removed(erp: Erp) -> None:
     assert (await report(erp, "/budgets", limit="200"))["items"] == stored
     bad_filter = await erp.client.get("/budgets?month=2026-1", headers=erp.headers("finance"))
     assert bad_filter.status_code == 422
+    unknown = await erp.client.put(
+        "/budgets/00000000-0000-4000-8000-000000000000/2026-11",
+        json={"amount": "1.00"},
+        headers=erp.headers("finance"),
+    )
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert (await report(erp, "/budgets", limit="200"))["items"] == stored
 
     for role in ("sales", "sales_manager", "warehouse", "hr", "support"):
         headers = erp.headers(role)

@@ -19,6 +19,7 @@ import schemathesis
 
 from shared_schemas.http.openapi import describe_conventions
 from shared_schemas.identity import development_signer
+from tests.support.harness import migrate
 
 pytestmark = pytest.mark.contract
 
@@ -222,3 +223,37 @@ async def test_real_error_bodies_match_the_documented_problem(tmp_path: Path) ->
         validator.validate(answer.json())
     assert answers[0].json()["errors"], "a validation error names its fields"
     await app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("package", APPS)
+def test_every_route_with_a_path_parameter_documents_its_404(
+    package: str, documents: dict[str, dict[str, Any]]
+) -> None:
+    document = documents[package]
+    checked = 0
+    for path, method, operation in operations(document):
+        if "{" in path:
+            assert "404" in operation["responses"], f"{method.upper()} {path}"
+            checked += 1
+    assert checked, "no route with a path parameter: nothing was checked"
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_an_unknown_id_in_the_path_of_a_read_is_the_documented_404(
+    package: str, tmp_path: Path
+) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    await migrate(f"{package}-service", database_url)
+    main = importlib.import_module(f"{package}.main")
+    config = importlib.import_module(f"{package}.config")
+    app = main.create_app(config.Settings(database_url=database_url))
+    token = development_signer().issue(subject="admin", roles=["admin"], employee_id=None)
+    reads = [path for path, item in app.openapi()["paths"].items() if "{" in path and "get" in item]
+    assert reads
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        for path in reads:
+            url = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000001", path)
+            answer = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 404, (path, answer.text)
+            assert answer.headers["content-type"] == PROBLEM_JSON, path

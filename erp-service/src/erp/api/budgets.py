@@ -76,7 +76,8 @@ class BudgetOut(BaseModel):
             "description": "If-Match names another version, or there is no budget to match "
             "(`current_version` 0)"
         },
-        422: {"description": "Not a month, or an unknown or inactive account"},
+        404: {"description": "No such account"},
+        422: {"description": "Not a month, or an inactive account"},
     },
 )
 async def set_budget(

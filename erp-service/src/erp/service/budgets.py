@@ -65,11 +65,12 @@ async def set_budget(
     async with uow:
         session = uow.session
         account = await session.get(Account, account_id)
-        if account is None or not account.active:
-            message = "unknown account" if account is None else "inactive account"
+        if account is None:
+            raise NotFound("account", account_id)
+        if not account.active:
             raise RuleViolation(
                 "Budgets are set for active accounts of the chart.",
-                [{"field": "account_id", "message": message}],
+                [{"field": "path.account_id", "message": "inactive account"}],
             )
         if precondition is not None:
             expected = await _budget_as_expected(session, account_id, month, precondition)

@@ -184,6 +184,10 @@ RESPONSES: dict[str, dict[str, Any]] = {
         **{"WWW-Authenticate": "WWWAuthenticate"},
     ),
     "Forbidden": problem_response("Your role may not do this."),
+    "NotFound": problem_response(
+        "No record with the id in the path, or none your role may see (design §7: what a "
+        "role may not see is not found)."
+    ),
     "StaleVersion": problem_response(
         "`If-Match` names an older version than the record's (`current_version`)."
     ),
@@ -264,6 +268,8 @@ def describe_operation(method: str, operation: dict[str, Any]) -> None:
         added |= {"400": "BadIfMatch", "412": "StaleVersion"}
     if "requestBody" in operation:
         added["413"] = "PayloadTooLarge"
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        added["404"] = "NotFound"
     for status, component in added.items():
         responses.setdefault(status, {"$ref": RESPONSE_REF + component})
     for status, response in responses.items():
