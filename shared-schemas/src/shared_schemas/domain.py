@@ -40,8 +40,9 @@ class IllegalTransition(Conflict):
 
     def __init__(self, entity: str, current: str, action: str, allowed: Sequence[str]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none"
+        article = "An" if entity[:1] in "aeiou" else "A"  # an order, an invoice, a quote
         super().__init__(
-            f"A {entity} in status {current!r} cannot {action}; allowed: {allowed_text}.",
+            f"{article} {entity} in status {current!r} cannot {action}; allowed: {allowed_text}.",
             current_status=current,
             allowed=list(allowed),
         )
