@@ -281,3 +281,23 @@ async def test_the_contacts_of_an_unknown_customer_are_a_404(
     )
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_new_contact_was_updated_when_it_was_created_and_a_change_moves_it_on(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    customer = (
+        await crm.client.post(
+            "/customers", json={"kind": "company", "name": "Stamp GmbH"}, headers=headers
+        )
+    ).json()
+    url = f"/customers/{customer['id']}/contacts"
+    added = (await crm.client.post(url, json={"name": "Ida"}, headers=headers)).json()
+    assert added["updated_at"] == added["created_at"]
+    listed = (await crm.client.get(url, headers=headers)).json()["items"]
+    assert (listed[0]["created_at"], listed[0]["updated_at"]) == (added["created_at"],) * 2
+    changed = await crm.client.patch(f"{url}/{added['id']}", json={"title": "CFO"}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["created_at"] == added["created_at"]
+    assert changed.json()["updated_at"] > added["updated_at"]

@@ -167,6 +167,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _as_created(context: Any) -> datetime:
+    """A new record's `updated_at`: its `created_at` (set or defaulted before it, in column
+    order), so a record never changed shows the same moment twice."""
+    created: datetime | None = context.get_current_parameters().get("created_at")
+    return created if created is not None else utcnow()
+
+
 class Record:
     """Columns every business record has: id, optimistic-concurrency version (bumped by
     SQLAlchemy on each UPDATE when mapped as `version_id_col`), created and updated at."""
@@ -175,7 +182,7 @@ class Record:
     version: Mapped[int] = mapped_column(nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow
+        UtcDateTime, nullable=False, default=_as_created, onupdate=utcnow
     )
 
 
