@@ -341,7 +341,12 @@ async def test_the_list_filters_and_pages(crm: Crm, sales_rep: uuid.UUID, custom
         occurred_from=(base + timedelta(days=1)).isoformat(),
         occurred_to=(base + timedelta(days=3)).isoformat(),
     ) == [third, second]
-    for bad in ({"kind": "lunch"}, {"sort": "subject"}, {"occurred_from": "2026-11-01"}):
+    # Days of the company's calendar (UTC here): from the first, up to the end of the last.
+    assert await ids(
+        occurred_from=(base + timedelta(days=1)).date().isoformat(),
+        occurred_to=(base + timedelta(days=2)).date().isoformat(),
+    ) == [third, second]
+    for bad in ({"kind": "lunch"}, {"sort": "subject"}, {"occurred_from": "2026-11-01T09:00"}):
         response = await crm.client.get("/activities", params=bad, headers=headers)
         assert response.status_code == 422, bad
 

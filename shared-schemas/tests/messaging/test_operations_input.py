@@ -19,8 +19,6 @@ from tests.support.probe import ProbeService
 
 pytestmark = pytest.mark.integration
 
-ADMIN = development_bearer("admin")
-
 
 def cursor(key: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
@@ -43,7 +41,10 @@ async def client(
         routers=[],
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=ADMIN) as c:
+    # A token minted here, not at import: one minted when the suite started could expire
+    # before a long suite reaches these tests.
+    admin = development_bearer("admin")
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc", headers=admin) as c:
         yield c
 
 
