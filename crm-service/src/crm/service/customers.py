@@ -201,6 +201,22 @@ def _check_version(current: int, expected: int | None) -> None:
         raise StaleVersion(current)
 
 
+async def require_unarchived(
+    session: AsyncSession, customer_id: uuid.UUID, record: str, current_status: str
+) -> None:
+    """A `record` (opportunity, quote) of an archived customer is read-only until the
+    customer is restored (409 naming `restore`). The customer row is share-locked until the
+    transaction ends, so an archive cannot commit between this check and the change."""
+    customer = await session.get(Customer, customer_id, with_for_update={"read": True})
+    if customer is not None and customer.archived_at is not None:
+        raise Conflict(
+            f"The {record}'s customer is archived; restore the customer to change the {record}.",
+            current_status=current_status,
+            customer_status="archived",
+            allowed=["restore"],
+        )
+
+
 def stored_address(value: Any) -> dict[str, Any] | None:
     """An address as stored and sent: every field of `Address` present, unset ones null,
     whichever of them the client sent (so a record and its events keep one shape)."""

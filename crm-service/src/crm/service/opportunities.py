@@ -22,7 +22,7 @@ from crm.domain.opportunities import (
     probability_for,
 )
 from crm.domain.staff import OWNER_ROLES
-from crm.service.customers import check_version
+from crm.service.customers import check_version, require_unarchived
 from crm.service.staff import default_assignee, require_eligible
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import Conflict, NotFound, RuleViolation
@@ -130,7 +130,7 @@ async def update_opportunity(
                 current_status=opportunity.stage,
                 allowed=[],
             )
-        await _require_customer_not_archived(session, opportunity)
+        await require_unarchived(session, opportunity.customer_id, "opportunity", opportunity.stage)
         # Check everything before changing anything: a lookup would flush a half-done change.
         owner_id, customer_id = changes.get("owner_id"), changes.get("customer_id")
         if owner_id is not None and owner_id != opportunity.owner_id:
@@ -243,23 +243,10 @@ async def _changeable(
     check_version(opportunity.version, expected_version)
     access.require_owner(opportunity.owner_id)
     if opportunity.stage not in CLOSED_STAGES:  # a final deal says so first
-        await _require_customer_not_archived(uow.session, opportunity)
-    return opportunity
-
-
-async def _require_customer_not_archived(session: AsyncSession, opportunity: Opportunity) -> None:
-    """An archived customer's deals are read-only until it is restored (409 naming
-    `restore`). The customer row is share-locked until the transaction ends, so an archive
-    cannot commit between this check and the change."""
-    customer = await session.get(Customer, opportunity.customer_id, with_for_update={"read": True})
-    if customer is not None and customer.archived_at is not None:
-        raise Conflict(
-            "The opportunity's customer is archived; restore the customer to change the "
-            "opportunity.",
-            current_status=opportunity.stage,
-            customer_status="archived",
-            allowed=["restore"],
+        await require_unarchived(
+            uow.session, opportunity.customer_id, "opportunity", opportunity.stage
         )
+    return opportunity
 
 
 async def _win(uow: UnitOfWork, opportunity: Opportunity, quote_id: uuid.UUID | None) -> None:

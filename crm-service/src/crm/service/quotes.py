@@ -32,7 +32,7 @@ from crm.domain.quotes import (
     require_still_valid,
 )
 from crm.domain.staff import OWNER_ROLES
-from crm.service.customers import check_version, snapshot
+from crm.service.customers import check_version, require_unarchived, snapshot
 from crm.service.opportunities import win_for_accepted_quote
 from crm.service.staff import default_assignee, require_eligible
 from crm.service.unit_of_work import UnitOfWork
@@ -134,7 +134,7 @@ async def update_quote(
         # Unfiltered: null is a value too (a rep may not leave their quote to nobody).
         access.require_fields(changes)
         require_editable(quote.status)
-        await _require_customer_not_archived(session, quote)
+        await require_unarchived(session, quote.customer_id, "quote", quote.status)
         customer_id = changes.get("customer_id", quote.customer_id)
         opportunity_id = changes.get("opportunity_id", quote.opportunity_id)
         if "customer_id" in changes and customer_id != quote.customer_id:
@@ -296,19 +296,6 @@ async def _active_customer(session: AsyncSession, quote: Quote, action: str) -> 
             customer_status="archived",
         )
     return customer
-
-
-async def _require_customer_not_archived(session: AsyncSession, quote: Quote) -> None:
-    """An archived customer's drafts are read-only until it is restored (409 naming
-    `restore`); share-locked as on acceptance, so an archive cannot slip in between."""
-    customer = await session.get(Customer, quote.customer_id, with_for_update={"read": True})
-    if customer is not None and customer.archived_at is not None:
-        raise Conflict(
-            "The quote's customer is archived; restore the customer to change the quote.",
-            current_status=quote.status,
-            customer_status="archived",
-            allowed=["restore"],
-        )
 
 
 async def _require_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
