@@ -17,7 +17,7 @@ def rates(line: dict[str, Any]) -> tuple[str, str]:
     return line["discount_pct"], line["tax_rate"]
 
 
-async def test_a_product_tax_rate_reads_as_given_everywhere(erp: Erp) -> None:
+async def test_a_product_tax_rate_reads_alike_everywhere(erp: Erp) -> None:
     created = await erp.product("WIDGET", "10.00", tax_rate="7.50")
     assert created["tax_rate"] == "7.5"
     headers = erp.headers("warehouse")
@@ -34,7 +34,7 @@ async def test_a_product_tax_rate_reads_as_given_everywhere(erp: Erp) -> None:
     assert announced == ["7.5", "7.5"]
 
 
-async def test_an_order_line_discount_reads_as_given_on_order_and_invoice(erp: Erp) -> None:
+async def test_an_order_line_discount_reads_alike_on_order_and_invoice(erp: Erp) -> None:
     await erp.warehouse("MAIN")
     await erp.product("WIDGET", "3.33", tax_rate="7.5")
     await erp.receive("WIDGET", 10)
