@@ -52,7 +52,14 @@ CORS_REQUEST_HEADERS = (
     "traceparent",
     "tracestate",
 )
-CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed")
+CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "WWW-Authenticate",
+)
 
 
 class Edge:
@@ -125,7 +132,7 @@ class Edge:
         if refusal is not None:
             raise refusal
         if principal is None:
-            raise unauthorized()
+            raise unauthorized(token_sent=_bearer_token(incoming.authorization) is not None)
         route = classify(upstream.name, scope["method"], scope["path"][prefix:])
         if route is None:
             raise Problem(404, "No such resource.", kind="not-found")
@@ -162,13 +169,11 @@ class Edge:
         await self.app(scope, receive, send)  # whose body limit is the same as here
 
     async def _principal(self, authorization: str | None) -> Principal | None:
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer_token(authorization)
+        if token is None:
             return None
         try:
-            principal: Principal = await self.state.token_verifier.verify(token.strip())
+            principal: Principal = await self.state.token_verifier.verify(token)
         except InvalidToken:
             return None
         except KeysUnavailable as exc:
@@ -215,6 +220,13 @@ class Edge:
         if child is None:
             child = self._latency[key] = REQUEST_LATENCY.labels(method, template, str(status))
         child.observe(seconds)
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None for any other."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def _target(scope: Scope, prefix: int) -> str:

@@ -146,7 +146,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": r"^\d+$"},
     },
     "WWWAuthenticate": {
-        "description": "The bearer scheme the token must follow.",
+        "description": "The bearer scheme the token must follow: `Bearer`, with "
+        '`error="invalid_token"` when the token sent was refused.',
         "schema": {"type": "string"},
     },
     "IdempotentReplayed": {

@@ -26,13 +26,17 @@ _bearer = HTTPBearer(
 BEARER_SCHEME: str = _bearer.scheme_name
 
 
-def unauthorized() -> Problem:
-    # One answer for every reason: the client learns nothing about why.
+def unauthorized(*, token_sent: bool) -> Problem:
+    """The 401 for a request without a usable access token. One answer for every reason
+    a token is refused: the client learns nothing about why. The challenge carries
+    `error="invalid_token"` only when a bearer token came (RFC 6750 §3.1: a request
+    without one gets the bare scheme)."""
+    challenge = 'Bearer error="invalid_token"' if token_sent else "Bearer"
     return Problem(
         401,
         "A valid access token is required.",
         kind="unauthorized",
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": challenge},
     )
 
 
@@ -45,13 +49,13 @@ async def current_principal(
     if isinstance(cached, Principal):
         return cached
     if credentials is None:
-        raise unauthorized()
+        raise unauthorized(token_sent=False)
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
         principal = await verifier.verify(credentials.credentials)
     except InvalidToken as exc:
         log.info("token refused: %s", exc)
-        raise unauthorized() from None
+        raise unauthorized(token_sent=True) from None
     except KeysUnavailable as exc:
         raise Problem(
             503,
