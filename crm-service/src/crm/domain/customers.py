@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared_schemas.domain import RuleViolation
-from shared_schemas.listing import SEARCH_KEY_LENGTH
+from shared_schemas.listing import SEARCH_KEY_LENGTH, normalise
 
 KINDS = ("company", "person")
 FIELD_TYPES = ("text", "number", "date", "boolean", "select")
@@ -185,14 +185,16 @@ def _is_unicode(text: str) -> bool:
 
 
 def typed_value(definition: FieldDefinition, canonical: Any) -> TypedValue:
-    """Where a canonical value is stored for filtering."""
+    """Where a canonical value is stored for filtering: a text folded and cut to its
+    search column, as the filter value it is compared with (a text may be 1000
+    characters, the column holds the first 200 of its folded form)."""
     if definition.type == "number":
         return TypedValue(number=Decimal(canonical))
     if definition.type == "date":
         return TypedValue(day=date.fromisoformat(canonical))
     if definition.type == "boolean":
         return TypedValue(flag=bool(canonical))
-    return TypedValue(text=" ".join(str(canonical).split()).casefold())
+    return TypedValue(text=normalise(str(canonical)))
 
 
 def parse_filter_value(definition: FieldDefinition, raw: str) -> TypedValue:

@@ -1,0 +1,59 @@
+"""Custom text values up to their documented 1000 characters: stored, echoed and
+filterable on every database, however long their folded form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.crm import Crm
+
+pytestmark = pytest.mark.api
+
+
+async def define_motto(crm: Crm, headers: dict[str, str]) -> None:
+    field = {"key": "motto", "label": "Motto", "type": "text"}
+    assert (await crm.client.post("/custom-fields", json=field, headers=headers)).status_code == 201
+
+
+async def names(crm: Crm, headers: dict[str, str], query: dict[str, Any]) -> list[str]:
+    response = await crm.client.get("/customers", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["items"]]
+
+
+@pytest.mark.parametrize(
+    "motto",
+    ["x" * 1000, "ß" * 600, "Großartig " * 100],
+    ids=["1000 characters", "folds longer", "words"],
+)
+async def test_a_long_custom_text_is_kept_and_found(crm: Crm, motto: str) -> None:
+    headers = crm.headers("admin")
+    await define_motto(crm, headers)
+    body = {"kind": "company", "name": "Acme", "custom_fields": {"motto": motto}}
+
+    created = await crm.client.post("/customers", json=body, headers=headers)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["custom_fields"] == {"motto": motto}
+    assert await names(crm, headers, {"cf.motto": motto}) == ["Acme"]
+    assert await names(crm, headers, {"cf.motto": "other"}) == []
+
+
+async def test_a_custom_text_changed_to_a_long_one_is_kept(crm: Crm) -> None:
+    headers = crm.headers("admin")
+    await define_motto(crm, headers)
+    body = {"kind": "company", "name": "Acme", "custom_fields": {"motto": "short"}}
+    created = (await crm.client.post("/customers", json=body, headers=headers)).json()
+    motto = "Straße " * 140
+
+    changed = await crm.client.patch(
+        f"/customers/{created['id']}", json={"custom_fields": {"motto": motto}}, headers=headers
+    )
+
+    assert changed.status_code == 200, changed.text
+    read = await crm.client.get(f"/customers/{created['id']}", headers=headers)
+    assert read.json()["custom_fields"] == {"motto": motto}
+    assert await names(crm, headers, {"cf.motto": motto}) == ["Acme"]
+    assert await names(crm, headers, {"cf.motto": "short"}) == []
