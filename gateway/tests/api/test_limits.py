@@ -319,3 +319,25 @@ async def test_cors_answers_allowed_origins_and_refuses_others(database_url: str
             "/api/erp/products", headers={"Origin": "https://evil.example", **bearer("admin")}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_browser_app_may_resume_the_event_stream_across_origins(
+    database_url: str,
+) -> None:
+    # A fetch-based EventSource reconnects with the Last-Event-ID header (the URL never
+    # carries the token): its preflight must allow that header, or the browser refuses
+    # the reconnect and the stream cannot resume.
+    app_origin = "https://app.example.com"
+    async with edge_gateway(database_url, cors_origins=[app_origin]) as gateway:
+        preflight = await gateway.client.options(
+            "/api/events/stream",
+            headers={
+                "Origin": app_origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization, last-event-id",
+            },
+        )
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == app_origin
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "last-event-id"} <= {h.strip() for h in allowed.split(",")}

@@ -48,6 +48,7 @@ CORS_REQUEST_HEADERS = (
     "Content-Type",
     "Idempotency-Key",
     "If-Match",
+    "Last-Event-ID",
     "X-Request-ID",
     "traceparent",
     "tracestate",
