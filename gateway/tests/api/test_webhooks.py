@@ -112,6 +112,8 @@ async def test_subscriptions_are_listed_newest_first_in_keyset_pages(hub: Gatewa
         "http://127.1/hooks",
         "ftp://198.51.100.7/hooks",
         "http://user:pw@203.0.113.9/hooks",
+        # Port 0 is no port anything listens on: every delivery would fail to connect.
+        "http://93.184.216.34:0/hooks",
         "not a url",
     ],
 )

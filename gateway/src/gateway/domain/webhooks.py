@@ -142,8 +142,8 @@ def target_refused(message: str) -> RuleViolation:
 
 
 def target_host(url: str) -> tuple[str, int]:
-    """The host and port of an acceptable target URL (http or https, a host, no
-    credentials); RuleViolation otherwise."""
+    """The host and port of an acceptable target URL (http or https, a host, a port from
+    1, no credentials); RuleViolation otherwise."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -157,6 +157,8 @@ def target_host(url: str) -> tuple[str, int]:
         raise target_refused("credentials do not belong in the URL; the signature authenticates")
     if parts.fragment:
         raise target_refused("it has a fragment")
+    if port == 0:
+        raise target_refused("port 0 is no port a receiver listens on")
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
