@@ -522,3 +522,41 @@ async def test_roles_on_shipments(
         f"/orders/{order['id']}/shipments", json={"lines": [{"sku": "WIDGET", "quantity": 1}]}
     )
     assert anonymous.status_code == 401
+
+
+async def test_goods_cannot_have_left_before_the_order_had_them(erp: Erp) -> None:
+    """A backordered order has its goods from the moment it is confirmed: a shipment
+    recorded after the fact may not say they left earlier (its cost of goods and its
+    invoice would be dated before the stock arrived). An order confirmed when it was
+    placed had them from the start."""
+    await erp.warehouse("MAIN")
+    await erp.product("WIDGET", "100.00", tax_rate="19")
+    await erp.receive("WIDGET", 1)
+    customer_id = await erp.customer()
+    waiting = await erp.order(customer_id, [("WIDGET", 3)])
+    assert waiting["status"] == "backordered"
+    assert waiting["confirmed_at"] is None
+    await erp.receive("WIDGET", 2)
+    order = await erp.get_order(waiting["id"])
+    assert order["status"] == "confirmed"
+    assert moment(order["confirmed_at"]) > moment(order["created_at"])
+
+    early = await ship(erp, order, [("WIDGET", 3)], shipped_at=order["created_at"])
+    assert early.status_code == 422, early.text
+    assert early.headers["content-type"] == "application/problem+json"
+    assert early.json()["errors"][0]["field"] == "shipped_at"
+    # Nothing of the refused shipment was written.
+    assert await erp.get_order(order["id"]) == order
+    assert await erp.invoice_shipments() == []
+
+    shipped = await ship(erp, order, [("WIDGET", 3)], shipped_at=order["confirmed_at"])
+    assert shipped.status_code == 201, shipped.text
+
+    # Confirmed as it was placed: the same moment as its creation, and shippable from it.
+    await erp.receive("WIDGET", 1)
+    at_once = await erp.order(customer_id, [("WIDGET", 1)])
+    assert at_once["status"] == "confirmed"
+    assert at_once["confirmed_at"] == at_once["created_at"]
+    assert (await erp.get_order(at_once["id"]))["confirmed_at"] == at_once["created_at"]
+    first = await ship(erp, at_once, [("WIDGET", 1)], shipped_at=at_once["created_at"])
+    assert first.status_code == 201, first.text

@@ -166,7 +166,10 @@ class OrderOut(BaseModel):
     cancel_reason: str | None
     notes: str | None
     created_by: str
-    confirmed_at: datetime | None
+    confirmed_at: datetime | None = Field(
+        description="When every unit was reserved: created_at for an order confirmed as it "
+        "was placed; later for one backordered or held first. Null until then."
+    )
     shipped_at: datetime | None
     delivered_at: datetime | None
     cancelled_at: datetime | None

@@ -63,7 +63,9 @@ class ShipmentCreate(BaseModel):
     carrier: Text | None = Field(default=None, description="Who carries it; null for pickup.")
     tracking_number: Text | None = None
     shipped_at: AwareDatetime | None = Field(
-        default=None, description="When it left the warehouse; default now, never later."
+        default=None,
+        description="When it left the warehouse; default now, never later, and never "
+        "before the order's `confirmed_at` (when all its goods were reserved).",
     )
 
 

@@ -74,7 +74,8 @@ async def allocate(uow: UnitOfWork, order: Order, previous_status: str) -> None:
     order.status = status_after_reservation(PENDING, fully_reserved=not shortages)
     order.hold_reason = None
     if order.status == CONFIRMED:
-        order.confirmed_at = uow.now()
+        # Confirmed as it was placed: the same moment, so its goods may have left from then.
+        order.confirmed_at = order.created_at if previous_status == PENDING else uow.now()
     # The version the change gives the row, which the event carries.
     order.version += 1
     if shortages:

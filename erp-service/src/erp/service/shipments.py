@@ -161,7 +161,9 @@ async def ship_order(
         order_rules.status_after_shipment(order.status, fully_shipped=False)
         now = uow.now()
         when = shipped_at or now
-        _check_moment("shipped_at", when, earliest=order.created_at, now=now)
+        # Not before the order had its goods: a backordered or held order got them when it
+        # was confirmed, and its cost of goods and invoice are dated when they left.
+        _check_moment("shipped_at", when, earliest=order.confirmed_at or order.created_at, now=now)
         planned = plan_shipment(order.lines, lines)
         shipment = Shipment(
             id=uuid.uuid4(),
