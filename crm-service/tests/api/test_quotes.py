@@ -729,6 +729,36 @@ async def test_only_managers_give_a_quote_to_another_rep(
     assert [quote["id"] for quote in listed] == [mine["id"]]
 
 
+async def test_a_rep_may_not_win_another_reps_deal_through_a_quote(
+    crm: Crm, rep: dict[str, str], customer_id: str
+) -> None:
+    other = crm.headers("sales", await crm.hire("sales", name="Other Rep"))
+    deal = {"customer_id": customer_id, "name": "Their deal", "amount": "1000.00"}
+    theirs = (await crm.client.post("/opportunities", json=deal, headers=other)).json()
+
+    attached = await create_quote(crm, rep, customer_id, opportunity_id=theirs["id"])
+
+    assert attached.status_code == 403, attached.text
+    assert attached.headers["content-type"].startswith("application/problem+json")
+    assert attached.json()["errors"] == [
+        {"field": "opportunity_id", "message": "only its owner may quote this opportunity"}
+    ]
+    mine = await new_quote(crm, rep, customer_id)
+    moved = await crm.client.patch(
+        f"/quotes/{mine['id']}", json={"opportunity_id": theirs["id"]}, headers=rep
+    )
+    assert moved.status_code == 403, moved.text
+    assert (await crm.client.get(f"/quotes/{mine['id']}", headers=rep)).json() == mine
+    assert len((await crm.client.get("/quotes", headers=rep)).json()["items"]) == 1
+    # Their own quote on it, or a manager's, still wins it.
+    manager = crm.headers("sales_manager", await crm.hire("sales_manager"))
+    quote = await new_quote(crm, manager, customer_id, opportunity_id=theirs["id"])
+    await move(crm, quote["id"], "send", manager)
+    assert (await move(crm, quote["id"], "accept", manager)).status_code == 200
+    won = await crm.client.get(f"/opportunities/{theirs['id']}", headers=other)
+    assert won.json()["stage"] == "won"
+
+
 async def test_an_unknown_quote_is_404(crm: Crm, rep: dict[str, str]) -> None:
     missing = uuid.uuid4()
     assert (await crm.client.get(f"/quotes/{missing}", headers=rep)).status_code == 404

@@ -54,7 +54,9 @@ class QuoteCreate(BaseModel):
 
     customer_id: uuid.UUID = Field(description="An active customer.")
     opportunity_id: uuid.UUID | None = Field(
-        default=None, description="An open opportunity of that customer."
+        default=None,
+        description="An open opportunity of that customer, one the caller may change "
+        "(a sales rep's own): accepting the quote wins it.",
     )
     currency: Currency | None = Field(
         default=None, description="The company currency (the default); no other is accepted."

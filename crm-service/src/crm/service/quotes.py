@@ -40,6 +40,7 @@ from shared_schemas.domain import Conflict, NotFound, RuleViolation
 from shared_schemas.events.crm.quotes import QuoteAccepted, QuoteRejected, QuoteSent
 from shared_schemas.events.documents import QuoteLine as QuoteLineData
 from shared_schemas.http.pagination import Page
+from shared_schemas.http.problems import Problem
 from shared_schemas.identity import Access
 from shared_schemas.listing import Listing, SortKey, number_prefix_match
 from shared_schemas.money import Totals
@@ -89,7 +90,7 @@ async def create_quote(uow: UnitOfWork, access: Access, values: Mapping[str, Any
         customer_id = values["customer_id"]
         await _require_customer(session, customer_id)
         if values.get("opportunity_id") is not None:
-            await _require_opportunity(session, values["opportunity_id"], customer_id)
+            await _require_opportunity(session, values["opportunity_id"], customer_id, access)
         owner_id = values.get("owner_id")
         if owner_id is None:
             owner_id = await default_assignee(session, uow.principal, OWNER_ROLES)
@@ -140,7 +141,8 @@ async def update_quote(
         if "customer_id" in changes and customer_id != quote.customer_id:
             await _require_customer(session, customer_id)
         if opportunity_id is not None and ("customer_id" in changes or "opportunity_id" in changes):
-            await _require_opportunity(session, opportunity_id, customer_id)
+            joining = access if opportunity_id != quote.opportunity_id else None
+            await _require_opportunity(session, opportunity_id, customer_id, joining)
         owner_id = changes.get("owner_id", quote.owner_id)
         if owner_id is not None and owner_id != quote.owner_id:
             await require_eligible(session, owner_id, OWNER_ROLES, "owner_id")
@@ -309,14 +311,35 @@ async def _require_customer(session: AsyncSession, customer_id: uuid.UUID) -> Cu
 
 
 async def _require_opportunity(
-    session: AsyncSession, opportunity_id: uuid.UUID, customer_id: uuid.UUID
+    session: AsyncSession,
+    opportunity_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    joining: Access | None,
 ) -> None:
+    """The quote's opportunity is the customer's and open; one the quote `joining` now
+    must be one the caller may change, since accepting the quote wins it."""
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or opportunity.customer_id != customer_id:
         raise RuleViolation(
             f"The customer has no opportunity {opportunity_id}.",
             [{"field": "opportunity_id", "message": "no such opportunity of this customer"}],
         )
+    if joining is not None:
+        try:
+            joining.for_action("update", "opportunities").require_owner(opportunity.owner_id)
+        except Problem as refused:
+            raise Problem(
+                403,
+                "Only the opportunity's owner (or a manager) may quote it: accepting the "
+                "quote wins the opportunity.",
+                kind="forbidden",
+                errors=[
+                    {
+                        "field": "opportunity_id",
+                        "message": "only its owner may quote this opportunity",
+                    }
+                ],
+            ) from refused
     require_open_opportunity(opportunity.stage)
 
 
