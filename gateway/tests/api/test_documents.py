@@ -83,6 +83,41 @@ def test_the_services_documents_merge_under_their_prefixes(tmp_path: Path) -> No
     schemathesis.openapi.from_dict(merged).validate()
 
 
+def test_every_operation_of_the_merged_document_has_its_own_id(tmp_path: Path) -> None:
+    """OpenAPI requires operation ids unique in a document: client generators name their
+    methods after them. Both services and the gateway have a `healthz`, an outbox and a
+    dead-letter queue, and both services list employees."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gateway.db")
+    own = create_gateway(settings).openapi()
+    crm = create_crm(CrmSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/crm.db")).openapi()
+    erp = create_erp(ErpSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/erp.db")).openapi()
+    merged = merge_documents(own, {"crm": crm, "erp": erp})
+
+    ids = [
+        operation["operationId"]
+        for operations in merged["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    assert len(ids) == sum(
+        1
+        for document in (own, crm, erp)
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    )
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    # The gateway's own keep theirs; a service's names the service.
+    assert (
+        merged["paths"]["/healthz"]["get"]["operationId"]
+        == (own["paths"]["/healthz"]["get"]["operationId"])
+    )
+    crm_health = merged["paths"]["/api/crm/healthz"]["get"]["operationId"]
+    erp_health = merged["paths"]["/api/erp/healthz"]["get"]["operationId"]
+    assert crm_health.startswith("crm_")
+    assert erp_health.startswith("erp_")
+
+
 def test_the_merged_document_adds_what_the_edge_answers(tmp_path: Path) -> None:
     """429 on every route but the probes; 502, 503 (with Retry-After) and 504 on the routes
     the gateway proxies; the services' conventions (Idempotency-Key, problem+json) kept."""

@@ -74,8 +74,9 @@ def merge_documents(
     components (schemas, responses, headers, parameters) renamed `<Name><Component>`
     (both services have a `Page_...`, say), references rewritten to match; the components
     every app's document shares (`Problem`, ...) are kept once, under their own names.
-    Tags are prefixed with the service's name. Every proxied operation needs the bearer
-    token, as at the gateway. The edge's own answers (429 everywhere but the probes; 502,
+    Tags are prefixed with the service's name, operation ids with its name and `_`
+    (`crm_healthz_healthz_get`) so that they stay unique. Every proxied operation needs
+    the bearer token, as at the gateway. The edge's own answers (429 everywhere but the probes; 502,
     503, 504 on proxied routes) are added to the operations."""
     merged = copy.deepcopy(dict(own))
     paths: dict[str, Any] = merged.setdefault("paths", {})
@@ -92,6 +93,10 @@ def merge_documents(
                 # included (those are reached on the service itself).
                 operation.setdefault("security", [{BEARER_SCHEME: []}])
                 _answer(operation, _PROXIED, replace=True)
+                # Unique in the whole document (OpenAPI's rule; generated clients name
+                # their methods by it): each service, and the gateway, has a `healthz`.
+                if isinstance(operation.get("operationId"), str):
+                    operation["operationId"] = f"{name}_{operation['operationId']}"
             paths[f"/api/{name}{path}"] = operations
         for kind in _KINDS:
             for component, definition in renamed.get("components", {}).get(kind, {}).items():
