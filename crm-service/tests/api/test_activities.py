@@ -116,6 +116,51 @@ async def test_activities_on_leads_and_opportunities_keep_the_given_time(
     assert on_opportunity["author"] == "user-support-none"
 
 
+async def test_a_time_sent_with_an_offset_reads_the_same_in_every_answer(
+    crm: Crm, sales_rep: uuid.UUID, customer_id: str
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+
+    logged = await log(
+        crm, "sales", sales_rep, customer_id=customer_id, occurred_at="2026-11-19T10:00:00+01:00"
+    )
+    changed = await crm.client.patch(
+        f"/activities/{logged['id']}",
+        json={"occurred_at": "2026-11-20T07:30:00-03:00"},
+        headers=headers,
+    )
+
+    assert logged["occurred_at"] == "2026-11-19T09:00:00Z"
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["occurred_at"] == "2026-11-20T10:30:00Z"
+    read = await crm.client.get(f"/activities/{logged['id']}", headers=headers)
+    assert read.json() == changed.json()
+    assert [item["occurred_at"] for item in await listed(crm)] == ["2026-11-20T10:30:00Z"]
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"], ids=["after", "before"]
+)
+async def test_a_time_beyond_the_calendar_in_utc_is_422_naming_it(
+    crm: Crm, sales_rep: uuid.UUID, customer_id: str, moment: str
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    logged = await log(crm, "sales", sales_rep, customer_id=customer_id)
+
+    created = await crm.client.post(
+        "/activities", json=call(customer_id=customer_id, occurred_at=moment), headers=headers
+    )
+    changed = await crm.client.patch(
+        f"/activities/{logged['id']}", json={"occurred_at": moment}, headers=headers
+    )
+
+    for refused in (created, changed):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [error["field"] for error in refused.json()["errors"]] == ["occurred_at"]
+    assert await listed(crm) == [logged]
+
+
 @pytest.mark.parametrize(
     "targets",
     [(), ("customer_id", "lead_id"), ("customer_id", "opportunity_id"), TARGETS],

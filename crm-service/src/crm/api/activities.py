@@ -4,11 +4,11 @@ opportunity."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from crm.adapters.service_desk import Activity
 from crm.api.deps import UnitOfWorkDep
@@ -28,6 +28,17 @@ UpdateAccess = Annotated[Access, Depends(Authorize("crm", "activities", "update"
 DeleteAccess = Annotated[Access, Depends(Authorize("crm", "activities", "delete"))]
 
 Kind = Literal["call", "email", "meeting", "note", "visit"]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    # Stored and read back in UTC: the answer to a write shows what every read shows.
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last UTC year
+        raise ValueError("must be a time from year 1 to 9999 in UTC") from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 Subject = Annotated[Words, Field(max_length=300)]
 Body = Annotated[str, Field(max_length=20_000)]
 
@@ -64,7 +75,7 @@ class ActivityCreate(BaseModel):
     kind: Kind
     subject: Subject
     body: Body | None = None
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None, description="With a time zone; defaults to now."
     )
     customer_id: uuid.UUID | None = None
@@ -85,7 +96,7 @@ class ActivityUpdate(BaseModel):
     kind: Annotated[Kind | None, NotNull] = None
     subject: Annotated[Subject | None, NotNull] = None
     body: Body | None = None
-    occurred_at: Annotated[AwareDatetime | None, NotNull] = None
+    occurred_at: Annotated[Moment | None, NotNull] = None
     location: Location | None = Field(default=None, description="null removes it.")
 
 
