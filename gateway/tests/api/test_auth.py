@@ -203,6 +203,22 @@ async def test_the_token_endpoint_takes_a_form_only(gateway: Gateway) -> None:
     assert huge.status_code == 413
 
 
+async def test_a_form_that_cannot_be_read_is_a_documented_400(gateway: Gateway) -> None:
+    # Bytes that are no UTF-8, or more parameters than any grant has: what a client gets
+    # is a 400, and the API document lists it for both form routes.
+    document = (await gateway.client.get("/gateway/openapi.json")).json()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body in (b"grant_type=password&username=\xff&password=x", b"&".join([b"a=1"] * 25)):
+        response = await gateway.client.post("/auth/token", content=body, headers=form)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["error"] == "invalid_request"
+    for route in ("/auth/token", "/auth/exchange"):
+        answers = document["paths"][route]["post"]["responses"]
+        assert "400" in answers, route
+        assert list(answers["400"]["content"]) == ["application/problem+json"], route
+
+
 async def test_a_sign_in_while_the_database_is_away_is_a_503_to_retry() -> None:
     nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/gone"
     app = create_app(Settings(database_url=nowhere))

@@ -226,6 +226,10 @@ TOKEN_FORM = {
             "(`error`: `invalid_grant`)",
             "headers": CHALLENGE_HEADER,
         },
+        400: {
+            "description": "The form cannot be read: not UTF-8, or more parameters than a "
+            "grant has (`error`: `invalid_request`)"
+        },
         415: {"description": "Not a urlencoded form"},
         422: {
             "description": "A parameter is missing or invalid (`error`: `invalid_request`), "
@@ -295,6 +299,10 @@ EXCHANGE_FORM = {
             "headers": CHALLENGE_HEADER,
         },
         404: {"description": "No external issuer is configured"},
+        400: {
+            "description": "The form cannot be read: not UTF-8, or more parameters than a "
+            "grant has (`error`: `invalid_request`)"
+        },
         415: {"description": "Not a urlencoded form"},
         422: {
             "description": "A parameter is missing or invalid (`error`: `invalid_request`), "
