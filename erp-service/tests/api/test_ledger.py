@@ -153,6 +153,9 @@ async def test_a_manual_entry_must_balance_and_is_refused_whole_otherwise(erp: E
         assert response.status_code == 422, what
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"], what
+        # Only the entry whose lines are valid but unequal is told it does not balance.
+        unbalanced = response.json()["detail"] == "The entry does not balance."
+        assert unbalanced == (what == "unbalanced"), (what, response.text)
     assert len(await entries(erp)) == 1
     assert await balance(erp, "cash") == Decimal("1000.00")
     for role in ("sales", "warehouse", "sales_manager"):

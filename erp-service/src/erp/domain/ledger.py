@@ -84,14 +84,20 @@ def check_balanced(lines: Sequence[Posting]) -> Decimal:
         for amount in (line.debit, line.credit):
             if amount != amount.quantize(Decimal("0.01")):
                 errors.append({"field": field, "message": "amounts are in cents"})
+    if errors:
+        raise RuleViolation("The entry's lines are not valid.", errors)
     debits = sum((line.debit for line in lines), ZERO)
     credits = sum((line.credit for line in lines), ZERO)
-    if not errors and debits != credits:
-        errors.append(
-            {"field": "lines", "message": f"debits {debits:.2f} must equal credits {credits:.2f}"}
+    if debits != credits:
+        raise RuleViolation(
+            "The entry does not balance.",
+            [
+                {
+                    "field": "lines",
+                    "message": f"debits {debits:.2f} must equal credits {credits:.2f}",
+                }
+            ],
         )
-    if errors:
-        raise RuleViolation("The entry does not balance.", errors)
     return debits
 
 
