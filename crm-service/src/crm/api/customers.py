@@ -20,6 +20,7 @@ from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
+from shared_schemas.pricing import MAX_AMOUNT
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -70,7 +71,10 @@ class CustomerCreate(BaseModel):
         default=None, description="The owning sales rep; defaults to you if you may own it."
     )
     credit_limit: Money | None = Field(
-        default=None, ge=0, description="In the company currency; finance and managers only."
+        default=None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="In the company currency; finance and managers only.",
     )
     payment_terms_days: JsonInt | None = Field(
         default=None, ge=0, le=365, description="Defaults to the company's payment terms."
@@ -97,7 +101,7 @@ class CustomerUpdate(BaseModel):
     phone: Phone | None = None
     industry: str | None = Field(default=None, max_length=100)
     owner_id: uuid.UUID | None = None
-    credit_limit: Money | None = Field(default=None, ge=0)
+    credit_limit: Money | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     payment_terms_days: Annotated[JsonInt | None, NotNull] = Field(default=None, ge=0, le=365)
     billing_address: Address | None = None
     shipping_address: Address | None = None

@@ -21,6 +21,7 @@ from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
+from shared_schemas.pricing import MAX_AMOUNT
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 
@@ -148,7 +149,7 @@ class ConversionCustomer(BaseModel):
     phone: Phone | None = None
     industry: str | None = Field(default=None, max_length=100)
     owner_id: uuid.UUID | None = None
-    credit_limit: Money | None = Field(default=None, ge=0)
+    credit_limit: Money | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     payment_terms_days: JsonInt | None = Field(default=None, ge=0, le=365)
     billing_address: Address | None = None
     shipping_address: Address | None = None
@@ -162,7 +163,7 @@ class ConversionOpportunity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    amount: Money = Field(ge=0)
+    amount: Money = Field(ge=0, le=MAX_AMOUNT)
     currency: Currency | None = Field(default=None, description="The company currency.")
     expected_close_date: date | None = None
 

@@ -19,6 +19,7 @@ from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money
+from shared_schemas.pricing import MAX_AMOUNT
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"])
 
@@ -57,7 +58,7 @@ class OpportunityCreate(BaseModel):
 
     name: Name
     customer_id: uuid.UUID = Field(description="An active customer.")
-    amount: Money = Field(ge=0, description="Expected revenue.")
+    amount: Money = Field(ge=0, le=MAX_AMOUNT, description="Expected revenue.")
     currency: Currency | None = Field(default=None, description="The company currency.")
     stage: OpenStage = "prospecting"
     probability: Probability | None = Field(default=None, description=_PROBABILITY_DEFAULTS)
@@ -79,7 +80,7 @@ class OpportunityUpdate(BaseModel):
 
     name: Annotated[Name | None, NotNull] = None
     customer_id: Annotated[uuid.UUID | None, NotNull] = None
-    amount: Annotated[Money | None, NotNull] = Field(default=None, ge=0)
+    amount: Annotated[Money | None, NotNull] = Field(default=None, ge=0, le=MAX_AMOUNT)
     currency: Annotated[Currency | None, NotNull] = None
     probability: Annotated[Probability | None, NotNull] = None
     expected_close_date: date | None = None
