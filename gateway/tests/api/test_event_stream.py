@@ -289,6 +289,32 @@ async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_
         assert await until_closed(stream) == ("access revoked", [])
 
 
+async def test_a_quiet_stream_ends_soon_after_its_user_is_disabled(
+    hub: GatewayEvents, base_url: str
+) -> None:
+    # No event arrives to wake the stream: it still ends within about the second the
+    # gateway takes to learn of a disabling, not at the next heartbeat (15 s) or later.
+    await hub.post(
+        "/auth/users",
+        {"username": "keeper", "password": "a long enough password 1", "roles": ["admin"]},
+    )
+    user = await hub.post(
+        "/auth/users",
+        {"username": "streamer", "password": "a long enough password 1", "roles": ["admin"]},
+    )
+    token = SIGNER.issue(subject=user["id"], roles=["admin"], employee_id=None)
+    async with stream_with(base_url, token) as stream:
+        assert (await stream.next()).retry == 3000
+        disabled = await hub.client.patch(
+            f"/auth/users/{user['id']}", json={"disabled": True}, headers=headers("admin")
+        )
+        assert disabled.status_code == 200, disabled.text
+
+        last = await stream.next(5)
+        assert (last.event, last.comment) == (None, "access revoked")
+        await eventually(lambda: _ended(stream), timeout=5, what="the server ended the stream")
+
+
 # --- open streams per user --------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ only the events it may see. Positions are sequence numbers, which grow in commit
 so resuming after the last one sent neither repeats nor skips an event.
 
 A stream lives no longer than the access token that opened it: it ends at the token's
-`exp`, and as soon as its user is disabled (asked before each batch and each heartbeat),
+`exp`, and as soon as its user is disabled (asked before each batch and every second),
 so that a terminated employee's open connection stops like their next request would.
 
 A user holds at most so many streams open in a process (`StreamSlots`): each is a
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
+# How often a quiet stream asks whether its user lost access: as often as the gateway
+# learns of a disabling (the disabled users are read again about every second).
+REVOCATION_CHECK_SECONDS = 1.0
 BATCH = 100
 
 STREAMS_OPEN = Gauge("gateway_event_streams_open", "Live event streams open in this process")
@@ -168,7 +171,8 @@ async def live_events(
 ) -> AsyncIterator[StoredEvent | StreamEnd | None]:
     """The events of `types` (all when None) after sequence number `after`; None when
     nothing came for `HEARTBEAT_SECONDS` (a heartbeat is due). It ends with a StreamEnd at
-    `expires_at`, or once `revoked()` says so (asked before each batch and heartbeat)."""
+    `expires_at`, or once `revoked()` says so (asked before each batch, and at least
+    every `REVOCATION_CHECK_SECONDS` while quiet)."""
 
     def seconds_left() -> float:
         if expires_at is None:
@@ -201,8 +205,21 @@ async def live_events(
             # Every event up to `seen` had committed before the read: none of them is for
             # this stream, so the next read may start after it.
             position = max(position, seen)
-            heartbeat = HEARTBEAT_SECONDS - (time.monotonic() - quiet_since)
-            wait = max(min(heartbeat, seconds_left()), 0.0)
-            if not await feed.wait_beyond(seen, wait) and heartbeat <= wait:
-                yield None
-                quiet_since = time.monotonic()
+            while True:  # quiet: wait for news, a heartbeat due, or the end
+                heartbeat = HEARTBEAT_SECONDS - (time.monotonic() - quiet_since)
+                wait = min(heartbeat, seconds_left())
+                if revoked is not None:
+                    # A quiet stream of a user disabled meanwhile ends within about a
+                    # second, not at the next event or heartbeat; asking costs no query.
+                    wait = min(wait, REVOCATION_CHECK_SECONDS)
+                wait = max(wait, 0.0)
+                if await feed.wait_beyond(seen, wait):
+                    break
+                if heartbeat <= wait:
+                    yield None
+                    quiet_since = time.monotonic()
+                    break
+                end = await ended()
+                if end is not None:
+                    yield end
+                    return
