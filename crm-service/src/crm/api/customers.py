@@ -33,6 +33,24 @@ RestoreAccess = Annotated[Access, Depends(Authorize("crm", "customers", "restore
 Tag = Annotated[Words, Field(max_length=50)]
 Phone = Annotated[Words, Field(max_length=50)]
 
+
+class PostalAddress(Address):
+    """An address as a request gives it: each line of a bounded length (every event about
+    the customer carries its addresses) and no member but these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    street: str = Field(max_length=200, description="Street and house number.")
+    street2: str | None = Field(
+        default=None, max_length=200, description="Second address line, if any."
+    )
+    postal_code: str | None = Field(default=None, max_length=20)
+    city: str = Field(max_length=100)
+    region: str | None = Field(
+        default=None, max_length=100, description="State, province or county."
+    )
+
+
 ADDRESS_EXAMPLE: dict[str, JsonValue] = {
     "street": "Hauptstraße 5",
     "postal_code": "10115",
@@ -79,8 +97,8 @@ class CustomerCreate(BaseModel):
     payment_terms_days: JsonInt | None = Field(
         default=None, ge=0, le=365, description="Defaults to the company's payment terms."
     )
-    billing_address: Address | None = None
-    shipping_address: Address | None = None
+    billing_address: PostalAddress | None = None
+    shipping_address: PostalAddress | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, JsonValue] = Field(default_factory=dict, max_length=100)
 
@@ -103,8 +121,8 @@ class CustomerUpdate(BaseModel):
     owner_id: uuid.UUID | None = None
     credit_limit: Money | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     payment_terms_days: Annotated[JsonInt | None, NotNull] = Field(default=None, ge=0, le=365)
-    billing_address: Address | None = None
-    shipping_address: Address | None = None
+    billing_address: PostalAddress | None = None
+    shipping_address: PostalAddress | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     custom_fields: Annotated[dict[str, JsonValue] | None, NotNull] = Field(
         default=None,

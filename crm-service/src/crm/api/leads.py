@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue, model_validator
 
 from crm.adapters.pipeline import Lead
-from crm.api.customers import Phone, Tag
+from crm.api.customers import Phone, PostalAddress, Tag
 from crm.api.deps import UnitOfWorkDep
 from crm.service import leads
-from shared_schemas.events.values import Address
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
@@ -151,8 +150,8 @@ class ConversionCustomer(BaseModel):
     owner_id: uuid.UUID | None = None
     credit_limit: Money | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     payment_terms_days: JsonInt | None = Field(default=None, ge=0, le=365)
-    billing_address: Address | None = None
-    shipping_address: Address | None = None
+    billing_address: PostalAddress | None = None
+    shipping_address: PostalAddress | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, JsonValue] = Field(default_factory=dict, max_length=100)
 
