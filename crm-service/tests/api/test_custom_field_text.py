@@ -57,3 +57,32 @@ async def test_a_custom_text_changed_to_a_long_one_is_kept(crm: Crm) -> None:
     assert read.json()["custom_fields"] == {"motto": motto}
     assert await names(crm, headers, {"cf.motto": motto}) == ["Acme"]
     assert await names(crm, headers, {"cf.motto": "short"}) == []
+
+
+async def test_a_change_too_large_to_publish_is_422_and_changes_nothing(crm: Crm) -> None:
+    headers = crm.headers("admin")
+    keys = [f"note_{number}" for number in range(60)]
+    for key in keys:
+        field = {"key": key, "label": key, "type": "text"}
+        defined = await crm.client.post("/custom-fields", json=field, headers=headers)
+        assert defined.status_code == 201, defined.text
+    first = dict.fromkeys(keys, "😀" * 1000)
+    body = {"kind": "company", "name": "Acme", "custom_fields": first}
+    created = await crm.client.post("/customers", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+
+    # The update event carries the state, and each field before and after: too large.
+    changed = await crm.client.patch(
+        f"/customers/{created.json()['id']}",
+        json={"custom_fields": dict.fromkeys(keys, "🙂" * 1000)},
+        headers=headers,
+    )
+
+    assert changed.status_code == 422, changed.text
+    assert changed.headers["content-type"].startswith("application/problem+json")
+    assert changed.json()["errors"] == [
+        {"field": "request", "message": "too large to publish as an event"}
+    ]
+    read = await crm.client.get(f"/customers/{created.json()['id']}", headers=headers)
+    assert read.json() == created.json()
+    assert await crm.events("crm.customer.updated.v1") == []
