@@ -276,3 +276,55 @@ async def test_a_claim_that_holds_the_fingerprint_of_the_bytes_still_replays_the
     again = await post_bytes(service, "k-bytes", body)
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
     assert await service.effects(7) == 1
+
+
+async def stored_fingerprint(service: Service, key: str) -> str:
+    keys = service.probe.tables.idempotency_keys
+    async with service.engine.connect() as connection:
+        query = select(keys.c.fingerprint).where(keys.c.key == key)
+        return str((await connection.execute(query)).scalar_one())
+
+
+async def test_a_secret_in_the_body_leaves_no_trace_in_the_keys_table(service: Service) -> None:
+    """A copy of the database must not let anyone check a guess at a password or a
+    signing key against the fingerprints kept for a day: they are the same whatever the
+    secret, in a JSON body (at any depth) and in a form alike."""
+    first = await service.post("/effects", "k-secret-1", seq=8, password="hunter2")
+    assert first.status_code == 201, first.text
+    # The same request but for its secret, under another key: its effect runs again.
+    other = await service.post("/effects", "k-secret-2", seq=8, password="another one")
+    assert other.status_code == 201, other.text
+    assert await stored_fingerprint(service, "k-secret-1") == await stored_fingerprint(
+        service, "k-secret-2"
+    )
+    # A retry that changes only the secret is the same request: replayed, not run again.
+    again = await service.post("/effects", "k-secret-1", seq=8, password="a third")
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert await service.effects(8) == 2
+    # Any other member still tells requests apart.
+    changed = await service.post("/effects", "k-secret-1", seq=9, password="hunter2")
+    assert_problem(changed, 422, "idempotency-key-reused", "different request")
+
+    nested = [
+        await service.post("/effects", f"k-nested-{n}", seq=10, hook={"secret": secret})
+        for n, secret in enumerate(("whsec_one", "whsec_two"))
+    ]
+    assert [answer.status_code for answer in nested] == [201, 201]
+    assert await stored_fingerprint(service, "k-nested-0") == await stored_fingerprint(
+        service, "k-nested-1"
+    )
+
+    headers = {**development_bearer("admin"), "Content-Type": "application/x-www-form-urlencoded"}
+    for n, form in enumerate(
+        (
+            b"grant_type=refresh_token&refresh_token=rt-one",
+            b"refresh_token=rt-two&grant_type=refresh_token",
+        )
+    ):
+        answer = await service.client.post(
+            "/effects", content=form, headers={**headers, "Idempotency-Key": f"k-form-{n}"}
+        )
+        assert answer.status_code == 422, answer.text  # the route takes JSON: a stored refusal
+    assert await stored_fingerprint(service, "k-form-0") == await stored_fingerprint(
+        service, "k-form-1"
+    )

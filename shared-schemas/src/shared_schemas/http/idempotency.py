@@ -1,7 +1,8 @@
 """`Idempotency-Key` on POST: the same key with the same request replays the first
 response; with a different request it is a 422; while the first is still running, a 409.
 A JSON body is the same when it says the same: the order of its members and the white
-space between them do not count.
+space between them do not count (nor the order of a form's parameters). Secrets in a body
+(`SECRET_MEMBERS`) are left out of what is compared, so none is kept here in any form.
 
 Keys are scoped to the authenticated user and kept for a day. The key is claimed before
 the request runs and its response stored after. In between, the transaction that makes
@@ -35,6 +36,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import (
     JSON,
@@ -78,6 +80,15 @@ COMPLETED = "completed"  # its response is stored and replayed
 # Refusals that ask the client to try again later; never stored for an attempt that took
 # no effect.
 _TRY_AGAIN = frozenset({409, 429})
+# Members of a JSON body (at any depth) or a form whose values are secrets: a password, a
+# token, a webhook's signing key. The fingerprint stands a fixed mark in for each, so the
+# keys table, which a copy of the database reveals, holds no fast check of a guess at one
+# (the user table keeps passwords only as argon2 hashes). A retry that changes only a
+# secret is therefore the same request.
+SECRET_MEMBERS = frozenset(
+    {"password", "secret", "client_secret", "refresh_token", "subject_token"}
+)
+_SECRET_MARK = "<secret>"  # noqa: S105 - the mark that stands in for one
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -433,12 +444,15 @@ async def _read_body(receive: Receive) -> bytes:
 
 def _fingerprints(scope: Scope, body: bytes) -> tuple[str, ...]:
     """The request's fingerprint, the one stored with a new claim, first: over the body's
-    canonical JSON (members sorted, no white space) when it is JSON, so the same document
-    sent again in another member order or layout is the same request. Then, for a JSON
-    body, the fingerprint of its bytes as they came, which claims made before bodies were
-    made canonical hold, so a retry of one still matches."""
+    canonical form (JSON with its members sorted and no white space, a form's parameters
+    sorted), so the same document sent again in another member order or layout is the
+    same request, with every secret's value left out (`SECRET_MEMBERS`). Then the
+    fingerprint of the bytes as they came, which claims made before bodies were made
+    canonical hold, so a retry of one still matches (it is compared, never stored)."""
     canonical = _canonical_json(body)
     if canonical is None:
+        canonical = _canonical_form(scope, body)
+    if canonical == body:
         return (_fingerprint(scope, body),)
     return (_fingerprint(scope, canonical), _fingerprint(scope, body))
 
@@ -446,9 +460,33 @@ def _fingerprints(scope: Scope, body: bytes) -> tuple[str, ...]:
 def _canonical_json(body: bytes) -> bytes | None:
     try:
         document = json.loads(body)
-    except ValueError:  # not JSON (nor UTF-8): compared as bytes
+    except ValueError:  # not JSON (nor UTF-8)
         return None
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(_without_secrets(document), sort_keys=True, separators=(",", ":")).encode()
+
+
+def _without_secrets(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {
+            name: _SECRET_MARK if name in SECRET_MEMBERS else _without_secrets(value)
+            for name, value in document.items()
+        }
+    if isinstance(document, list):
+        return [_without_secrets(item) for item in document]
+    return document
+
+
+def _canonical_form(scope: Scope, body: bytes) -> bytes:
+    """A form's parameters sorted, secrets left out; any other body as it came."""
+    content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+    if content_type.split(b";")[0].strip().lower() != b"application/x-www-form-urlencoded":
+        return body
+    # Latin-1 maps each byte to one character and back: any bytes survive unchanged.
+    pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    parameters = sorted(
+        (name, _SECRET_MARK if name in SECRET_MEMBERS else value) for name, value in pairs
+    )
+    return urlencode(parameters, encoding="latin-1").encode("latin-1")
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
