@@ -86,3 +86,32 @@ async def test_a_change_too_large_to_publish_is_422_and_changes_nothing(crm: Crm
     read = await crm.client.get(f"/customers/{created.json()['id']}", headers=headers)
     assert read.json() == created.json()
     assert await crm.events("crm.customer.updated.v1") == []
+
+
+@pytest.mark.parametrize(
+    "options", [["smb", "smb"], ["SMB", "smb"], ["Groß", "GROSS"]], ids=["same", "case", "fold"]
+)
+async def test_select_options_that_a_filter_cannot_tell_apart_are_refused(
+    crm: Crm, options: list[str]
+) -> None:
+    headers = crm.headers("admin")
+    field = {"key": "segment", "label": "Segment", "type": "select", "options": options}
+
+    refused = await crm.client.post("/custom-fields", json=field, headers=headers)
+
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["options"]
+    assert (await crm.client.get("/custom-fields", headers=headers)).json() == []
+
+
+async def test_a_field_other_than_select_has_no_options_even_if_sent_empty(crm: Crm) -> None:
+    headers = crm.headers("admin")
+    field = {"key": "motto", "label": "Motto", "type": "text", "options": []}
+
+    created = await crm.client.post("/custom-fields", json=field, headers=headers)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["options"] is None
+    assert [
+        item["options"] for item in (await crm.client.get("/custom-fields", headers=headers)).json()
+    ] == [None]

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm.api.deps import UnitOfWorkDep
 from crm.service import custom_fields
@@ -15,6 +15,7 @@ from shared_schemas.http.concurrency import set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
+from shared_schemas.listing import normalise
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
 
@@ -49,12 +50,24 @@ class CustomFieldCreate(BaseModel):
     required: JsonBool = False
     description: str | None = Field(default=None, max_length=1000)
 
+    @field_validator("options")
+    @classmethod
+    def _options_tell_apart(cls, options: list[str] | None) -> list[str] | None:
+        # `cf.<key>=` compares values folded, as every search does: options equal but for
+        # case would be one filter value.
+        folded = [normalise(option) for option in options or []]
+        if len(set(folded)) != len(folded):
+            raise ValueError("options must differ from each other, ignoring case")
+        return options
+
     @model_validator(mode="after")
     def _options_for_select_only(self) -> CustomFieldCreate:
         if self.type == "select" and not self.options:
             raise ValueError("a select field needs options")
         if self.type != "select" and self.options:
             raise ValueError("only select fields have options")
+        if self.type != "select":
+            self.options = None  # an empty list sent with a text field: none, as read
         return self
 
 
