@@ -115,3 +115,27 @@ async def test_a_field_other_than_select_has_no_options_even_if_sent_empty(crm: 
     assert [
         item["options"] for item in (await crm.client.get("/custom-fields", headers=headers)).json()
     ] == [None]
+
+
+@pytest.mark.parametrize("value", [20261201, "20261201", "2026-W48-1", "2026-12-01T00:00"])
+async def test_a_custom_date_is_a_text_in_yyyy_mm_dd(crm: Crm, value: object) -> None:
+    headers = crm.headers("admin")
+    field = {"key": "founded", "label": "Founded", "type": "date"}
+    assert (await crm.client.post("/custom-fields", json=field, headers=headers)).status_code == 201
+    body = {"kind": "company", "name": "Acme", "custom_fields": {"founded": value}}
+
+    refused = await crm.client.post("/customers", json=body, headers=headers)
+    filtered = await crm.client.get(
+        "/customers", params={"cf.founded": str(value)}, headers=headers
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"field": "custom_fields.founded", "message": "must be a date (YYYY-MM-DD)"}
+    ]
+    assert filtered.status_code == 422, filtered.text
+    assert (await crm.client.get("/customers", headers=headers)).json()["items"] == []
+    kept = await crm.client.post(
+        "/customers", json={**body, "custom_fields": {"founded": "2026-12-01"}}, headers=headers
+    )
+    assert kept.json()["custom_fields"] == {"founded": "2026-12-01"}

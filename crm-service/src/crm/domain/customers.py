@@ -20,6 +20,8 @@ MAX_TAGS = 50
 NUMBER_INTEGER_DIGITS = 14
 NUMBER_DECIMALS = 6
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
 # Legal forms that do not make two company names different ("Acme GmbH" = "ACME").
 _LEGAL_FORMS = frozenset(
     {
@@ -154,8 +156,11 @@ def _canonical(definition: FieldDefinition, value: Any) -> Any:
                 raise ValueError(f"must have at most {NUMBER_DECIMALS} decimals")
         return format(number, "f")
     if kind == "date":
+        # A JSON text in the one form the API writes dates in: not 20261201, "2026-W48-1".
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            raise ValueError("must be a date (YYYY-MM-DD)")
         try:
-            return date.fromisoformat(str(value)).isoformat()
+            return date.fromisoformat(value).isoformat()
         except ValueError as exc:
             raise ValueError("must be a date (YYYY-MM-DD)") from exc
     if kind == "boolean":
