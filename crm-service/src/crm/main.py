@@ -6,8 +6,7 @@ and the consumer too, for the smallest deployments.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,8 +18,7 @@ from crm.integration import handlers
 from crm.service import quote_expiry
 from crm.service.customer_creation import customer_writer
 from shared_schemas.database import create_engine, session_factory
-from shared_schemas.http.problems import Problem, problem_response
-from shared_schemas.messaging import EventTooLarge, KafkaSettings, Workers
+from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
 
@@ -54,22 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.customer_writer = customer_writer(app.state.sessions, settings)
-    app.add_exception_handler(EventTooLarge, _on_event_too_large)
     return app
-
-
-async def _on_event_too_large(request: Request, exc: Exception) -> JSONResponse:
-    # Raised while the change is recorded, inside its transaction: nothing was written.
-    # Many long custom field values changed at once make an update event past the limit.
-    problem = Problem(
-        422,
-        "The change is too large to publish as one event; change fewer or shorter values "
-        "at a time.",
-        kind="validation-error",
-        title="Validation error",
-        errors=[{"field": "request", "message": "too large to publish as an event"}],
-    )
-    return problem_response(problem, request.url.path)
 
 
 entry_points = EntryPoints("crm", Settings, create_app, build_workers)

@@ -469,3 +469,37 @@ async def test_the_customer_replica_keeps_the_newest_state(erp: Erp) -> None:
         True,
         4,
     )
+
+
+async def test_a_warehouse_address_has_bounded_lines_and_no_unknown_member(erp: Erp) -> None:
+    headers = erp.headers("warehouse")
+    address = {"street": "Lagerweg 1", "city": "Berlin", "country": "DE"}
+    refused = {
+        "address.zip": {**address, "zip": "12345"},
+        "address.street": {**address, "street": "x" * 201},
+        "address.postal_code": {**address, "postal_code": "1" * 21},
+    }
+    for field, bad in refused.items():
+        response = await erp.client.post(
+            "/warehouses",
+            json={"code": "BER", "name": "Berlin", "address": bad},
+            headers=headers,
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert field in [error["field"] for error in response.json()["errors"]], response.text
+    assert (await erp.client.get("/warehouses", headers=headers)).json()["items"] == []
+    kept = await erp.client.post(
+        "/warehouses",
+        json={"code": "BER", "name": "Berlin", "address": {**address, "street": "x" * 200}},
+        headers=headers,
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["address"]["street"] == "x" * 200
+    changed = await erp.client.patch(
+        f"/warehouses/{kept.json()['id']}",
+        json={"address": {**address, "zip": "12345"}},
+        headers=headers,
+    )
+    assert changed.status_code == 422, changed.text
+    assert [e["field"] for e in changed.json()["errors"]] == ["address.zip"]

@@ -13,7 +13,8 @@ from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Select
@@ -26,7 +27,7 @@ from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import HeadAsGet, RequestContextMiddleware
 from shared_schemas.http.openapi import install_conventions
 from shared_schemas.http.probes import probes_router
-from shared_schemas.http.problems import install_problem_handlers
+from shared_schemas.http.problems import Problem, install_problem_handlers, problem_response
 from shared_schemas.identity import (
     DEFAULT_AUDIENCE,
     DEFAULT_ISSUER,
@@ -39,9 +40,25 @@ from shared_schemas.identity.revocation import RevokedIds
 from shared_schemas.messaging.admin_api import operations_router
 from shared_schemas.messaging.kafka import KafkaSettings
 from shared_schemas.messaging.metrics import refresh_outbox_gauges
+from shared_schemas.messaging.outbox import EventTooLarge
 from shared_schemas.messaging.workers import Workers, run_background, serve_process_metrics
 
 log = logging.getLogger(__name__)
+
+_EVENT_TOO_LARGE = Problem(
+    422,
+    "The change is too large to publish as one event; change fewer or shorter values at a time.",
+    kind="validation-error",
+    title="Validation error",
+    errors=[{"field": "request", "message": "too large to publish as an event"}],
+)
+
+
+async def _on_event_too_large(request: Request, exc: Exception) -> JSONResponse:
+    """A change whose event would pass the size limit: raised while the event is recorded,
+    inside the change's own transaction, so nothing was written. Every field has a length
+    limit, but an event may carry many fields, before and after the change."""
+    return problem_response(_EVENT_TOO_LARGE, request.url.path)
 
 
 class CompanySettings(BaseSettings):
@@ -196,6 +213,7 @@ def create_service_app(
         )
     app.state.token_verifier = verifier(settings.identity(), revoked)
     install_problem_handlers(app)
+    app.add_exception_handler(EventTooLarge, _on_event_too_large)
     app.add_middleware(
         IdempotencyMiddleware,
         engine=engine,

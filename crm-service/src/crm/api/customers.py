@@ -13,6 +13,7 @@ from crm.adapters.customers import Customer
 from crm.api.deps import UnitOfWorkDep
 from crm.service import customer_creation, customer_search, customers
 from shared_schemas.events.values import Address
+from shared_schemas.http.address import PostalAddress
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
@@ -32,23 +33,6 @@ RestoreAccess = Annotated[Access, Depends(Authorize("crm", "customers", "restore
 
 Tag = Annotated[Words, Field(max_length=50)]
 Phone = Annotated[Words, Field(max_length=50)]
-
-
-class PostalAddress(Address):
-    """An address as a request gives it: each line of a bounded length (every event about
-    the customer carries its addresses) and no member but these."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    street: str = Field(max_length=200, description="Street and house number.")
-    street2: str | None = Field(
-        default=None, max_length=200, description="Second address line, if any."
-    )
-    postal_code: str | None = Field(default=None, max_length=20)
-    city: str = Field(max_length=100)
-    region: str | None = Field(
-        default=None, max_length=100, description="State, province or county."
-    )
 
 
 ADDRESS_EXAMPLE: dict[str, JsonValue] = {

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue, model_validator
 
 from crm.adapters.pipeline import Lead
-from crm.api.customers import Phone, PostalAddress, Tag
+from crm.api.customers import Phone, Tag
 from crm.api.deps import UnitOfWorkDep
 from crm.service import leads
+from shared_schemas.http.address import PostalAddress
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page

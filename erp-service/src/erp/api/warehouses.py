@@ -13,7 +13,7 @@ from sqlalchemy import and_, select
 from erp.adapters.catalog import Warehouse
 from erp.api.deps import UnitOfWorkDep
 from erp.service import catalog
-from shared_schemas.events.values import Address
+from shared_schemas.http.address import PostalAddress
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.json_types import JsonBool
 from shared_schemas.http.pagination import Cursor, Limit, Page
@@ -50,7 +50,7 @@ class WarehouseCreate(BaseModel):
 
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9_-]+$")
     name: Words = Field(max_length=200)
-    address: Address | None = None
+    address: PostalAddress | None = None
     is_default: JsonBool = Field(
         default=False, description="The first warehouse is the default whatever this says."
     )
@@ -62,7 +62,7 @@ class WarehouseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Berlin"}]})
 
     name: Annotated[Words | None, NotNull] = Field(default=None, max_length=200)
-    address: Address | None = None
+    address: PostalAddress | None = None
     active: Annotated[JsonBool | None, NotNull] = None
 
 
