@@ -116,6 +116,44 @@ async def test_a_day_is_a_whole_day_of_the_company_s_calendar(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_a_bound_beyond_the_calendar_in_utc_is_no_bound_or_one_nothing_passes(
+    package: str, tmp_path: Path
+) -> None:
+    """Times at the calendar's edges that fall outside it in UTC, where databases compare
+    them (the first day in a zone east of UTC, the last one west of it): every record is
+    on one side of such a bound, so the list answers, never a 422 or a 500."""
+    before, after = "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"
+    checked = []
+    async with service_lists(package, tmp_path, "Pacific/Kiritimati") as (client, headers, lists):
+        for path, names in lists:
+            for name in sorted(
+                names & {"created_from", "created_to", "occurred_from", "occurred_to"}
+            ):
+                for value in (before, after, "0001-01-01"):
+                    response = await client.get(path, params={name: value}, headers=headers)
+                    assert response.status_code == 200, f"{path}?{name}={value}: {response.text}"
+                checked.append(f"{path}?{name}")
+        assert checked, "no list with a time range found"
+        if package != "crm":
+            return
+        created = await client.post(
+            "/customers", json={"kind": "company", "name": "Edge Ltd"}, headers=headers
+        )
+        assert created.status_code == 201, created.text
+
+        async def found(**query: str) -> list[str]:
+            page = await client.get("/customers", params=query, headers=headers)
+            assert page.status_code == 200, page.text
+            return [customer["name"] for customer in page.json()["items"]]
+
+        assert await found(created_from=before) == ["Edge Ltd"]
+        assert await found(created_from="0001-01-01") == ["Edge Ltd"]
+        assert await found(created_to=after) == ["Edge Ltd"]
+        assert await found(created_to=before) == []
+        assert await found(created_from=after) == []
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
 async def test_every_list_names_a_bad_query_parameter_as_query_dot_name(
     package: str, tmp_path: Path
 ) -> None:

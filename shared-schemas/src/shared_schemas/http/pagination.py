@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -91,6 +91,22 @@ def _start_of(request: Request, day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=request.app.state.settings.company.zone)
 
 
+_FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
+
+def _in_utc(
+    moment: datetime, *, before_calendar: datetime | None, after_calendar: datetime | None
+) -> datetime | None:
+    """A range's bound in UTC, as every database compares it. A bound that falls before
+    year 1 or past year 9999 there (0001-01-01 at +01:00) has every record on one side:
+    it is no bound (None) or one no record passes, as the caller says for each side."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return before_calendar if moment.year == 1 else after_calendar
+
+
 def range_from(name: str, what: str) -> Any:
     """The dependency reading query parameter `name`, the start of a time range: a time
     with its zone, or a day, which starts at its first moment in the company's zone."""
@@ -100,9 +116,10 @@ def range_from(name: str, what: str) -> Any:
     )
 
     def start(request: Request, value: datetime | date | None = None) -> datetime | None:
-        if value is None or isinstance(value, datetime):
-            return value
-        return _start_of(request, value)
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else _start_of(request, value)
+        return _in_utc(moment, before_calendar=None, after_calendar=_LAST_MOMENT)
 
     return _reading(start, name, description)
 
@@ -116,11 +133,13 @@ def range_to(name: str, what: str) -> Any:
     )
 
     def end(request: Request, value: datetime | date | None = None) -> datetime | None:
-        if value is None or isinstance(value, datetime):
-            return value
-        if value == date.max:
+        if value is None or value == date.max:
             return None  # everything happened by the end of the calendar
-        return _start_of(request, value + timedelta(days=1))
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            moment = _start_of(request, value + timedelta(days=1))
+        return _in_utc(moment, before_calendar=_FIRST_MOMENT, after_calendar=None)
 
     return _reading(end, name, description)
 
