@@ -13,7 +13,8 @@ from tests.support.crm import Crm
 
 pytestmark = pytest.mark.api
 
-BLANKS = ("", "   ", "\t\n", "\u00a0\u2003")  # the last: a no-break and an em space
+# No-break and em spaces; a zero-width space and a byte order mark, which print as nothing.
+BLANKS = ("", "   ", "\t\n", "\u00a0\u2003", "\u200b", "\ufeff \u200b")
 
 
 def assert_refused(response: httpx.Response, field: str) -> None:
@@ -35,7 +36,7 @@ async def test_a_blank_name_creates_no_customer_and_a_padded_one_is_trimmed(
 
     created = await crm.client.post(
         "/customers",
-        json={"kind": "company", "name": "  Acme GmbH\n", "tags": [" vip "]},
+        json={"kind": "company", "name": "\ufeff  Acme GmbH\u200b\n", "tags": [" vip "]},
         headers=sales,
     )
     assert created.status_code == 201, created.text
