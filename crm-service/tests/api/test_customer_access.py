@@ -50,6 +50,9 @@ async def test_each_role_reads_and_creates_customers_as_the_table_says(
 ) -> None:
     headers = crm.headers(role, None)
     assert (await crm.client.get("/customers", headers=headers)).status_code == read
+    # Who reads customers reads what their custom values are (labels, types, options).
+    definitions = await crm.client.get("/custom-fields", headers=headers)
+    assert definitions.status_code == read, definitions.text
     response = await crm.client.post("/customers", json=ACME, headers=headers)
     assert response.status_code == create_, response.text
     if create_ == 403:

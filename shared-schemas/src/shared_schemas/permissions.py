@@ -69,6 +69,10 @@ CRM_OWNED = ("customers", "contacts", "leads", "opportunities", "quotes", "activ
 READ = "read"
 CREATE = "create"
 
+# Reading customers takes reading what their custom values are (the field definitions:
+# labels, types, options), or a custom value could not be shown for what it is.
+_CUSTOMERS_READ = ("customers", "custom-fields")
+
 _SALES_ERP = (
     grant("erp", ("products", "stock", "warehouses", "orders", "invoices"), READ),
     grant("erp", "orders", CREATE),
@@ -97,7 +101,7 @@ PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
     ),
     Role.SALES_MANAGER: (grant("crm", ANY, ANY), *_SALES_ERP, _EVENTS, _OVERVIEW),
     Role.SUPPORT: (
-        grant("crm", ("customers", "contacts", "quotes", "employees"), READ),
+        grant("crm", (*_CUSTOMERS_READ, "contacts", "quotes", "employees"), READ),
         grant("crm", ("inquiries", "activities"), ANY),
         grant("erp", ("products", "orders", "shipments"), READ),
         _EVENTS,
@@ -111,7 +115,7 @@ PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
         _EVENTS,
     ),
     Role.FINANCE: (
-        grant("crm", "customers", READ),
+        grant("crm", _CUSTOMERS_READ, READ),
         grant("crm", "customers", "update", fields=("credit_limit", "payment_terms_days")),
         grant("erp", ("invoices", "payments", "ledger", "reports", "budgets"), ANY),
         grant("erp", "orders", (READ, "release")),
