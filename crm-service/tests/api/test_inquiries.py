@@ -417,6 +417,32 @@ async def test_each_role_reads_and_works_inquiries_as_the_table_says(
     assert status == ("resolved" if write == 201 else "new")
 
 
+async def test_a_sales_rep_works_the_inquiries_assigned_to_them_and_no_other(
+    crm: Crm, agent: uuid.UUID, sales_rep: uuid.UUID, customer_id: str
+) -> None:
+    mine = await open_one(crm, agent, customer_id, assignee_id=str(sales_rep))
+    theirs = await open_one(crm, agent, customer_id)
+    rep = crm.headers("sales", sales_rep)
+    url = f"/inquiries/{mine['id']}"
+    changed = await crm.client.patch(url, json={"priority": "high"}, headers=rep)
+    assert changed.status_code == 200, changed.text
+    # Every step of the life cycle, as the assignee.
+    for action in ("open", "pend", "resume", "resolve", "reopen", "resolve", "close"):
+        response = await move_as(crm, rep, mine["id"], action)
+        assert response.status_code == 200, (action, response.text)
+    assert (await crm.client.get(url, headers=rep)).json()["status"] == "closed"
+    # Another's inquiry stays theirs, and opening inquiries stays support's.
+    refused = await crm.client.patch(
+        f"/inquiries/{theirs['id']}", json={"priority": "high"}, headers=rep
+    )
+    assert refused.status_code == 403, refused.text
+    assert (await move_as(crm, rep, theirs["id"], "open")).status_code == 403
+    opened = await crm.client.post("/inquiries", json=inquiry(customer_id), headers=rep)
+    assert opened.status_code == 403, opened.text
+    untouched = await crm.client.get(f"/inquiries/{theirs['id']}", headers=rep)
+    assert (untouched.json()["status"], untouched.json()["version"]) == ("new", 1)
+
+
 async def move_as(crm: Crm, headers: dict[str, str], inquiry_id: str, action: str) -> Any:
     body = {"resolution": "Done."} if action == "resolve" else None
     return await crm.client.post(f"/inquiries/{inquiry_id}/{action}", json=body, headers=headers)

@@ -73,6 +73,15 @@ CREATE = "create"
 # labels, types, options), or a custom value could not be shown for what it is.
 _CUSTOMERS_READ = ("customers", "custom-fields")
 
+# An inquiry may be assigned to a sales rep (design §5), who then works it as any record
+# they own: changes it and moves it through its life cycle, but opens none (support's).
+_ASSIGNED_INQUIRIES = grant(
+    "crm",
+    "inquiries",
+    ("update", "open", "pend", "resume", "resolve", "reopen", "close"),
+    Scope.OWN,
+)
+
 _SALES_ERP = (
     grant("erp", ("products", "stock", "warehouses", "orders", "invoices"), READ),
     grant("erp", "orders", CREATE),
@@ -95,6 +104,7 @@ PERMISSIONS: Mapping[Role, tuple[Grant, ...]] = {
         grant("crm", ANY, READ),
         grant("crm", CRM_OWNED, CREATE),
         grant("crm", CRM_OWNED, ANY, Scope.OWN),
+        _ASSIGNED_INQUIRIES,
         *_SALES_ERP,
         _EVENTS,
         _OVERVIEW,

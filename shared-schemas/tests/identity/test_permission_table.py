@@ -41,7 +41,9 @@ EXPECTED: dict[tuple[str, str, str], frozenset[Role]] = {
     ("crm", "quotes", "accept"): frozenset({A, S, M}),
     ("crm", "inquiries", "read"): frozenset({A, S, M, SUP}),
     ("crm", "inquiries", "create"): frozenset({A, M, SUP}),
-    ("crm", "inquiries", "resolve"): frozenset({A, M, SUP}),
+    # Sales only the inquiries assigned to them (scope own, below).
+    ("crm", "inquiries", "resolve"): frozenset({A, S, M, SUP}),
+    ("crm", "custom-fields", "read"): frozenset({A, S, M, SUP, F}),
     ("crm", "activities", "create"): frozenset({A, S, M, SUP}),
     ("crm", "forecast", "read"): frozenset({A, S, M}),
     ("erp", "products", "read"): frozenset({A, S, M, SUP, W, F}),
@@ -94,6 +96,8 @@ def test_sales_reads_all_of_crm_but_changes_only_what_it_owns() -> None:
     assert allowed_scope([S], "crm", "leads", "create") is Scope.ALL
     assert allowed_scope([S], "crm", "leads", "update") is Scope.OWN
     assert allowed_scope([S], "crm", "quotes", "accept") is Scope.OWN
+    assert allowed_scope([S], "crm", "inquiries", "resolve") is Scope.OWN
+    assert allowed_scope([S], "crm", "inquiries", "create") is None
     assert allowed_scope([M], "crm", "quotes", "accept") is Scope.ALL
     # Several roles: the widest scope wins.
     assert allowed_scope([S, M], "crm", "leads", "update") is Scope.ALL
