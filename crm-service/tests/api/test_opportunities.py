@@ -207,6 +207,10 @@ async def test_moving_to_the_current_stage_is_409_naming_the_allowed_moves(
     response = await move(crm, opened["id"], "stage:proposal", rep)
     assert response.status_code == 409
     assert response.json()["current_status"] == "proposal"
+    assert response.json()["detail"] == (
+        "An opportunity in status 'proposal' cannot move to proposal; allowed: "
+        "prospecting, qualification, negotiation, win, lose."
+    )
     assert response.json()["allowed"] == [
         "prospecting",
         "qualification",

@@ -73,11 +73,14 @@ class Forbidden(DomainError):
 class StateMachine:
     """Statuses and the named actions that move between them.
 
-    `moves[status][action] = next_status`; a status without moves is final.
+    `moves[status][action] = next_status`; a status without moves is final. `phrases`
+    words an action that is no verb for the refusal's message (an opportunity's target
+    stage: "cannot move to negotiation").
     """
 
     entity: str
     moves: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    phrases: Mapping[str, str] = field(default_factory=dict)
 
     def allowed(self, current: str) -> list[str]:
         return list(self.moves.get(current, {}))
@@ -86,7 +89,9 @@ class StateMachine:
         """The status `action` leads to from `current`, or IllegalTransition."""
         target = self.moves.get(current, {}).get(action)
         if target is None:
-            raise IllegalTransition(self.entity, current, action, self.allowed(current))
+            raise IllegalTransition(
+                self.entity, current, self.phrases.get(action, action), self.allowed(current)
+            )
         return target
 
     @property

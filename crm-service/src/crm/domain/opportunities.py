@@ -39,6 +39,7 @@ PIPELINE = StateMachine(
         for stage in OPEN_STAGES
     }
     | {"won": {}, "lost": {}},
+    {stage: f"move to {stage}" for stage in OPEN_STAGES},
 )
 
 
