@@ -96,7 +96,9 @@ def next_attempt_at(
 
 
 def excerpt(text: str) -> str:
-    return text[:RESPONSE_EXCERPT_CHARS]
+    """The start of a receiver's answer as the delivery log keeps it: a NUL, which a
+    binary answer may hold and a PostgreSQL text cannot, shows as U+FFFD."""
+    return text[:RESPONSE_EXCERPT_CHARS].replace("\x00", "\ufffd")
 
 
 # Event types a subscription names: exact types, `<prefix>.*` or `*`.

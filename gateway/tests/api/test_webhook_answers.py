@@ -1,0 +1,62 @@
+"""Webhooks: whatever a receiver answers, the attempt is recorded in the delivery log and
+the delivery goes on as its status says, the start of the answer shown as text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+
+from tests.support.gateway_events import events_settings, gateway_events, product_created
+
+pytestmark = pytest.mark.api
+
+SECRET = "whsec_a-receiver-secret"
+
+
+@asynccontextmanager
+async def answering(status: int, body: bytes) -> AsyncIterator[str]:
+    """A receiver on 127.0.0.1 answering every delivery with this status and body; yields
+    its URL."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=status, body=body, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_post("/hooks", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hooks"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(("status", "outcome"), [(200, "delivered"), (503, "pending")])
+async def test_an_answer_with_nul_bytes_is_recorded(
+    database_url: str, status: int, outcome: str
+) -> None:
+    async with (
+        gateway_events(events_settings(database_url)) as hub,
+        answering(status, b"ok\x00\x01binary\x00") as url,
+    ):
+        webhook = await hub.post(
+            "/api/webhooks", {"url": url, "event_types": ["erp.product.*"], "secret": SECRET}
+        )
+        await hub.publish(product_created())
+        assert await hub.dispatcher().deliver_due() == 1
+
+        page = await hub.get(f"/api/webhooks/{webhook['id']}/deliveries")
+        [logged] = page["items"]
+        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == (
+            outcome,
+            1,
+            status,
+        )
+        assert logged["last_response"].startswith("ok")
+        assert "binary" in logged["last_response"]
