@@ -185,3 +185,28 @@ async def test_an_archive_older_than_what_the_replica_holds_changes_nothing(erp:
     assert await erp.publish(stale) is Outcome.SUPERSEDED
     seen = await customer_as_ordered(erp, customer_id)
     assert (seen["version"], seen["name"]) == (3, "Acme v3")
+
+
+async def test_a_quote_accepted_after_a_restore_takes_the_customer_out_of_the_archive(
+    erp: Erp,
+) -> None:
+    await stock_up(erp)
+    customer_id = await erp.customer(version=1)
+    archived = CustomerArchived(
+        **updated(customer_id, 2).model_dump(exclude={"version", "changes", "archived"}),
+        version=2,
+    )
+    assert await erp.publish(archived) is Outcome.APPLIED
+    await refused_order(erp, customer_id)
+
+    # Restored in CRM (version 3) and a quote accepted at once (CRM accepts quotes of
+    # active customers only): the quote's event arrives before the restore's.
+    accepted = quote_accepted(
+        customer_id, [("WIDGET-1", 1, "100.00")], customer_version=3, customer_name="Acme v3"
+    )
+    assert await erp.publish(accepted) is Outcome.APPLIED
+    restored = updated(customer_id, 3, archived=False)
+    assert await erp.publish(restored) is Outcome.SUPERSEDED
+
+    seen = await customer_as_ordered(erp, customer_id)
+    assert (seen["version"], seen["name"]) == (3, "Acme v3")

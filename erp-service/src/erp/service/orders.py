@@ -360,9 +360,12 @@ async def _customers(uow: UnitOfWork, requests: Sequence[OrderRequest]) -> list[
 
 
 def _snapshot_state(snapshot: CustomerSnapshot, now: datetime) -> dict[str, Any]:
-    """The replica's columns as a quote's customer snapshot states them (`archived` is
-    not in a snapshot: an existing row keeps its own)."""
+    """The replica's columns as a quote's customer snapshot states them. CRM accepts a
+    quote of an active customer only, so the customer was not archived at the snapshot's
+    version: a newer snapshot takes the row out of an older archive (the restore that
+    came before the acceptance may arrive after it, and is then stale)."""
     return {
+        "archived": False,
         "kind": snapshot.kind,
         "name": snapshot.name,
         "email": snapshot.email,
