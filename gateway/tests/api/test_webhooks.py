@@ -294,6 +294,26 @@ async def test_a_410_disables_the_subscription_at_once(hub: GatewayEvents, hooks
     assert replay.status_code == 409
 
 
+async def test_a_410_stops_the_deliveries_of_the_batch_not_sent_yet(
+    hub: GatewayEvents, hooks: Receiver
+) -> None:
+    webhook = await subscribe(hub, hooks.url)
+    for _ in range(3):
+        await hub.publish(product_created())
+    hooks.answer(410)
+    # One at a time: the 410 comes while the batch's other deliveries wait their turn.
+    assert await hub.dispatcher(concurrency=1).deliver_due() == 3
+
+    assert len(hooks.received) == 1, "nothing more goes to a receiver that answered 410"
+    assert (await hub.get(f"/api/webhooks/{webhook['id']}"))["active"] is False
+    log = await deliveries(hub, webhook["id"])
+    assert sorted((d["status"], d["attempts"], d["last_status_code"]) for d in log) == [
+        ("failed", 0, None),
+        ("failed", 0, None),
+        ("failed", 1, 410),
+    ]
+
+
 async def test_repeated_permanent_refusals_disable_a_subscription_a_success_resets_them(
     hub: GatewayEvents, hooks: Receiver
 ) -> None:

@@ -103,6 +103,8 @@ class WebhookDispatcher:
 
             async def attempt(delivery: Claimed) -> None:
                 async with gate:
+                    if not await self._still_pending(delivery):
+                        return  # its subscription stopped since the claim: nothing to send
                     try:
                         answer = await self._send(sender, delivery)
                     except Exception as exc:
@@ -150,6 +152,23 @@ class WebhookDispatcher:
                     .values(next_attempt_at=now + self.lease)
                 )
         return claimed
+
+    async def _still_pending(self, delivery: Claimed) -> bool:
+        """Whether a claimed delivery is still to be sent: a 410 or one refusal too many
+        earlier in the batch, or an admin, may have disabled (or deleted) its subscription
+        while it waited its turn, and then the receiver gets nothing more."""
+        async with self.engine.connect() as connection:
+            connection = await connection.execution_options(**READ_ONLY)
+            found = await connection.scalar(
+                select(func.count())
+                .select_from(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery.id,
+                    WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                    WebhookDelivery.attempts == delivery.attempts,
+                )
+            )
+        return bool(found)
 
     async def _send(self, sender: WebhookSender, delivery: Claimed) -> Answer:
         try:
