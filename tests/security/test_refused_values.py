@@ -35,9 +35,8 @@ REFUSED: list[tuple[str, str, str, dict[str, Any]]] = [
             }
         },
     ),
-    # A time zone that moves a time past year 1 or 9999 in UTC.
-    ("crm", "GET", "/customers", {"params": {"created_from": "0001-01-01T00:00:00+14:00"}}),
-    ("crm", "GET", "/customers", {"params": {"created_to": "9999-12-31T23:59:59-14:00"}}),
+    # (A range's bound that a time zone moves past year 1 or 9999 in UTC is no bound or
+    # one nothing passes, not a refused value: in the platform's query tests.)
     # (A dead letter id past 64 bits names no letter: a 404, in the messaging tests.)
     # An amount with more digits than a decimal holds.
     (

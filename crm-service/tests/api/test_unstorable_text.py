@@ -60,3 +60,46 @@ async def test_a_custom_text_holding_a_lone_surrogate_is_refused(crm: Crm) -> No
     assert_refused(response, "custom_fields.motto")
     listed = await crm.client.get("/customers", headers=headers)
     assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "company", "name": "Ac\u0000me"}, "name"),
+        ({"kind": "company", "name": "Acme", "tags": ["ok", "v\u0000ip"]}, "tags.1"),
+        (
+            {
+                "kind": "company",
+                "name": "Acme",
+                "billing_address": {"street": "\u0000", "city": "B", "country": "DE"},
+            },
+            "billing_address.street",
+        ),
+    ],
+)
+async def test_text_with_a_nul_is_refused_by_name_on_every_database(
+    crm: Crm, body: dict[str, object], field: str
+) -> None:
+    """PostgreSQL cannot keep a NUL in text and SQLite could: one answer on both, naming
+    where the NUL is, and nothing created."""
+    headers = crm.headers("admin")
+    response = await crm.client.post("/customers", json=body, headers=headers)
+    assert_refused(response, field)
+    assert response.json()["errors"] == [
+        {"field": field, "message": "text may not contain a NUL character"}
+    ]
+    assert (await crm.client.get("/customers", headers=headers)).json()["items"] == []
+    assert await crm.events() == []
+
+
+async def test_a_query_with_a_nul_is_refused_by_name(crm: Crm) -> None:
+    response = await crm.client.get("/customers?q=a%00b", headers=crm.headers("admin"))
+    assert_refused(response, "query.q")
+    # An escaped backslash before u0000 is text, not a NUL: kept as sent.
+    created = await crm.client.post(
+        "/customers",
+        content=b'{"kind": "company", "name": "C:\\\\u0000"}',
+        headers={**crm.headers("admin"), "content-type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "C:\\u0000"

@@ -25,6 +25,7 @@ from shared_schemas.database import DEFAULT_TIMEOUT, create_engine, session_fact
 from shared_schemas.http.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from shared_schemas.http.idempotency import IdempotencyMiddleware
 from shared_schemas.http.middleware import HeadAsGet, RequestContextMiddleware
+from shared_schemas.http.nul_text import NulTextMiddleware
 from shared_schemas.http.openapi import install_conventions
 from shared_schemas.http.probes import probes_router
 from shared_schemas.http.problems import Problem, install_problem_handlers, problem_response
@@ -222,6 +223,7 @@ def create_service_app(
         lease=workers.idempotency_lease,
     )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(NulTextMiddleware)  # before a key is claimed for a refused request
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer has a request id
     outbox = workers.tables.outbox

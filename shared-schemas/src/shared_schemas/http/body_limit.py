@@ -29,6 +29,19 @@ def announced_fits(content_length: bytes, limit: int) -> bool:
     return length is not None and length <= limit
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (within the limit when `receive` is `limited`)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 def limited(receive: Receive, limit: int) -> Receive:
     """`receive` that raises `BodyOverLimit` once the body grows past `limit` bytes."""
     seen = 0

@@ -61,6 +61,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared_schemas.database import is_database_outage
 from shared_schemas.domain import Conflict
+from shared_schemas.http.body_limit import read_body
 from shared_schemas.http.problems import Problem, database_outage, problem_response
 from shared_schemas.identity.tokens import (
     InvalidToken,
@@ -208,7 +209,7 @@ class IdempotencyMiddleware:
         if user_id is None:
             await self.app(scope, receive, send)  # the route answers 401 itself
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         fingerprints = _fingerprints(scope, body)
         try:
             claim, stored = await self._claim(user_id, key, fingerprints)
@@ -428,18 +429,6 @@ def _not_to_store(headers: Sequence[Sequence[str]]) -> bool:
     return any(
         name.lower() == "cache-control" and "no-store" in value.lower() for name, value in headers
     )
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _fingerprints(scope: Scope, body: bytes) -> tuple[str, ...]:
