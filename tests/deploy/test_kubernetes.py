@@ -464,6 +464,34 @@ def test_every_process_starts_with_the_settings_it_is_given(
             _assert_kafka_secured(kafka, workload)
 
 
+def _read_variables(settings: type[BaseSettings]) -> set[str]:
+    prefix = settings.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in settings.model_fields}
+
+
+def test_every_variable_a_container_is_given_is_a_setting_it_reads(rendered: Rendered) -> None:
+    """A misspelt or foreign variable (ERP_ in a CRM pod, a setting renamed in the code) is
+    silently ignored at start and the process runs on its default: each one a container
+    gets is a field of its service's settings, Kafka's or the company's, or one its command
+    line or its HTTP server reads."""
+    shared = _read_variables(KafkaSettings) | _read_variables(CompanySettings)
+    for workload in rendered.workloads():
+        name = workload["metadata"]["name"]
+        if name == "kafka-topics":  # platform-config, and the factor its command line reads
+            known = shared | {"TOPIC_REPLICATION_FACTOR"}
+        else:
+            known = shared | _read_variables(service_of(workload)["settings"])
+        if labels(workload)["app.kubernetes.io/name"] == "gateway":
+            # Read by uvicorn, the gateway's HTTP server (in gateway-config, so every
+            # gateway process is given it).
+            known.add("FORWARDED_ALLOW_IPS")
+        for container in containers(workload):
+            given = set(container_env(rendered, container, outside_secret))
+            given |= {variable["name"] for variable in container.get("env", [])}
+            unknown = sorted(given - known)
+            assert not unknown, f"{rendered.overlay} {name}/{container['name']}: {unknown}"
+
+
 def _assert_kafka_secured(kafka: KafkaSettings, workload: Manifest) -> None:
     name = workload["metadata"]["name"]
     if labels(workload)["app.kubernetes.io/component"] == "migration":
