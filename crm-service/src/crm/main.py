@@ -15,7 +15,7 @@ from crm.adapters.replicas import EmployeeReplica
 from crm.api import routers
 from crm.config import SERVICE_NAME, Settings
 from crm.integration import handlers
-from crm.service import quote_expiry
+from crm.service import quote_expiry, reassignment
 from crm.service.customer_creation import customer_writer
 from shared_schemas.database import create_engine, session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
@@ -31,7 +31,10 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         handlers=handlers(settings),
         consumer_batch_size=settings.consumer_batch_size,
         consumer_group=settings.consumer_group,
-        jobs=quote_expiry.periodic_jobs(session_factory(engine), settings),
+        jobs=[
+            *quote_expiry.periodic_jobs(session_factory(engine), settings),
+            *reassignment.periodic_jobs(session_factory(engine), settings),
+        ],
     )
 
 

@@ -8,7 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from crm.adapters.pipeline import Lead
+from crm.adapters.service_desk import Inquiry
+from crm.config import Settings
+from crm.service.reassignment import reassign_leftovers
+from shared_schemas.database import session_factory
 from tests.support.crm import Crm
 
 pytestmark = pytest.mark.api
@@ -171,3 +177,46 @@ async def test_a_terminated_manager_is_not_an_heir(crm: Crm) -> None:
         assert await book.holder(key) is None, key
     for key in CLOSED:
         assert await book.holder(key) == str(leaver), key
+
+
+async def test_a_record_committed_just_after_its_owner_left_is_swept_to_the_manager(
+    crm: Crm, crm_settings: Settings
+) -> None:
+    """A lead created for a rep whose termination commits while the creation is in flight:
+    the creation found the rep active, the termination's search found no lead yet. The
+    sweep hands it on as the termination would have, and leaves everything else alone."""
+    manager = await crm.hire("sales_manager")
+    leaver = await crm.hire("sales", manager_id=manager, name="Lea Leaver")
+    book = Book(crm, leaver)
+    await book.fill()
+    await crm.terminate(leaver, manager_id=manager)
+    sessions = session_factory(crm.engine)
+    assert await reassign_leftovers(sessions, crm_settings) == [], "nothing left over yet"
+    # The state that interleaving leaves (no request can be made to land in it on cue).
+    async with crm.engine.begin() as connection:
+        for table, holder, key in (
+            (Lead, Lead.owner_id, "open_lead"),
+            (Inquiry, Inquiry.assignee_id, "open_inquiry"),
+        ):
+            await connection.execute(
+                update(table)
+                .where(table.id == uuid.UUID(book.ids[key]))
+                .values({holder.key: leaver})
+            )
+    assert await book.holder("open_lead") == str(leaver)
+
+    swept = await reassign_leftovers(sessions, crm_settings)
+
+    assert sorted((moved.kind, moved.to) for moved in swept) == [
+        ("inquiry", manager),
+        ("lead", manager),
+    ]
+    for key in OPEN:
+        assert await book.holder(key) == str(manager), key
+    for key in CLOSED:
+        assert await book.holder(key) == str(leaver), f"{key} is closed and must stay"
+    lead_notes = await crm.client.get(
+        f"/activities?lead_id={book.ids['open_lead']}", headers=crm.headers("admin")
+    )
+    assert [a["subject"].split()[0] for a in lead_notes.json()["items"]] == ["Lead", "Lead"]
+    assert await reassign_leftovers(sessions, crm_settings) == []

@@ -1,28 +1,36 @@
 """When an employee leaves: each open record they hold goes to their manager if the
-manager may hold it, else to nobody; each move is recorded as an activity (design.md §5)."""
+manager may hold it, else to nobody; each move is recorded as an activity (design.md §5).
+A sweep finds what the termination could not: records whose creation checked their owner
+just before the termination committed, and committed just after its reassignment."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.adapters.customers import Customer
 from crm.adapters.pipeline import Lead, Opportunity
 from crm.adapters.quotes import Quote
 from crm.adapters.replicas import EmployeeReplica
 from crm.adapters.service_desk import Activity, Inquiry
+from crm.config import Settings
 from crm.domain.staff import ASSIGNEE_ROLES, OWNER_ROLES, is_eligible
 from crm.service.customers import record_owner_change
 from crm.service.staff import member
 from crm.service.unit_of_work import UnitOfWork
+from shared_schemas.messaging import PeriodicJob
 
 OPEN_LEADS = ("new", "contacted", "qualified")
 OPEN_OPPORTUNITIES = ("prospecting", "qualification", "proposal", "negotiation")
 OPEN_QUOTES = ("draft", "sent")
 OPEN_INQUIRIES = ("new", "open", "pending")
+LEFTOVER_INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,57 @@ async def reassign_open_records(uow: UnitOfWork, leaver: EmployeeReplica) -> lis
         moved.append(Reassigned("inquiry", inquiry.id, assignee_heir))
     await session.flush()
     return moved
+
+
+def _holds_open_records(employee_id: Any) -> ColumnElement[bool]:
+    """Whether the employee still holds a record their leaving hands on."""
+    return or_(
+        select(Customer.id)
+        .where(Customer.owner_id == employee_id, Customer.archived_at.is_(None))
+        .exists(),
+        select(Lead.id).where(Lead.owner_id == employee_id, Lead.status.in_(OPEN_LEADS)).exists(),
+        select(Opportunity.id)
+        .where(Opportunity.owner_id == employee_id, Opportunity.stage.in_(OPEN_OPPORTUNITIES))
+        .exists(),
+        select(Quote.id)
+        .where(Quote.owner_id == employee_id, Quote.status.in_(OPEN_QUOTES))
+        .exists(),
+        select(Inquiry.id)
+        .where(Inquiry.assignee_id == employee_id, Inquiry.status.in_(OPEN_INQUIRIES))
+        .exists(),
+    )
+
+
+async def reassign_leftovers(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[Reassigned]:
+    """Open records still held by employees who have left, reassigned as their leaving
+    would have. A request that found its owner active commits its record even when the
+    termination commits in between, after the termination's search for open records; no
+    lock between the two, so no lock order to keep, and this closes the gap within
+    `LEFTOVER_INTERVAL`."""
+    uow = UnitOfWork(sessions, settings)
+    async with uow:
+        leavers = await uow.session.scalars(
+            select(EmployeeReplica).where(
+                EmployeeReplica.status == "terminated", _holds_open_records(EmployeeReplica.id)
+            )
+        )
+        moved: list[Reassigned] = []
+        for leaver in leavers.all():
+            moved += await reassign_open_records(uow, leaver)
+    return moved
+
+
+def periodic_jobs(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[PeriodicJob]:
+    """The reassignment sweep for the service's job runner."""
+    return [
+        PeriodicJob(
+            "reassign-leftovers", LEFTOVER_INTERVAL, partial(reassign_leftovers, sessions, settings)
+        )
+    ]
 
 
 # The most of a record's name or subject a reassignment note's subject repeats.
