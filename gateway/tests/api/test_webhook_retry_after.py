@@ -2,7 +2,7 @@
 value that is no such number (a date, other digits, more digits than a number has) is
 ignored, and never stops the delivery from being recorded and retried. An attempt that
 goes wrong inside the gateway is recorded and retried the same way, and the batch's
-other deliveries go on."""
+other deliveries go on, also when one outcome cannot be written."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from gateway.adapters.webhook_sender import Answer, WebhookSender
+from gateway.service.webhook_delivery import Claimed, WebhookDispatcher
 from tests.support.gateway_events import events_settings, gateway_events, product_created
 from tests.support.webhook_receiver import receiver
 
@@ -119,3 +120,44 @@ async def test_an_attempt_that_fails_inside_the_gateway_is_recorded_and_retried(
         assert (waiting["status"], waiting["attempts"]) == ("pending", 1)
         assert waiting["last_error"] == "the gateway failed: RuntimeError"
         assert datetime.fromisoformat(waiting["next_attempt_at"]) > start
+
+
+async def test_an_outcome_that_cannot_be_recorded_leaves_the_batch_s_other_deliveries_alone(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = WebhookDispatcher._record
+
+    async def fails_for_one_target(
+        dispatcher: WebhookDispatcher, delivery: Claimed, answer: Answer, now: datetime
+    ) -> None:
+        if delivery.url.endswith("/broken"):
+            raise RuntimeError("the database refused the write")
+        await record(dispatcher, delivery, answer, now)
+
+    monkeypatch.setattr(WebhookDispatcher, "_record", fails_for_one_target)
+    secret = "whsec_a-receiver-secret"
+    async with (
+        gateway_events(events_settings(database_url)) as hub,
+        receiver(secret) as slow,
+        receiver(secret, path="/broken") as broken,
+    ):
+        slow.delay = 0.5  # still answering when the other outcome fails to be written
+        hooks = {}
+        for name, target in (("slow", slow), ("broken", broken)):
+            hooks[name] = await hub.post(
+                "/api/webhooks",
+                {"url": target.url, "event_types": ["erp.product.*"], "secret": secret},
+            )
+        await hub.publish(product_created())
+        start = datetime.now(UTC)
+        assert await hub.dispatcher().deliver_due(start) == 2
+
+        page = await hub.get(f"/api/webhooks/{hooks['slow']['id']}/deliveries")
+        [delivered] = page["items"]
+        assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
+        page = await hub.get(f"/api/webhooks/{hooks['broken']['id']}/deliveries")
+        [unrecorded] = page["items"]
+        assert (unrecorded["status"], unrecorded["attempts"]) == ("pending", 0)
+        assert datetime.fromisoformat(unrecorded["next_attempt_at"]) > start, (
+            "leased: tried again once the lease ends"
+        )

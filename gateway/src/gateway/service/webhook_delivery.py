@@ -103,18 +103,17 @@ class WebhookDispatcher:
 
             async def attempt(delivery: Claimed) -> None:
                 async with gate:
-                    if not await self._still_pending(delivery):
-                        return  # its subscription stopped since the claim: nothing to send
                     try:
-                        answer = await self._send(sender, delivery)
-                    except Exception as exc:
-                        # A fault of the gateway's in this one attempt (the receiver's
-                        # answers and network errors are Answers already): recorded as a
-                        # failed attempt, so the delivery is retried and counted, and the
-                        # batch's other deliveries go on.
-                        log.exception("webhook %s: attempt failed", delivery.subscription_id)
-                        answer = Answer(None, error=f"the gateway failed: {type(exc).__name__}")
-                    await self._record(delivery, answer, now or self.clock())
+                        await self._attempt(sender, delivery, now)
+                    except Exception:
+                        # The database failed this one delivery (its state not read or
+                        # its outcome not written): it stays leased and is sent again once
+                        # the lease ends (receivers dedupe on Webhook-Id), and the batch's
+                        # others go on, none cut off mid-request.
+                        log.exception(
+                            "webhook %s: the attempt's outcome was not recorded",
+                            delivery.subscription_id,
+                        )
 
             await asyncio.gather(*(attempt(delivery) for delivery in claimed))
         return len(claimed)
@@ -152,6 +151,21 @@ class WebhookDispatcher:
                     .values(next_attempt_at=now + self.lease)
                 )
         return claimed
+
+    async def _attempt(
+        self, sender: WebhookSender, delivery: Claimed, now: datetime | None
+    ) -> None:
+        if not await self._still_pending(delivery):
+            return  # its subscription stopped since the claim: nothing to send
+        try:
+            answer = await self._send(sender, delivery)
+        except Exception as exc:
+            # A fault of the gateway's in this one attempt (the receiver's answers and
+            # network errors are Answers already): recorded as a failed attempt, so the
+            # delivery is retried and counted, and the batch's other deliveries go on.
+            log.exception("webhook %s: attempt failed", delivery.subscription_id)
+            answer = Answer(None, error=f"the gateway failed: {type(exc).__name__}")
+        await self._record(delivery, answer, now or self.clock())
 
     async def _still_pending(self, delivery: Claimed) -> bool:
         """Whether a claimed delivery is still to be sent: a 410 or one refusal too many
