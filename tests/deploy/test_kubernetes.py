@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import kubernetes_validate
 import pytest
 from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
+from sqlalchemy.pool import QueuePool
 
 from crm.config import Settings as CrmSettings
 from crm.integration import handlers as crm_handlers
@@ -26,6 +28,7 @@ from erp.config import Settings as ErpSettings
 from erp.integration import handlers as erp_handlers
 from gateway.config import Settings as GatewaySettings
 from gateway.integration import handlers as gateway_handlers
+from shared_schemas.database import create_engine
 from shared_schemas.events.catalogue import topic
 from shared_schemas.identity.development import DEVELOPMENT_KEY_ID, DEVELOPMENT_PRIVATE_KEY_PEM
 from shared_schemas.messaging.kafka import KafkaSettings
@@ -505,6 +508,44 @@ def _assert_kafka_secured(kafka: KafkaSettings, workload: Manifest) -> None:
     mounts = {Path(mount["mountPath"]) for mount in container["volumeMounts"]}
     assert Path(kafka.ssl_cafile).parent in mounts, f"{name}: the CA file is not mounted"
     assert ("kafka-client", "ca.crt") in secret_refs(workload), name
+
+
+def _most_pods(rendered: Rendered, deployment: Manifest) -> int:
+    """The most pods of a Deployment at once: its autoscaler's maximum (else its replicas)
+    and the surge of a rolling update (25 % rounded up unless the strategy says)."""
+    name = deployment["metadata"]["name"]
+    scaled = [
+        item["spec"]["maxReplicas"]
+        for item in rendered.of_kind("HorizontalPodAutoscaler")
+        if item["spec"]["scaleTargetRef"]["name"] == name
+    ]
+    replicas = max(scaled) if scaled else deployment["spec"].get("replicas", 1)
+    surge = deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
+    if isinstance(surge, str):
+        surge = math.ceil(replicas * int(surge.rstrip("%")) / 100)
+    return int(replicas + surge)
+
+
+def test_the_documented_database_connections_cover_prod_at_its_maxima(kubectl: Path) -> None:
+    """What each database must accept when the prod overlay runs at its autoscalers'
+    maxima, mid-rollout: every process's pool full (a relay's LISTEN connection besides)
+    and the migration Job's one. PostgreSQL's default `max_connections` is 100, so the
+    README tells operators the number, and it stays true when the maxima change."""
+    prod = Rendered("prod", render("prod", kubectl))
+    pool = create_engine("postgresql+asyncpg://app:placeholder@database/app").sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    per_process = pool.size() + pool._max_overflow
+    needed = {}
+    for service, process, workload in _service_workloads(prod):
+        if process == "migration":
+            count = 1
+        else:
+            count = _most_pods(prod, workload) * (per_process + (process == "relay"))
+        needed[service["image"]] = needed.get(service["image"], 0) + count
+    readme = (ROOT / "deploy" / "k8s" / "README.md").read_text()
+    stated = re.search(r"a service may open up to (\d+) connections", " ".join(readme.split()))
+    assert stated, "deploy/k8s/README.md does not say how many connections a service opens"
+    assert int(stated.group(1)) == max(needed.values()), needed
 
 
 def test_gateway_and_services_find_each_other_by_service_name(rendered: Rendered) -> None:
