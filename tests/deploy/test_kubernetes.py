@@ -532,14 +532,22 @@ def test_the_documented_database_connections_cover_prod_at_its_maxima(kubectl: P
     and the migration Job's one. PostgreSQL's default `max_connections` is 100, so the
     README tells operators the number, and it stays true when the maxima change."""
     prod = Rendered("prod", render("prod", kubectl))
-    pool = create_engine("postgresql+asyncpg://app:placeholder@database/app").sync_engine.pool
-    assert isinstance(pool, QueuePool)
-    per_process = pool.size() + pool._max_overflow
     needed = {}
     for service, process, workload in _service_workloads(prod):
         if process == "migration":
             count = 1
         else:
+            settings = service["settings"]
+            env = container_env(prod, pod_spec(workload)["containers"][0], outside_secret)
+            size = env.get(
+                f"{settings.model_config['env_prefix']}DATABASE_POOL_SIZE",
+                settings.model_fields["database_pool_size"].default,
+            )
+            pool = create_engine(
+                "postgresql+asyncpg://app:placeholder@database/app", pool_size=int(size)
+            ).sync_engine.pool
+            assert isinstance(pool, QueuePool)
+            per_process = pool.size() + pool._max_overflow
             count = _most_pods(prod, workload) * (per_process + (process == "relay"))
         needed[service["image"]] = needed.get(service["image"], 0) + count
     readme = (ROOT / "deploy" / "k8s" / "README.md").read_text()
@@ -565,6 +573,13 @@ def test_gateway_and_services_find_each_other_by_service_name(rendered: Rendered
                 assert env[variable].endswith("gateway:8000/.well-known/jwks.json")
 
 
+# Settings a manifest may give inline: none is secret material.
+INLINE_SETTINGS = frozenset(
+    {"TOPIC_REPLICATION_FACTOR"}
+    | {f"{prefix}_DATABASE_POOL_SIZE" for prefix in ("CRM", "ERP", "GATEWAY")}
+)
+
+
 def test_prod_holds_no_secret_and_pins_its_images(kubectl: Path) -> None:
     prod = Rendered("prod", render("prod", kubectl))
     assert not prod.of_kind("Secret"), "production's Secrets are not in the repository"
@@ -578,7 +593,7 @@ def test_prod_holds_no_secret_and_pins_its_images(kubectl: Path) -> None:
             assert "@sha256:" in image or (tag and tag not in ("latest", "dev")), image
             for variable in container.get("env", []):
                 # Secret material comes from Secrets, never inline.
-                assert "value" not in variable or variable["name"] == "TOPIC_REPLICATION_FACTOR"
+                assert "value" not in variable or variable["name"] in INLINE_SETTINGS
     required = {ref for workload in prod.workloads() for ref in secret_refs(workload)}
     assert required <= set(PRODUCTION_SECRETS) | OPTIONAL_SECRETS
     assert ("gateway-signing-key", "signing-key.pem") in required

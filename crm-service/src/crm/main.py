@@ -17,7 +17,7 @@ from crm.config import SERVICE_NAME, Settings
 from crm.integration import handlers
 from crm.service import quote_expiry, reassignment
 from crm.service.customer_creation import customer_writer
-from shared_schemas.database import create_engine, session_factory
+from shared_schemas.database import session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
@@ -40,7 +40,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+    engine = settings.engine()
     app = create_service_app(
         service="crm",
         title="CRM service",

@@ -17,7 +17,7 @@ from erp.config import SERVICE_NAME, Settings
 from erp.domain.people import TERMINATED
 from erp.integration import handlers
 from erp.service import invoices
-from shared_schemas.database import create_engine, session_factory
+from shared_schemas.database import session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
@@ -37,7 +37,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+    engine = settings.engine()
     return create_service_app(
         service="erp",
         title="ERP service",

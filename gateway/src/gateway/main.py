@@ -20,7 +20,6 @@ from gateway.identity import install_identity
 from gateway.integration import handlers
 from gateway.service.event_jobs import periodic_jobs
 from gateway.service.webhook_delivery import refresh_backlog
-from shared_schemas.database import create_engine
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
 
@@ -42,7 +41,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+    engine = settings.engine()
     workers = build_workers(engine, settings)
     broker = BrokerProbe(workers.kafka)
     app = create_service_app(

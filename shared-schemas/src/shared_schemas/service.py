@@ -97,6 +97,9 @@ class ServiceSettings(BaseSettings):
     # the route answers 503 and the relay or consumer retries; under the gateway's read
     # timeout so a frozen database is reported as such, not as a gateway timeout.
     database_timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0, le=300)
+    # Connections one process keeps open to its database; as many again open under load.
+    # A relay or a consumer needs few; every process's count adds up on the server.
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     host: str = "127.0.0.1"
     port: int
     # Larger request bodies are refused with 413 (the gateway applies its own first).
@@ -115,6 +118,12 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = None
     jwks: str | None = None
     company: CompanySettings = Field(default_factory=CompanySettings)
+
+    def engine(self) -> AsyncEngine:
+        """An engine on this service's database, with its timeout and pool size."""
+        return create_engine(
+            self.database_url, pool_size=self.database_pool_size, timeout=self.database_timeout
+        )
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> ServiceSettings:
@@ -327,13 +336,13 @@ class EntryPoints(Generic[SettingsT]):
     def relay(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-relay")
-        engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+        engine = settings.engine()
         serve_relay(self.build_workers(engine, settings), settings)
 
     def consumer(self) -> None:
         settings = self.settings()
         configure_logging(settings.log_level, f"{self.name}-consumer")
-        engine = create_engine(settings.database_url, timeout=settings.database_timeout)
+        engine = settings.engine()
         serve_consumer(self.build_workers(engine, settings), settings)
 
     def wait_for_schema(self) -> None:
