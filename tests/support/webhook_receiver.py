@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,18 +83,27 @@ class Receiver:
 
 
 @asynccontextmanager
-async def receiver(secret: str | None = None, path: str = "/hooks") -> AsyncIterator[Receiver]:
-    """A receiver listening on a free port of 127.0.0.1 for the duration of the block."""
-    hooks = Receiver(url="", secret=secret)
+async def answering_with(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str = "/hooks"
+) -> AsyncIterator[str]:
+    """A server on a free port of 127.0.0.1 answering POSTs to `path` with `handler` for
+    the duration of the block; yields its URL."""
     app = web.Application()
-    app.router.add_post(path, hooks._handle)
+    app.router.add_post(path, handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    hooks.url = f"http://127.0.0.1:{port}{path}"
     try:
-        yield hooks
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}{path}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def receiver(secret: str | None = None, path: str = "/hooks") -> AsyncIterator[Receiver]:
+    """A receiver listening on a free port of 127.0.0.1 for the duration of the block."""
+    hooks = Receiver(url="", secret=secret)
+    async with answering_with(hooks._handle, path) as url:
+        hooks.url = url
+        yield hooks

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.gateway_events import events_settings, gateway_events, product_created
-from tests.support.webhook_receiver import receiver
+from tests.support.webhook_receiver import answering_with, receiver
 
 pytestmark = pytest.mark.api
 
@@ -30,16 +30,8 @@ async def answering(
             status=status, body=body, headers=headers, content_type="application/octet-stream"
         )
 
-    app = web.Application()
-    app.router.add_post("/hooks", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hooks"
-    finally:
-        await runner.cleanup()
+    async with answering_with(answer) as url:
+        yield url
 
 
 @pytest.mark.parametrize(("status", "outcome"), [(200, "delivered"), (503, "pending")])

@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway.adapters.webhook_sender import Answer, WebhookSender
 from gateway.service.webhook_delivery import Claimed, WebhookDispatcher
 from tests.support.gateway_events import events_settings, gateway_events, product_created
-from tests.support.webhook_receiver import receiver
+from tests.support.webhook_receiver import answering_with, receiver
 
 pytestmark = pytest.mark.api
 
@@ -32,16 +32,8 @@ async def busy_receiver(retry_after: bytes) -> AsyncIterator[str]:
         response.headers["Retry-After"] = retry_after.decode("utf-8", "surrogateescape")
         return response
 
-    app = web.Application()
-    app.router.add_post("/hooks", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hooks"
-    finally:
-        await runner.cleanup()
+    async with answering_with(answer) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
