@@ -24,15 +24,15 @@ _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _MESSAGE = "text may not contain a NUL character"
 
 
-def nul_in_parameters(encoded: bytes, prefix: str = "") -> str | None:
-    """`<prefix><name>` of the first parameter of a query whose name or value holds a
-    NUL. (A form is its route's to read: a sign-in with a NUL in its username is refused
-    like any other sign-in, telling nothing.)"""
-    if b"%00" not in encoded and b"\x00" not in encoded:
+def nul_in_query(query: bytes) -> str | None:
+    """`query.<name>` of the first parameter whose name or value holds a NUL. (A form
+    body is its route's to read: a sign-in with a NUL in its username is refused like any
+    other sign-in, telling nothing.)"""
+    if b"%00" not in query and b"\x00" not in query:
         return None
-    for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
-            return prefix + name.replace("\x00", "")
+            return "query." + name.replace("\x00", "")
     return None
 
 
@@ -86,7 +86,7 @@ class NulTextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        field = nul_in_parameters(scope.get("query_string", b""), "query.")
+        field = nul_in_query(scope.get("query_string", b""))
         if field is None and scope["method"] in ("POST", "PUT", "PATCH"):
             body = await read_body(receive)
             field = nul_in_json(body)
