@@ -59,8 +59,9 @@ async def set_budget(
 ) -> BudgetSet:
     """Create the month's budget of the account, or replace its amount. Concurrent first
     settings of the same month meet on the unique (account, month) index: one inserts, the
-    other replaces. With a precondition only the budget as the client read it is replaced
-    (412 otherwise), so of two people changing it the second learns of the first."""
+    other replaces; a budget removed meanwhile is set anew. With a precondition only the
+    budget as the client read it is replaced (412 otherwise), so of two people changing it
+    the second learns of the first."""
     check_month(month, "path.month")
     async with uow:
         session = uow.session
@@ -82,27 +83,31 @@ async def set_budget(
         insert = (
             postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         )
-        inserted = await session.scalar(
-            insert(Budget)
-            .values(
-                id=uuid.uuid4(),
-                account_id=account_id,
-                month=month,
-                amount=amount,
-                version=1,
-                created_at=now,
-                updated_at=now,
+        while True:
+            inserted = await session.scalar(
+                insert(Budget)
+                .values(
+                    id=uuid.uuid4(),
+                    account_id=account_id,
+                    month=month,
+                    amount=amount,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["account_id", "month"])
+                .returning(Budget.id)
             )
-            .on_conflict_do_nothing(index_elements=["account_id", "month"])
-            .returning(Budget.id)
-        )
-        budget = await session.scalar(
-            select(Budget)
-            .where(Budget.account_id == account_id, Budget.month == month)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert budget is not None
+            budget = await session.scalar(
+                select(Budget)
+                .where(Budget.account_id == account_id, Budget.month == month)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if budget is not None:
+                break
+            # The budget that stopped the insert was removed before it could be locked:
+            # set it anew, as after the removal.
         if inserted is None and budget.amount != amount:
             budget.amount = amount
             await session.flush()
