@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
+from alembic import command
 
+from crm.config import Settings
 from tests.support.crm import Crm
+from tests.support.harness import alembic_config, execute, upgrade
 
 pytestmark = pytest.mark.api
 
@@ -89,6 +93,10 @@ async def test_a_creator_who_may_not_own_customers_leaves_them_unassigned(crm: C
         ({"name": "Another name", "email": "BUYING@acme.example"}, "email"),
         ({"name": "ACME", "email": "other@acme.example"}, "name"),
         ({"name": "acmé gmbh.", "email": None}, "name"),
+        # A legal form written with dots is that legal form.
+        ({"name": "ACME S.A.", "email": None}, "name"),
+        ({"name": "Acme B.V.", "email": None}, "name"),
+        ({"name": "Acme, L.L.C.", "email": None}, "name"),
     ],
 )
 async def test_duplicates_are_refused_with_the_existing_id_unless_forced(
@@ -104,6 +112,32 @@ async def test_duplicates_are_refused_with_the_existing_id_unless_forced(
     forced = await crm.client.post("/customers?force=true", json=acme(**second), headers=headers)
     assert forced.status_code == 201
     assert len(await crm.events("crm.customer.created.v1")) == 2
+
+
+async def downgrade(service_dir: str, database_url: str, revision: str) -> None:
+    config = alembic_config(service_dir, database_url)
+    await asyncio.to_thread(command.downgrade, config, revision)
+
+
+async def test_customers_saved_before_dotted_legal_forms_counted_are_found_too(
+    crm: Crm, crm_settings: Settings, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    first = (
+        await crm.client.post("/customers", json=acme(name="Acme S.A."), headers=headers)
+    ).json()
+    # What the key of that name was before "S.A." read as a legal form.
+    await execute(
+        crm_settings.database_url,
+        "UPDATE customers SET name_match = 'acme s a' WHERE name = 'Acme S.A.'",
+    )
+    await downgrade("crm-service", crm_settings.database_url, "0003")
+    await upgrade("crm-service", crm_settings.database_url)
+    duplicate = await crm.client.post(
+        "/customers", json=acme(name="ACME SA", email=None), headers=headers
+    )
+    assert duplicate.status_code == 409, duplicate.text
+    assert duplicate.json()["existing_id"] == first["id"]
 
 
 async def test_an_archived_customer_is_no_duplicate(crm: Crm, sales_rep: uuid.UUID) -> None:

@@ -53,11 +53,17 @@ _LEGAL_FORMS = frozenset(
 )
 
 
+# Single letters each followed by a dot, at least two: an abbreviation such as "S.A.".
+_DOTTED = re.compile(r"(?<!\w)(?:\w\.){2,}|(?<!\w)(?:\w\.)+\w(?!\w)")
+
+
 def match_key(name: str) -> str:
     """The normalised name duplicate detection compares: case, accents, punctuation and
     legal forms ignored; cut to its search column (folding may lengthen a name)."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Letters written with dots are one word ("S.A." is "sa", "L.L.C." is "llc").
+    plain = _DOTTED.sub(lambda dotted: dotted[0].replace(".", ""), plain)
     words = re.sub(r"[^\w]+", " ", plain).split()
     meaningful = [word for word in words if word not in _LEGAL_FORMS]
     return " ".join(meaningful or words)[:SEARCH_KEY_LENGTH]
