@@ -6,7 +6,7 @@ tests and stopped after them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,8 @@ class RunningApis:
     urls: dict[str, str]
     logs: dict[str, Path]
     admin_token: str
+    # Each service's database, for tests that put in place what only a consumer writes.
+    database_urls: dict[str, str] = field(default_factory=dict)
 
 
 async def _until_ready(url: str, process: ServiceProcess, within: float = 60.0) -> None:
@@ -83,7 +85,7 @@ async def running_apis() -> AsyncIterator[RunningApis]:
                 await _until_ready(urls[service], processes[service])
             async with httpx.AsyncClient(base_url=urls["gateway"], timeout=10.0) as client:
                 token = await sign_in(client, "admin", "dev-admin")
-            yield RunningApis(urls, logs, token)
+            yield RunningApis(urls, logs, token, database_urls)
         finally:
             for process in processes.values():
                 process.terminate()
