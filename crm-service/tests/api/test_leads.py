@@ -296,6 +296,26 @@ async def test_converting_a_person_takes_the_converters_fields_over_the_leads(
     assert customer["email"] is None
 
 
+async def test_converting_into_a_person_names_the_person_even_when_the_lead_has_a_company(
+    crm: Crm, sales_rep: uuid.UUID
+) -> None:
+    headers = crm.headers("sales", sales_rep)
+    lead = await new_lead(crm, headers)
+    response = await act(crm, lead["id"], "convert", headers, {"customer": {"kind": "person"}})
+    assert response.status_code == 200, response.text
+    customer_id = response.json()["customer_id"]
+    customer = (await crm.client.get(f"/customers/{customer_id}", headers=headers)).json()
+    assert (customer["kind"], customer["name"]) == ("person", "Jana Novak")
+    assert customer["email"] == "jana@novak-bau.example"
+    # A company asked for by a lead without one is named after what the lead has.
+    other = await new_lead(crm, headers, name="Piet Vos", company_name=None, email=None)
+    response = await act(crm, other["id"], "convert", headers, {"customer": {"kind": "company"}})
+    assert response.status_code == 200, response.text
+    customer_id = response.json()["customer_id"]
+    customer = (await crm.client.get(f"/customers/{customer_id}", headers=headers)).json()
+    assert (customer["kind"], customer["name"]) == ("company", "Piet Vos")
+
+
 async def test_converting_links_an_existing_active_customer(crm: Crm, sales_rep: uuid.UUID) -> None:
     headers = crm.headers("sales", sales_rep)
     existing = (

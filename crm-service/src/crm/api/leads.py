@@ -139,7 +139,8 @@ class Disqualification(BaseModel):
 
 class ConversionCustomer(BaseModel):
     """The new customer's fields; each one left out comes from the lead (its company, else
-    the person, with the lead's email and phone, owned by the lead's owner)."""
+    the person, with the lead's email and phone, owned by the lead's owner). With
+    `kind: person` and no `name`, the customer is the lead's person, company or not."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -28,10 +28,16 @@ STATUSES = tuple(LIFECYCLE.statuses)
 
 
 def default_customer(
-    name: str, company_name: str | None, email: str | None, phone: str | None
+    name: str,
+    company_name: str | None,
+    email: str | None,
+    phone: str | None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The customer a lead becomes when the converter gives no fields of their own: the
-    company when the lead names one, else the person."""
-    if company_name:
-        return {"kind": "company", "name": company_name, "email": email, "phone": phone}
-    return {"kind": "person", "name": name, "email": email, "phone": phone}
+    company when the lead names one, else the person. A converter asking for a person
+    gets the person, named as the lead names them, whether or not it names a company."""
+    if kind is None:
+        kind = "company" if company_name else "person"
+    named = company_name if kind == "company" and company_name else name
+    return {"kind": kind, "name": named, "email": email, "phone": phone}

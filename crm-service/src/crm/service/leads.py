@@ -217,7 +217,13 @@ async def convert_lead(
             created = False
         else:
             values = {
-                **default_customer(lead.name, lead.company_name, lead.email, lead.phone),
+                **default_customer(
+                    lead.name,
+                    lead.company_name,
+                    lead.email,
+                    lead.phone,
+                    conversion.customer.get("kind"),
+                ),
                 "owner_id": owner_id,
                 **conversion.customer,
             }
