@@ -128,6 +128,34 @@ async def test_by_owner_the_largest_weighted_pipeline_comes_first(
     assert (result["count"], result["amount"], result["weighted"]) == (5, "2568.00", "1192.60")
 
 
+async def test_owner_id_narrows_the_pipeline_and_the_won_deals_to_those_owners(
+    crm: Crm, pipeline: dict[str, Any]
+) -> None:
+    ann, ben = str(pipeline["ann"]), str(pipeline["ben"])
+    today = datetime.now(UTC).date()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    mine = await forecast(crm, pipeline["headers"], period="2026-Q4", owner_id=ann)
+    assert (mine["count"], mine["amount"], mine["weighted"]) == (2, "1333.33", "266.67")
+    theirs = await forecast(crm, pipeline["headers"], period="2026-Q4", owner_id=ben)
+    assert (theirs["count"], theirs["amount"], theirs["weighted"]) == (3, "1234.67", "925.94")
+    # Ann won the fixture's deal just now; Ben won none.
+    for owner, won in ((ann, (1, "800.00")), (ben, (0, "0.00"))):
+        result = await forecast(crm, pipeline["headers"], period=quarter, owner_id=owner)
+        assert (result["won_count"], result["won_amount"]) == won
+    response = await crm.client.get(
+        "/forecast",
+        params=[("period", "2026-Q4"), ("group_by", "owner"), ("owner_id", ann), ("owner_id", ben)],
+        headers=pipeline["headers"],
+    )
+    both = response.json()
+    assert (both["count"], both["amount"], both["weighted"]) == (5, "2568.00", "1192.60")
+    bad = await crm.client.get(
+        "/forecast", params={"owner_id": "someone"}, headers=pipeline["headers"]
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"].startswith("query.owner_id")
+
+
 async def test_a_year_and_a_month_are_periods_too(crm: Crm, pipeline: dict[str, Any]) -> None:
     year = await forecast(crm, pipeline["headers"], period="2026")
     assert (year["first_day"], year["last_day"]) == ("2026-01-01", "2026-12-31")

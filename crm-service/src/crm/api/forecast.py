@@ -100,8 +100,12 @@ async def get_forecast(
         ),
     ] = None,
     group_by: Literal["owner", "stage"] = "stage",
+    owner_id: Annotated[
+        list[uuid.UUID] | None,
+        Query(description="Only the deals these employees own. May repeat."),
+    ] = None,
 ) -> ForecastOut:
-    result = await forecasting.forecast(uow, period, group_by)
+    result = await forecasting.forecast(uow, period, group_by, owner_id or [])
     groups = [_group(key, figures) for key, figures in result.groups.items()]
     if group_by == "owner":
         groups.sort(key=lambda g: (-g.weighted, -g.amount, str(g.owner_id or "")))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import uuid
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -39,14 +40,21 @@ class Forecast:
     won_amount: Decimal
 
 
-async def forecast(uow: UnitOfWork, period: str | None, group_by: GroupBy) -> Forecast:
+async def forecast(
+    uow: UnitOfWork,
+    period: str | None,
+    group_by: GroupBy,
+    owner_ids: Sequence[uuid.UUID] = (),
+) -> Forecast:
     """Open deals whose expected close date falls in `period` (default: this quarter in the
     company's time zone), grouped by owner or stage, plus the deals won in it: those whose
-    `closed_at` falls in the period, in the company's time zone."""
+    `closed_at` falls in the period, in the company's time zone. `owner_ids`, when given,
+    counts only the deals those employees own."""
     zone = uow.settings.company.zone
     currency = uow.settings.company.currency
     chosen = parse_period(period) if period else quarter_of(uow.now().astimezone(zone).date())
     group_column = Opportunity.owner_id if group_by == "owner" else Opportunity.stage
+    owned = [Opportunity.owner_id.in_(owner_ids)] if owner_ids else []
     async with uow:
         connection = await uow.session.connection(execution_options=READ_ONLY)
         rows = await connection.execute(
@@ -55,6 +63,7 @@ async def forecast(uow: UnitOfWork, period: str | None, group_by: GroupBy) -> Fo
                 Opportunity.currency == currency,
                 Opportunity.expected_close_date >= chosen.first_day,
                 Opportunity.expected_close_date <= chosen.last_day,
+                *owned,
             )
         )
         # Sums in Python: SQLite would add the amounts as floats.
@@ -69,7 +78,10 @@ async def forecast(uow: UnitOfWork, period: str | None, group_by: GroupBy) -> Fo
         ]
         won = await connection.execute(
             select(Opportunity.amount).where(
-                Opportunity.stage == "won", Opportunity.currency == currency, *closed_in_period
+                Opportunity.stage == "won",
+                Opportunity.currency == currency,
+                *closed_in_period,
+                *owned,
             )
         )
         won_amounts = [Decimal(amount) for (amount,) in won]
