@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from tests.support.erp import Erp
+from tests.support.erp import Erp, ship
 from tests.support.races import holding, require_postgresql, waiting
 
 pytestmark = pytest.mark.api
@@ -103,3 +103,35 @@ async def test_an_order_placed_while_a_hold_is_released_counts_the_released_orde
     # 800 + 500 released + 100 is over 1,000: finance accepted the 500, not this.
     assert new.json()["status"] == "on_hold"
     assert new.json()["hold_reason"] == "credit_limit_exceeded"
+
+
+async def test_an_order_cancelled_while_it_is_shipped_is_no_deadlock(erp: Erp) -> None:
+    """An order's cancellation and its shipment queue behind a third writer holding the
+    widget level, the cancellation first: it cancels the order and hands the widgets to a
+    waiting order, and the shipment is refused (409) as it would be after the cancel. The
+    shipment used to lock the order's row (inserting its own row) before the level, and
+    one of the two failed with a deadlock."""
+    require_postgresql(erp.engine)
+    await erp.warehouse("MAIN")
+    await erp.product("WIDGET", "10.00", cost="4.00", tax_rate="0")
+    await erp.receive("WIDGET", 5)
+    order = await erp.order(await erp.customer(), [("WIDGET", 4)])
+    waiting_order = await erp.order(await erp.customer(), [("WIDGET", 4)])
+    assert (order["status"], waiting_order["status"]) == ("confirmed", "backordered")
+
+    async with holding(erp.engine, "SELECT 1 FROM stock_levels WHERE sku = 'WIDGET' FOR UPDATE"):
+        cancel = asyncio.create_task(
+            erp.client.post(f"/orders/{order['id']}/cancel", headers=erp.headers("admin"))
+        )
+        await waiting(erp.engine, 1)
+        shipment = asyncio.create_task(ship(erp, order, [("WIDGET", 4)]))
+        await waiting(erp.engine, 2)
+    cancelled, shipped = await cancel, await shipment
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert shipped.status_code == 409, shipped.text
+    assert (await erp.get_order(waiting_order["id"]))["status"] == "confirmed"
+    level = await erp.stock_level("WIDGET")
+    assert level is not None
+    assert (level["on_hand"], level["reserved"]) == (5, 4)
+    assert (await erp.stock_check())["drift"] == []

@@ -165,14 +165,19 @@ async def ship_order(
         # was confirmed, and its cost of goods and invoice are dated when they left.
         _check_moment("shipped_at", when, earliest=order.confirmed_at or order.created_at, now=now)
         planned = plan_shipment(order.lines, lines)
+        number = await next_number(
+            session, document_sequences, "SH", when.astimezone(uow.settings.company.zone).year
+        )
+        # The levels before the shipment's row: inserting it key-share locks the order's
+        # row (its foreign key), which a cancellation waiting for these levels would then
+        # wait for in turn, once it holds them (see `lock_for_handover`).
+        await stock.hold_levels(
+            uow,
+            {(plan.line.product_id, order.warehouse_id): plan.line.sku for plan in planned},
+        )
         shipment = Shipment(
             id=uuid.uuid4(),
-            number=await next_number(
-                session,
-                document_sequences,
-                "SH",
-                when.astimezone(uow.settings.company.zone).year,
-            ),
+            number=number,
             order_id=order.id,
             warehouse_id=order.warehouse_id,
             carrier=carrier,
