@@ -75,7 +75,10 @@ async def update_product(
             await valuation.lock_product_levels(uow, product.id)
             # A refresh, not a second load: loading a versioned row over the one in hand
             # that another request changed meanwhile raises (a 409) before the check below.
-            await session.refresh(product, with_for_update=True)
+            # FOR NO KEY UPDATE: it waits for movements reading the cost (FOR SHARE), not
+            # for rows merely naming the product, such as the new level of a transfer
+            # waiting for a level this change holds.
+            await session.refresh(product, with_for_update={"key_share": True})
             check_version(product.version, expected)
         old_cost, old_point = product.cost, product.reorder_point
         before = product_state(product)
