@@ -300,12 +300,19 @@ class Journeys:
         return seconds
 
     async def timeline_shows(
-        self, customer_id: str, kind: str, *, since: float, about: str | None = None
+        self,
+        customer_id: str,
+        kind: str,
+        *,
+        since: float,
+        about: str | None = None,
+        role: str = "sales",
     ) -> float:
         """Seconds until the customer's CRM timeline has an entry of `kind` (about the
-        document `about`, when given)."""
+        document `about`, when given), as `role` sees it (a payment shows to finance: no
+        sales role reads payments)."""
         _, seconds = await settle(
-            lambda: self.gw.get("sales", f"/api/crm/customers/{customer_id}/timeline", kind=kind),
+            lambda: self.gw.get(role, f"/api/crm/customers/{customer_id}/timeline", kind=kind),
             lambda page: any(about in (None, item["ref_id"]) for item in page["items"]),
             f"the customer's CRM timeline shows {kind}" + (f" of {about}" if about else ""),
             since=since,
@@ -484,7 +491,9 @@ class Journeys:
             "CRM shows the customer's balance paid",
             since=paid,
         )
-        payment_seen = await self.timeline_shows(customer["id"], "payment.received", since=paid)
+        payment_seen = await self.timeline_shows(
+            customer["id"], "payment.received", since=paid, role="finance"
+        )
         # Read once every time above is taken: the entries are posted in the transactions
         # of the shipment, the invoice and the payment, so reading them is no part of how
         # long anything took to show.

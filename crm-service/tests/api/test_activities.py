@@ -110,10 +110,10 @@ async def test_activities_on_leads_and_opportunities_keep_the_given_time(
     )
     assert on_lead["lead_id"] == lead_id
     assert at(on_lead["occurred_at"]) == datetime(2026, 11, 19, 9, tzinfo=UTC)
-    on_opportunity = await log(crm, "support", None, opportunity_id=opportunity_id, kind="note")
+    on_opportunity = await log(crm, "admin", None, opportunity_id=opportunity_id, kind="note")
     assert on_opportunity["opportunity_id"] == opportunity_id
     assert on_opportunity["owner_id"] is None
-    assert on_opportunity["author"] == "user-support-none"
+    assert on_opportunity["author"] == "user-admin-none"
 
 
 async def test_a_time_sent_with_an_offset_reads_the_same_in_every_answer(

@@ -66,13 +66,13 @@ async def log(crm: Crm, owner: uuid.UUID, kind: str, when: datetime, **about: st
     return str(response.json()["id"])
 
 
-async def timeline(crm: Crm, customer_id: str, role: str = "support", **params: Any) -> Any:
+async def timeline(crm: Crm, customer_id: str, role: str = "admin", **params: Any) -> Any:
     return await crm.client.get(
         f"/customers/{customer_id}/timeline", params=params, headers=crm.headers(role)
     )
 
 
-async def items(crm: Crm, customer_id: str, role: str = "support", **params: Any) -> list[dict]:
+async def items(crm: Crm, customer_id: str, role: str = "admin", **params: Any) -> list[dict]:
     response = await timeline(crm, customer_id, role, **params)
     assert response.status_code == 200, response.text
     assert response.json()["next_cursor"] is None

@@ -20,6 +20,14 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 
 ReadAccess = Annotated[Access, Depends(Authorize("crm", "customers", "read"))]
 
+# Each kind of fact ERP reports, and the ERP resource a role must read to see it.
+ERP_SOURCES = {
+    "order": "orders",
+    "shipment": "orders",
+    "invoice": "invoices",
+    "payment": "payments",
+}
+
 TimelineKind = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", max_length=40)]
 
 
@@ -61,7 +69,8 @@ class TimelineItemOut(BaseModel):
     description=(
         "Activities on the customer, on its opportunities and on leads converted into it, "
         "merged with the orders, shipments, invoices and payments ERP reported. Roles that "
-        "may not read activities see only what ERP reported."
+        "may not read activities see only what ERP reported, and of that only what they "
+        "may read in ERP (support sees no invoices or payments, sales no payments)."
     ),
     responses={404: {"description": "No such customer"}},
 )
@@ -79,13 +88,20 @@ async def customer_timeline(
         ),
     ] = None,
 ) -> Page[TimelineItemOut]:
-    include_activities = may(access.principal.roles, "crm", "activities", "read")
+    roles = access.principal.roles
+    include_activities = may(roles, "crm", "activities", "read")
+    # What ERP reported shows to the roles that may read it in ERP, as the event stream
+    # and the customer overview show it: a shipment follows its order.
+    erp_facts = frozenset(
+        kind for kind, resource in ERP_SOURCES.items() if may(roles, "erp", resource, "read")
+    )
     async with uow:
         page = await timeline.customer_timeline(
             uow.session,
             customer_id,
             kinds=kind or [],
             include_activities=include_activities,
+            erp_facts=erp_facts,
             cursor=cursor,
             limit=limit,
         )

@@ -41,6 +41,13 @@ _TARGET_TABLES: Mapping[str, type[Base]] = {
     "lead_id": Lead,
     "opportunity_id": Opportunity,
 }
+# The resource a role must read to log an activity on a record of each kind: one it may
+# not read is refused before it is looked up, so the answer tells nothing of its being.
+_TARGET_RESOURCES: Mapping[str, str] = {
+    "customer_id": "customers",
+    "lead_id": "leads",
+    "opportunity_id": "opportunities",
+}
 
 
 async def get_activity(session: AsyncSession, activity_id: uuid.UUID) -> Activity:
@@ -57,6 +64,7 @@ async def log_activity(uow: UnitOfWork, access: Access, values: Mapping[str, Any
     """
     access.require_fields(values)
     target = target_of(values)
+    access.for_action("read", _TARGET_RESOURCES[target.field])
     point = _point(values.get("location"))
     async with uow:
         session = uow.session

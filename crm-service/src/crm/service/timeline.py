@@ -4,7 +4,7 @@ shipments, invoices, payments), newest first, in keyset pages across both source
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,6 +77,7 @@ async def customer_timeline(
     *,
     kinds: Sequence[str],
     include_activities: bool,
+    erp_facts: Collection[str],
     cursor: str | None,
     limit: int,
 ) -> Page[TimelineItem]:
@@ -85,7 +86,9 @@ async def customer_timeline(
     Activities count when they are on the customer, on one of its opportunities or on a
     lead converted into it. Each source is read in the same keyset order and the pages are
     merged, so items added while a client pages never shift the ones it has still to see.
-    `include_activities` is False for roles that may not read activities.
+    `include_activities` is False for roles that may not read activities; `erp_facts`
+    names the kinds of record (`order`, `invoice`, ...) whose reported facts the caller
+    may see.
     """
     await get_customer(session, customer_id)
     after = _position(cursor)
@@ -93,8 +96,8 @@ async def customer_timeline(
     items: list[TimelineItem] = []
     if include_activities and wanted.wants_activities:
         items += await _activities(session, customer_id, wanted, after, limit + 1)
-    if wanted.wants_entries:
-        items += await _entries(session, customer_id, wanted, after, limit + 1)
+    if wanted.wants_entries and erp_facts:
+        items += await _entries(session, customer_id, wanted, erp_facts, after, limit + 1)
     items.sort(key=lambda item: (item.occurred_at, item.id), reverse=True)
     fetched = items[: limit + 1]
     if len(fetched) <= limit:
@@ -139,10 +142,14 @@ async def _entries(
     session: AsyncSession,
     customer_id: uuid.UUID,
     wanted: KindFilter,
+    ref_types: Collection[str],
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[TimelineItem]:
-    conditions: list[ColumnElement[bool]] = [TimelineEntry.customer_id == customer_id]
+    conditions: list[ColumnElement[bool]] = [
+        TimelineEntry.customer_id == customer_id,
+        TimelineEntry.ref_type.in_(sorted(ref_types)),
+    ]
     if not wanted.everything:
         # Stored kinds may carry their source (`erp.order.created`); match either form.
         spellings = [form for kind in wanted.entry_kinds for form in (kind, ERP_PREFIX + kind)]
