@@ -235,14 +235,23 @@ _CONFLICT_SQLITE_ERRORS = frozenset(
 )
 
 
+# Transactions the server rolled back because another was in their way: a deadlock, a
+# serialisation failure.
+_ROLLED_BACK_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def is_write_conflict(exc: BaseException) -> bool:
-    """True when a write broke a unique, foreign-key or check constraint: another
-    transaction committed in between the checks a use case made and its own write (two
-    requests taking one sku at once), so the client should fetch the current state and
-    decide again; routes answer 409. A missing NOT NULL value is a defect, not this."""
+    """True when another transaction got in the way of this one's write, so the client
+    should fetch the current state and decide again (routes answer 409): a write broke a
+    unique, foreign-key or check constraint because another transaction committed between
+    the checks a use case made and its own write (two requests taking one sku at once),
+    or the server rolled this transaction back to break a deadlock with another. A
+    missing NOT NULL value is a defect, not this."""
+    cause = getattr(exc, "orig", None)
+    if isinstance(exc, DBAPIError) and getattr(cause, "sqlstate", None) in _ROLLED_BACK_SQLSTATES:
+        return True
     if not isinstance(exc, IntegrityError):
         return False
-    cause = exc.orig
     return (
         getattr(cause, "sqlstate", None) in _CONFLICT_SQLSTATES
         or getattr(cause, "sqlite_errorname", None) in _CONFLICT_SQLITE_ERRORS
