@@ -53,5 +53,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The new keys match what the old ones did and more; nothing to undo.
-    pass
+    """Nothing to undo: the new keys match what the old ones did, and more."""
