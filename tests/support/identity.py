@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import create_engine
 from shared_schemas.identity import (
@@ -22,6 +24,7 @@ from shared_schemas.identity import (
     development_signer,
 )
 from shared_schemas.messaging import KafkaSettings, Workers, messaging_tables
+from shared_schemas.messaging.tables import MessagingTables
 from shared_schemas.service import ServiceSettings, create_service_app
 
 ISSUER, AUDIENCE = "crm-erp-gateway", "crm-erp-api"
@@ -76,9 +79,15 @@ def protected_router() -> APIRouter:
     return router
 
 
-async def app_client(settings: ServiceSettings, tmp_path: Path) -> httpx.AsyncClient:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}")
-    tables = messaging_tables(MetaData())
+def shell_client(
+    settings: ServiceSettings,
+    engine: AsyncEngine,
+    tables: MessagingTables,
+    routers: Sequence[APIRouter],
+) -> httpx.AsyncClient:
+    """A client of a test service: `routers` in the shell every service runs in (tokens,
+    problems, Idempotency-Key, body and NUL checks), on `engine` and its messaging
+    `tables`. An exception a route lets out is answered as the shell answers it."""
     workers = Workers(name="test", engine=engine, tables=tables, kafka=KafkaSettings())
     app = create_service_app(
         service="crm",
@@ -87,9 +96,15 @@ async def app_client(settings: ServiceSettings, tmp_path: Path) -> httpx.AsyncCl
         settings=settings,
         engine=engine,
         workers=workers,
-        routers=[protected_router()],
+        routers=routers,
     )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://service")
+
+
+async def app_client(settings: ServiceSettings, tmp_path: Path) -> httpx.AsyncClient:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}")
+    return shell_client(settings, engine, messaging_tables(MetaData()), [protected_router()])
 
 
 def development_bearer(role: str) -> dict[str, str]:

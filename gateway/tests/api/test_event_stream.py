@@ -264,8 +264,9 @@ async def test_a_stream_ends_when_its_token_expires(hub: GatewayEvents, base_url
         assert await until_closed(stream) == ("token expired", [])
 
 
-async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_url: str) -> None:
-    # Another administrator, so that the streamer is not the last one (who stays enabled).
+async def an_admin_to_disable(hub: GatewayEvents) -> tuple[dict[str, Any], str]:
+    """A streaming administrator and their token, beside another administrator so that
+    the streamer is not the last one (who stays enabled)."""
     await hub.post(
         "/auth/users",
         {"username": "keeper", "password": "a long enough password 1", "roles": ["admin"]},
@@ -274,7 +275,11 @@ async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_
         "/auth/users",
         {"username": "streamer", "password": "a long enough password 1", "roles": ["admin"]},
     )
-    token = SIGNER.issue(subject=user["id"], roles=["admin"], employee_id=None)
+    return user, SIGNER.issue(subject=user["id"], roles=["admin"], employee_id=None)
+
+
+async def test_a_stream_ends_when_its_user_is_disabled(hub: GatewayEvents, base_url: str) -> None:
+    user, token = await an_admin_to_disable(hub)
     async with stream_with(base_url, token) as stream:
         before = await hub.publish(product_created())
         assert (await stream.next_event()).cloud_event["id"] == str(before.id)
@@ -294,15 +299,7 @@ async def test_a_quiet_stream_ends_soon_after_its_user_is_disabled(
 ) -> None:
     # No event arrives to wake the stream: it still ends within about the second the
     # gateway takes to learn of a disabling, not at the next heartbeat (15 s) or later.
-    await hub.post(
-        "/auth/users",
-        {"username": "keeper", "password": "a long enough password 1", "roles": ["admin"]},
-    )
-    user = await hub.post(
-        "/auth/users",
-        {"username": "streamer", "password": "a long enough password 1", "roles": ["admin"]},
-    )
-    token = SIGNER.issue(subject=user["id"], roles=["admin"], employee_id=None)
+    user, token = await an_admin_to_disable(hub)
     async with stream_with(base_url, token) as stream:
         assert (await stream.next()).retry == 3000
         disabled = await hub.client.patch(

@@ -15,9 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_schemas.database import session_factory
-from shared_schemas.messaging import KafkaSettings, Workers
-from shared_schemas.service import create_service_app
-from tests.support.identity import ProtectedSettings, development_bearer
+from tests.support.identity import ProtectedSettings, development_bearer, shell_client
 from tests.support.probe import ProbeService
 from tests.support.races import require_postgresql
 
@@ -52,19 +50,7 @@ async def service(engine: AsyncEngine) -> AsyncIterator[tuple[httpx.AsyncClient,
             await session.execute(insert(probes).values(probe_id=uuid.uuid4(), seq=first * 10))
         return {"seq": first * 10}
 
-    settings = ProtectedSettings()
-    workers = Workers(name="test", engine=engine, tables=probe.tables, kafka=KafkaSettings())
-    app = create_service_app(
-        service="crm",
-        title="test",
-        description="",
-        settings=settings,
-        engine=engine,
-        workers=workers,
-        routers=[router],
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+    async with shell_client(ProtectedSettings(), engine, probe.tables, [router]) as client:
         yield client, probe
 
 

@@ -23,10 +23,8 @@ from shared_schemas.batching import GroupCommit
 from shared_schemas.database import session_factory
 from shared_schemas.domain import Conflict
 from shared_schemas.http.idempotency import Claim, current_claim
-from shared_schemas.messaging import KafkaSettings, Workers
-from shared_schemas.service import create_service_app
 from shared_schemas.unit_of_work import UnitOfWork
-from tests.support.identity import ProtectedSettings, development_bearer
+from tests.support.identity import ProtectedSettings, development_bearer, shell_client
 from tests.support.kafka_tools import until
 from tests.support.probe import ProbeService
 
@@ -128,18 +126,8 @@ async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
     probe = ProbeService("test.idempotency")
     await probe.create_schema(engine)
     gate, settings = asyncio.Event(), ProtectedSettings()
-    workers = Workers(name="test", engine=engine, tables=probe.tables, kafka=KafkaSettings())
-    app = create_service_app(
-        service="crm",
-        title="test",
-        description="",
-        settings=settings,
-        engine=engine,
-        workers=workers,
-        routers=[effects_router(probe, engine, settings, gate)],
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+    routers = [effects_router(probe, engine, settings, gate)]
+    async with shell_client(settings, engine, probe.tables, routers) as client:
         yield Service(client, probe, engine, gate)
 
 
