@@ -253,6 +253,21 @@ def test_processes_with_an_http_port_are_probed(rendered: Rendered) -> None:
                 assert scraped == ports["metrics"], name
 
 
+def test_apis_keep_answering_until_they_leave_the_endpoints(rendered: Rendered) -> None:
+    """A rolling update refuses no connection: each API waits a moment before it stops, and
+    the wait fits in the pod's grace period with time left to finish what is in flight."""
+    for deployment in rendered.of_kind("Deployment"):
+        name = deployment["metadata"]["name"]
+        spec = pod_spec(deployment)
+        for container in spec["containers"]:
+            if "http" not in {port["name"] for port in container.get("ports", [])}:
+                continue
+            command = container["lifecycle"]["preStop"]["exec"]["command"]
+            assert command[0] == "sleep", name
+            grace = spec.get("terminationGracePeriodSeconds", 30)  # Kubernetes' default
+            assert 0 < int(command[1]) <= grace - 15, name
+
+
 def test_every_container_has_requests_and_limits(rendered: Rendered) -> None:
     for workload in rendered.workloads():
         for container in containers(workload):
