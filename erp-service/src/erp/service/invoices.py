@@ -1,5 +1,6 @@
-"""Use cases of invoices: one issued for each shipment (exactly once), voided while
-unpaid, found and listed; and the daily sweep announcing overdue ones."""
+"""Use cases of invoices: one issued for each shipment (exactly once), settled at once when
+it asks for nothing, voided while unpaid, found and listed; and the daily sweep announcing
+overdue ones."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from erp.domain.invoicing import (
     days_overdue,
     due_date,
     is_overdue,
+    status_after_payment,
 )
 from erp.domain.ledger import RECEIVABLES, REVENUE_ACCOUNT, TAX_PAYABLE, Posting, without_zero_lines
 from erp.service import ledger
@@ -35,7 +37,12 @@ from erp.service.catalog import check_version
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import NotFound
 from shared_schemas.events.documents import InvoiceLine as InvoiceLineData
-from shared_schemas.events.erp.invoices import InvoiceIssued, InvoiceOverdue, InvoiceVoided
+from shared_schemas.events.erp.invoices import (
+    InvoiceIssued,
+    InvoiceOverdue,
+    InvoicePaid,
+    InvoiceVoided,
+)
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey, number_prefix_match
 from shared_schemas.messaging import PeriodicJob
@@ -58,6 +65,10 @@ LISTING = Listing(
     id_kind=str,
     id_attribute="number",
 )
+
+NO_PAYMENT = uuid.UUID(int=0)
+"""The `payment_id` of erp.invoice.paid.v1 for an invoice of nothing, which no payment
+settled: the nil UUID, since the v1 contract requires an id."""
 
 OVERDUE_SWEEP_INTERVAL = timedelta(hours=1)
 SWEEP_BATCH = 200
@@ -101,7 +112,8 @@ async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice
     """The invoice of a shipment, `INV-<year>-<seq>` without gaps: the shipped units of
     each order line, billed as `billed_amounts` says; dated the day the goods left, due
     after the customer's payment terms. Posts Dr receivables (total) / Cr revenue (net) /
-    Cr tax payable (tax) and publishes erp.invoice.issued.v1.
+    Cr tax payable (tax) and publishes erp.invoice.issued.v1. An invoice of nothing (every
+    line given away or priced 0) is paid as it is issued, in the same transaction.
 
     None when the shipment is invoiced already: a shipment gets one invoice, however
     often its event arrives. Two copies handled at once queue on the order's lock, and the
@@ -199,7 +211,20 @@ async def issue_for_shipment(uow: UnitOfWork, shipment_id: uuid.UUID) -> Invoice
                 lines=[_line_data(line) for line in lines],
             )
         )
+        if not totals.total:
+            await _settle_nothing_due(uow, invoice)
     return invoice
+
+
+async def _settle_nothing_due(uow: UnitOfWork, invoice: Invoice) -> None:
+    """An invoice that asks for nothing is paid on its day of issue: never open, overdue
+    or in the aging, and voided no more than any paid invoice. Paid under a version of its
+    own, after the issue's, so a subscriber's replica takes the paid state."""
+    invoice.status = status_after_payment(invoice.status, amount_due(invoice))
+    await uow.session.flush()
+    await uow.record(
+        InvoicePaid(**invoice_header(invoice), payment_id=NO_PAYMENT, paid_on=invoice.issued_on)
+    )
 
 
 async def void_invoice(
