@@ -49,7 +49,9 @@ async def test_sales_creates_a_customer_they_own_and_it_is_published(
     assert event["data"]["owner_id"] == str(sales_rep)
     assert event["data"]["version"] == 1
     fetched = await crm.client.get(f"/customers/{customer['id']}", headers=crm.headers("support"))
-    assert fetched.json() == customer
+    # Support reads the customer but not ERP invoices, so not the balances either.
+    hidden = ("open_balance", "lifetime_value")
+    assert fetched.json() == {k: v for k, v in customer.items() if k not in hidden}
 
 
 async def test_an_address_keeps_every_field_and_the_same_address_again_changes_nothing(

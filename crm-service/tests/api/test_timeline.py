@@ -170,7 +170,7 @@ async def test_an_overdue_notice_reaches_the_timeline_unless_the_invoice_moved_o
         "order.created",
     ]
     assert shown[1]["title"].startswith("Invoice INV-5 overdue by 3 days")
-    customer = await crm.client.get(f"/customers/{customer_id}", headers=crm.headers("support"))
+    customer = await crm.client.get(f"/customers/{customer_id}", headers=crm.headers("finance"))
     assert customer.json()["open_balance"] == "0.00"
 
 

@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from crm.adapters.customers import Customer
 from crm.api.deps import UnitOfWorkDep
@@ -21,7 +29,9 @@ from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
+from shared_schemas.permissions import may
 from shared_schemas.pricing import MAX_AMOUNT
+from shared_schemas.roles import Role
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -116,7 +126,22 @@ class CustomerUpdate(BaseModel):
     )
 
 
+# The figures ERP reported about a customer, and the ERP resource a role must read to see
+# them, as on the customer's timeline: left out of every customer response for the others.
+ERP_FIGURES = {
+    "open_balance": "invoices",
+    "lifetime_value": "invoices",
+    "last_order_id": "orders",
+    "last_order_number": "orders",
+    "last_order_at": "orders",
+}
+
+
 class CustomerOut(BaseModel):
+    """A customer. The figures ERP reported (`open_balance`, `lifetime_value`, the
+    `last_order_*` fields) are left out entirely for roles that may not read the ERP
+    records behind them (invoices, orders)."""
+
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
@@ -167,23 +192,48 @@ class CustomerOut(BaseModel):
     custom_fields: dict[str, Any]
     status: Literal["active", "archived"]
     archived_at: datetime | None
-    open_balance: Money = Field(description="Unpaid amount of its invoices, as ERP reports.")
-    lifetime_value: Money = Field(description="Total of its invoices that were not voided.")
-    last_order_id: uuid.UUID | None
-    last_order_number: str | None
-    last_order_at: datetime | None
+    open_balance: Annotated[Money | None, NotNull] = Field(
+        default=None,
+        description="Unpaid amount of its invoices, as ERP reports. Present only for roles "
+        "that may read ERP invoices.",
+    )
+    lifetime_value: Annotated[Money | None, NotNull] = Field(
+        default=None,
+        description="Total of its invoices that were not voided. Present only for roles "
+        "that may read ERP invoices.",
+    )
+    last_order_id: uuid.UUID | None = Field(
+        default=None,
+        description="Its newest ERP order (null: none yet). Present only for roles that may "
+        "read ERP orders, as are `last_order_number` and `last_order_at`.",
+    )
+    last_order_number: str | None = None
+    last_order_at: datetime | None = None
     version: int
     created_at: datetime
     updated_at: datetime
 
+    # Without a return annotation: pydantic would document the annotated type instead of
+    # this model in the OpenAPI document.
+    @model_serializer(mode="wrap")
+    def _leave_out_hidden_figures(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        for name in ERP_FIGURES:
+            if name not in self.model_fields_set:
+                data.pop(name, None)
+        return data
 
-def customer_out(customer: Customer, currency: str) -> CustomerOut:
+
+def customer_out(customer: Customer, currency: str, access: Access) -> CustomerOut:
+    """The customer as the caller may see it: an ERP figure the caller's roles may not read
+    stays unset, and an unset figure is left out of the response."""
+    hidden = _hidden_figures(access.principal.roles)
     return CustomerOut.model_validate(
         {
             **{
                 field: getattr(customer, field)
                 for field in CustomerOut.model_fields
-                if field not in ("currency", "status") and hasattr(customer, field)
+                if field not in ("currency", "status", *hidden) and hasattr(customer, field)
             },
             "currency": currency,
             "status": customers.status_of(customer),
@@ -191,9 +241,17 @@ def customer_out(customer: Customer, currency: str) -> CustomerOut:
     )
 
 
-def _respond(response: Response, customer: Customer, request: Request) -> CustomerOut:
+def _hidden_figures(roles: frozenset[Role]) -> frozenset[str]:
+    return frozenset(
+        field for field, resource in ERP_FIGURES.items() if not may(roles, "erp", resource, "read")
+    )
+
+
+def _respond(
+    response: Response, customer: Customer, request: Request, access: Access
+) -> CustomerOut:
     set_etag(response, customer.version)
-    return customer_out(customer, request.app.state.settings.company.currency)
+    return customer_out(customer, request.app.state.settings.company.currency, access)
 
 
 @router.post(
@@ -219,12 +277,12 @@ async def create_customer(
     writer = request.app.state.customer_writer
     customer = await customer_creation.create_customer(writer, access, values, force=force)
     response.headers["Location"] = f"/customers/{customer.id}"
-    return _respond(response, customer, request)
+    return _respond(response, customer, request, access)
 
 
 @router.get("", summary="List and search customers")
 async def list_customers(
-    _access: ReadAccess,
+    access: ReadAccess,
     uow: UnitOfWorkDep,
     request: Request,
     limit: Limit = 50,
@@ -267,21 +325,21 @@ async def list_customers(
     async with uow:
         page = await customer_search.list_customers(uow.session, filters, sort, cursor, limit)
     return Page[CustomerOut](
-        items=[customer_out(c, currency) for c in page.items], next_cursor=page.next_cursor
+        items=[customer_out(c, currency, access) for c in page.items], next_cursor=page.next_cursor
     )
 
 
 @router.get("/{customer_id}", summary="One customer")
 async def get_customer(
     customer_id: uuid.UUID,
-    _access: ReadAccess,
+    access: ReadAccess,
     uow: UnitOfWorkDep,
     request: Request,
     response: Response,
 ) -> CustomerOut:
     async with uow:
         customer = await customers.get_customer(uow.session, customer_id)
-    return _respond(response, customer, request)
+    return _respond(response, customer, request, access)
 
 
 @router.patch(
@@ -302,7 +360,7 @@ async def update_customer(
     customer = await customers.update_customer(
         uow, access, customer_id, changes, expected_version(if_match)
     )
-    return _respond(response, customer, request)
+    return _respond(response, customer, request, access)
 
 
 @router.post("/{customer_id}/archive", summary="Archive a customer (kept for history)")
@@ -317,7 +375,7 @@ async def archive_customer(
     customer = await customers.archive_customer(
         uow, access, customer_id, expected_version(if_match)
     )
-    return _respond(response, customer, request)
+    return _respond(response, customer, request, access)
 
 
 @router.post("/{customer_id}/restore", summary="Bring an archived customer back")
@@ -332,4 +390,4 @@ async def restore_customer(
     customer = await customers.restore_customer(
         uow, access, customer_id, expected_version(if_match)
     )
-    return _respond(response, customer, request)
+    return _respond(response, customer, request, access)
