@@ -10,6 +10,7 @@ it answers, are rewritten to the gateway's path.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -69,6 +70,11 @@ def dropped_by_hop(name: bytes) -> bool:
     return name in HOP_BY_HOP or name.startswith(b"proxy-")
 
 
+def connection_tokens(value: bytes) -> frozenset[bytes]:
+    """The header names one `Connection` header lists (RFC 9110 §7.6.1), lowercased."""
+    return frozenset(token.strip().lower() for token in value.split(b","))
+
+
 @dataclass
 class Incoming:
     """What the gateway needs to know of a request's headers, read in one pass."""
@@ -106,10 +112,8 @@ def read_headers(scope: Scope) -> Incoming:
     passed = incoming.passed
     for name, value in scope["headers"]:
         if dropped_by_hop(name):
-            if name == b"connection":
-                incoming.connection_tokens = frozenset(
-                    token.strip().lower() for token in value.split(b",")
-                )
+            if name == b"connection":  # a list, which may come in several headers
+                incoming.connection_tokens |= connection_tokens(value)
             elif name == b"transfer-encoding":
                 incoming.chunked = True
             continue
@@ -183,7 +187,7 @@ async def forward(
             except ClientGone:
                 return 499
         else:
-            body = _stream(receive, max_body_bytes)
+            body = _Streamed(receive, max_body_bytes)
     headers = _outgoing_headers(scope, incoming)
     # Idempotent methods (RFC 9110 §9.2.2), and a POST with an Idempotency-Key, which the
     # services honour on POST alone: a PATCH carrying one is still sent once.
@@ -211,8 +215,12 @@ async def forward(
         return await too_large(scope, receive, send, incoming, max_body_bytes)
     except ClientGone:
         return 499
+    # Once the client's body is in, `receive` has nothing to say but that the client left.
+    listen = None if isinstance(body, _Streamed) and not body.complete else receive
     try:
-        return await _relay_answer(scope, send, response, upstream, incoming.request_id)
+        return await _relay_answer(scope, listen, send, response, upstream, incoming.request_id)
+    except ClientGone:
+        return 499
     finally:
         response.release()
 
@@ -261,9 +269,36 @@ async def _stream(receive: Receive, limit: int) -> AsyncIterator[bytes]:
             return
 
 
+class _Streamed:
+    """A request body streamed to the service, which knows when it is complete."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in _stream(self.receive, self.limit):
+            yield chunk
+        self.complete = True
+
+
+async def _until_gone(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _relay_answer(
-    scope: Scope, send: Send, response: aiohttp.ClientResponse, upstream: Upstream, rid: str
+    scope: Scope,
+    receive: Receive | None,
+    send: Send,
+    response: aiohttp.ClientResponse,
+    upstream: Upstream,
+    rid: str,
 ) -> int:
+    """The service's answer to the client. A streamed one stops when the client left (as
+    `receive` says): the server drops what a gone client is sent, and reading on would
+    hold the service's connection for as long as the service sends."""
     headers = _answer_headers(response, upstream, scope.get("root_path", ""))
     headers.append((REQUEST_ID, rid.encode()))
     status = response.status
@@ -286,13 +321,19 @@ async def _relay_answer(
         await send({"type": "http.response.body", "body": content})
         return status
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    gone = asyncio.ensure_future(_until_gone(receive)) if receive is not None else None
     try:
         async for chunk in response.content.iter_any():
+            if gone is not None and gone.done():
+                raise ClientGone("the client went away while the answer streamed")
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except (aiohttp.ClientError, TimeoutError) as exc:
         # Too late for an error answer: cut the connection, the client sees a broken body.
         log.warning("%s broke off a streamed answer: %r", upstream.name, exc)
         raise
+    finally:
+        if gone is not None:
+            gone.cancel()
     await send({"type": "http.response.body", "body": b""})
     return status
 
@@ -300,21 +341,21 @@ async def _relay_answer(
 def _answer_headers(
     response: aiohttp.ClientResponse, upstream: Upstream, root_path: str
 ) -> list[tuple[bytes, bytes]]:
-    connection_tokens: frozenset[bytes] = frozenset()
+    named: frozenset[bytes] = frozenset()
     headers = []
     for name, value in response.raw_headers:
         lower = name.lower()
         if dropped_by_hop(lower):
             if lower == b"connection":
-                connection_tokens = frozenset(t.strip().lower() for t in value.split(b","))
+                named |= connection_tokens(value)
             continue
         if lower in _OWN_RESPONSE_HEADERS:
             continue
         if lower == b"location":
             value = _gateway_location(value, upstream, root_path)
         headers.append((lower, value))
-    if connection_tokens:
-        headers = [(name, value) for name, value in headers if name not in connection_tokens]
+    if named:
+        headers = [(name, value) for name, value in headers if name not in named]
     return headers
 
 

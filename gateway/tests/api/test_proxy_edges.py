@@ -1,0 +1,118 @@
+"""What a sloppy client or a misbehaving service does to the proxy: headers named in
+several `Connection` headers, a client that leaves in the middle of a streamed answer, a
+service that breaks off its answer, more than one `Authorization` header."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+import httpx
+import pytest
+
+from shared_schemas.broker import free_port
+from tests.support.edge import bearer, edge_gateway
+from tests.support.kafka_tools import until
+from tests.support.stub_upstreams import Arrived, Reply, StubUpstream, echo, serving
+
+pytestmark = pytest.mark.api
+
+
+async def test_headers_named_in_any_connection_header_stop_both_ways(database_url: str) -> None:
+    """`Connection` is a list that may come in several headers (RFC 9110 §5.3): what the
+    first one names is as hop-by-hop as what the last one names."""
+
+    async def two_connection_headers(n: int, arrived: Arrived) -> Reply:
+        reply = await echo(n, arrived)
+        reply.headers += [("Connection", "X-Inner-Secret"), ("X-Inner-Secret", "inner")]
+        return reply
+
+    async with (
+        StubUpstream(two_connection_headers) as stub,
+        edge_gateway(database_url, erp_url=stub.url) as gateway,
+    ):
+        answer = await gateway.client.get(
+            "/api/erp/products",
+            headers=[
+                *bearer("warehouse").items(),
+                ("Connection", "X-Client-Secret"),
+                ("Connection", "keep-alive"),
+                ("X-Client-Secret", "private"),
+            ],
+        )
+        assert answer.status_code == 200, answer.text
+        sent = dict(json.loads(answer.content)["headers"])
+        assert "x-client-secret" not in sent
+        assert "x-inner-secret" not in answer.headers
+        assert answer.headers["x-kept"] == "yes"
+
+
+@asynccontextmanager
+async def endless_service() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]]]:
+    """A service answering every request with a body that never ends; yields its URL and
+    its open connections."""
+    open_connections: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        open_connections.append(writer)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while True:
+                writer.write(b"1000\r\n" + b"x" * 4096 + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.01)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            open_connections.remove(writer)
+            writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(serve, "127.0.0.1", port)
+    try:
+        yield f"http://127.0.0.1:{port}", open_connections
+    finally:
+        server.close()
+        for writer in list(open_connections):
+            writer.close()
+        with suppress(ConnectionError):
+            await server.wait_closed()
+
+
+async def test_a_client_leaving_a_streamed_answer_frees_the_service_s_connection(
+    database_url: str,
+) -> None:
+    """The server drops what is sent to a client that left; the gateway must stop reading
+    the service's answer for it, or the connection stays taken while the service sends,
+    and with the pool full the next request waits for ever."""
+    async with (
+        endless_service() as (service_url, open_connections),
+        edge_gateway(database_url, erp_url=service_url, upstream_pool_size=1) as gateway,
+        serving(gateway.app, lifespan="off") as gateway_url,
+    ):
+        port = int(gateway_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        token = bearer("warehouse")["Authorization"]
+        writer.write(
+            f"GET /api/erp/products HTTP/1.1\r\nHost: gw\r\nAuthorization: {token}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        await reader.readexactly(10_000)
+        writer.close()  # mid-answer
+
+        await until(
+            lambda: _count(open_connections), lambda n: n == 0, "the service's connection closed"
+        )
+        async with (
+            httpx.AsyncClient(base_url=gateway_url, timeout=30) as client,
+            client.stream("GET", "/api/erp/products", headers=bearer("warehouse")) as again,
+        ):
+            assert again.status_code == 200  # the pool's one connection is free again
+
+
+async def _count(items: list[asyncio.StreamWriter]) -> int:
+    return len(items)
