@@ -217,6 +217,9 @@ async def test_a_conflict_invites_the_retry_that_it_would_refuse_if_replayed(
     assert "idempotent-replayed" not in retried.headers
     again = await service.post("/effects", "k-conflict", seq=4, refused_until_open=True)
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    # Whole, with its length, as the first answer: a proxy treats both alike.
+    assert again.headers["content-length"] == str(len(again.content))
+    assert again.json() == retried.json()
     assert await service.effects(4) == 1
 
 

@@ -342,12 +342,16 @@ class IdempotencyMiddleware:
             )
             await problem_response(problem, path)(scope, receive, send)
             return
+        body = stored.body or b""
         headers = [(name.encode(), value.encode()) for name, value in stored.headers or []]
+        # Its length, as the first answer had: a proxy that rewrites whole answers (the
+        # gateway, for a problem's `instance`) treats the replay as it did the original.
+        headers.append((b"content-length", str(len(body)).encode()))
         headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
         await send(
             {"type": "http.response.start", "status": stored.status_code, "headers": headers}
         )
-        await send({"type": "http.response.body", "body": stored.body or b""})
+        await send({"type": "http.response.body", "body": body})
 
     async def _run_and_store(self, scope: Scope, body: bytes, send: Send, claim: Claim) -> None:
         start: dict[str, Any] = {}
