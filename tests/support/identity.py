@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,17 +79,16 @@ def protected_router() -> APIRouter:
     return router
 
 
-def shell_client(
+def shell_app(
     settings: ServiceSettings,
     engine: AsyncEngine,
     tables: MessagingTables,
     routers: Sequence[APIRouter],
-) -> httpx.AsyncClient:
-    """A client of a test service: `routers` in the shell every service runs in (tokens,
-    problems, Idempotency-Key, body and NUL checks), on `engine` and its messaging
-    `tables`. An exception a route lets out is answered as the shell answers it."""
+) -> FastAPI:
+    """A test service: `routers` in the shell every service runs in (tokens, problems,
+    Idempotency-Key, body and NUL checks), on `engine` and its messaging `tables`."""
     workers = Workers(name="test", engine=engine, tables=tables, kafka=KafkaSettings())
-    app = create_service_app(
+    return create_service_app(
         service="crm",
         title="test",
         description="",
@@ -98,6 +97,17 @@ def shell_client(
         workers=workers,
         routers=routers,
     )
+
+
+def shell_client(
+    settings: ServiceSettings,
+    engine: AsyncEngine,
+    tables: MessagingTables,
+    routers: Sequence[APIRouter],
+) -> httpx.AsyncClient:
+    """A client of `shell_app(...)`. An exception a route lets out is answered as the shell
+    answers it."""
+    app = shell_app(settings, engine, tables, routers)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://service")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,7 +24,7 @@ from shared_schemas.database import session_factory
 from shared_schemas.domain import Conflict
 from shared_schemas.http.idempotency import Claim, current_claim
 from shared_schemas.unit_of_work import UnitOfWork
-from tests.support.identity import ProtectedSettings, development_bearer, shell_client
+from tests.support.identity import ProtectedSettings, development_bearer, shell_app
 from tests.support.kafka_tools import until
 from tests.support.probe import ProbeService
 
@@ -40,6 +40,7 @@ class Effect(BaseModel):
 
 @dataclass
 class Service:
+    app: FastAPI
     client: httpx.AsyncClient
     probe: ProbeService
     engine: AsyncEngine
@@ -127,8 +128,10 @@ async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
     await probe.create_schema(engine)
     gate, settings = asyncio.Event(), ProtectedSettings()
     routers = [effects_router(probe, engine, settings, gate)]
-    async with shell_client(settings, engine, probe.tables, routers) as client:
-        yield Service(client, probe, engine, gate)
+    app = shell_app(settings, engine, probe.tables, routers)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        yield Service(app, client, probe, engine, gate)
 
 
 async def test_a_lost_answer_never_lets_the_retry_run_the_effect_again(service: Service) -> None:
@@ -230,6 +233,54 @@ async def post_bytes(service: Service, key: str, body: bytes) -> httpx.Response:
         "Content-Type": "application/json",
     }
     return await service.client.post("/effects", content=body, headers=headers)
+
+
+async def test_a_retry_sent_once_the_whole_answer_arrived_is_replayed(service: Service) -> None:
+    """The answer's last part leaves once the key is settled: a client that has the whole
+    answer and sends the request again (its own retry logic, a user's double click) gets
+    it replayed, never "still being processed"."""
+    body = b'{"seq": 6}'
+    headers = {
+        **development_bearer("admin"),
+        "Idempotency-Key": "k-after",
+        "content-type": "application/json",
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/effects",
+        "raw_path": b"/effects",
+        "root_path": "",
+        "query_string": b"",
+        "server": ("service", 80),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (name.lower().encode(), value.encode())
+            for name, value in {**headers, "content-length": str(len(body))}.items()
+        ],
+    }
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+    first: list[dict[str, Any]] = []
+    retries: list[httpx.Response] = []
+
+    async def receive() -> dict[str, Any]:
+        return received.pop() if received else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        first.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            retries.append(await service.client.post("/effects", content=body, headers=headers))
+
+    await service.app(scope, receive, send)
+
+    assert first[0]["status"] == 201
+    [retry] = retries
+    assert (retry.status_code, retry.headers.get("idempotent-replayed")) == (201, "true")
+    assert retry.json() == {"seq": 6}
+    assert await service.effects(6) == 1
 
 
 async def test_the_same_json_in_another_order_or_layout_is_the_same_request(

@@ -354,9 +354,14 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def _run_and_store(self, scope: Scope, body: bytes, send: Send, claim: Claim) -> None:
+        """Run the request and keep its answer for retries. The answer's last message waits
+        until the key is settled (answer stored, or claim released), so a retry sent once
+        the client has the whole answer is replayed (or runs) instead of being told the
+        first attempt is still under way."""
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
         delivered = False
+        last: Message | None = None
 
         async def replay_body() -> Message:
             nonlocal delivered
@@ -366,20 +371,34 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
+            nonlocal last
             if message["type"] == "http.response.start":
                 start.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    last = message
+                    return
             await send(message)
 
+        try:
+            await self._run(scope, replay_body, capture, claim)
+            await self._settle(claim, start, chunks)
+        finally:
+            if last is not None:
+                await send(last)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, claim: Claim) -> None:
         token = _current_claim.set(claim)
         try:
-            await self.app(scope, replay_body, capture)
+            await self.app(scope, receive, send)
         except BaseException:
             await self._release(claim)
             raise
         finally:
             _current_claim.reset(token)
+
+    async def _settle(self, claim: Claim, start: Message, chunks: list[bytes]) -> None:
         status = int(start.get("status", 500))
         if status >= 500 or (status in _TRY_AGAIN and not claim.committed):
             await self._release(claim)
@@ -395,7 +414,7 @@ class IdempotencyMiddleware:
         except Exception as exc:
             if not is_database_outage(exc):
                 raise
-            # The answer is sent; a retry finds the claim as the effect's transaction left it.
+            # The answer goes out; a retry finds the claim as the effect's transaction left it.
             log.warning("could not store the answer for Idempotency-Key %s: %s", claim.key, exc)
 
     async def _store(
