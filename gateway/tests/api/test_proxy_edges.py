@@ -116,3 +116,37 @@ async def test_a_client_leaving_a_streamed_answer_frees_the_service_s_connection
 
 async def _count(items: list[asyncio.StreamWriter]) -> int:
     return len(items)
+
+
+async def test_an_answer_that_breaks_off_is_a_502_and_a_failure_of_the_service(
+    database_url: str,
+) -> None:
+    """Headers promising 100 bytes, 5 of them, then the connection closes: the client gets
+    a clean 502, and the breaker and the metrics count a failure, not a 200."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":')
+            await writer.drain()
+        writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(serve, "127.0.0.1", port)
+    try:
+        async with edge_gateway(
+            database_url, erp_url=f"http://127.0.0.1:{port}", breaker_failures=2
+        ) as gateway:
+            for _ in range(2):
+                answer = await gateway.client.post(
+                    "/api/erp/products", json={}, headers=bearer("warehouse")
+                )
+                assert answer.status_code == 502
+                assert answer.headers["content-type"] == "application/problem+json"
+            refused = await gateway.client.get("/api/erp/products", headers=bearer("warehouse"))
+            assert refused.status_code == 503  # the circuit is open
+            metrics = (await gateway.client.get("/metrics")).text
+            assert 'gateway_upstream_requests_total{outcome="broken_off",upstream="erp"}' in metrics
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -15,7 +15,8 @@ UPSTREAM_LATENCY = Histogram(
 UPSTREAM_REQUESTS = Counter(
     "gateway_upstream_requests_total",
     "Calls to an upstream service by outcome: the status class (2xx..5xx), or "
-    "connect_error, disconnected, timeout, circuit_open (not called)",
+    "connect_error, disconnected, timeout, broken_off (an answer whose body broke off), "
+    "circuit_open (not called)",
     ["upstream", "outcome"],
 )
 BREAKER_STATE = Gauge(

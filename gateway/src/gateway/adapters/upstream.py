@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from yarl import URL
 
 from gateway.adapters.metrics import BREAKER_STATE, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.domain.breaker import BreakerState, CircuitBreaker, CircuitOpen
+from gateway.domain.breaker import BreakerState, CircuitBreaker, CircuitOpen, Permit
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Below uvicorn's 5 s keep-alive: the pool drops an idle connection before the service
@@ -78,6 +78,8 @@ class Upstream:
         self._session: aiohttp.ClientSession | None = None
         self._latency = UPSTREAM_LATENCY.labels(name)
         self._outcomes: dict[str, Counter] = {}
+        # Answers whose outcome is known once their body is read (release()).
+        self._unsettled: dict[aiohttp.ClientResponse, Permit] = {}
         state_gauge = BREAKER_STATE.labels(name)
         state_gauge.set(breaker.state)
         breaker.on_change = lambda state: state_gauge.set(state)
@@ -125,7 +127,7 @@ class Upstream:
         replayable: bool,
     ) -> aiohttp.ClientResponse:
         """The upstream's response, its headers read and its body not yet; the caller
-        releases it. Raises CircuitOpen (not called) or UpstreamFailure."""
+        hands it back to release(). Raises CircuitOpen (not called) or UpstreamFailure."""
         if self._session is None:
             await self.start()  # an app driven without its lifespan (in-process tests)
         assert self._session is not None
@@ -175,18 +177,30 @@ class Upstream:
                 raise
             else:
                 self._latency.observe(time.perf_counter() - started)
-                status = response.status
-                self._count(_status_class(status))
-                if status >= 500:
-                    self.breaker.failed(permit)
-                else:
-                    self.breaker.succeeded(permit)
+                self._unsettled[response] = permit
                 return response
             self.breaker.failed(permit)
             self._count(failure.outcome)
             if attempt == attempts:
                 raise failure
         raise AssertionError("unreachable")
+
+    def release(self, response: aiohttp.ClientResponse) -> None:
+        """The call is over: its outcome counts (a body that broke off or timed out is a
+        failure, whatever the status said) and the connection goes back to the pool, or
+        is closed when the body was not read to its end."""
+        permit = self._unsettled.pop(response, None)
+        if permit is not None:
+            if response.content.exception() is not None:
+                self._count("broken_off")
+                self.breaker.failed(permit)
+            else:
+                self._count(_status_class(response.status))
+                if response.status >= 500:
+                    self.breaker.failed(permit)
+                else:
+                    self.breaker.succeeded(permit)
+        response.release()
 
     def _count(self, outcome: str) -> None:
         counter = self._outcomes.get(outcome)

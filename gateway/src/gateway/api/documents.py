@@ -178,7 +178,7 @@ async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
         log.warning("the %s API document is unavailable: %s", upstream.name, exc)
         return None
     finally:
-        response.release()
+        upstream.release(response)
 
 
 @dataclass

@@ -147,7 +147,7 @@ async def customer_overview(
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Failed(upstream.name) from exc
         finally:
-            response.release()
+            upstream.release(response)
         if response.status == 404 and path == customer_path:
             raise NotFound("customer", customer_id)
         if response.status == 403 and path == customer_path:

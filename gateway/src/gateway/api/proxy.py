@@ -222,7 +222,7 @@ async def forward(
     except ClientGone:
         return 499
     finally:
-        response.release()
+        upstream.release(response)
 
 
 def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]:
