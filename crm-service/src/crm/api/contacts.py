@@ -121,7 +121,15 @@ async def list_contacts(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a contact")
+ARCHIVED_CUSTOMER = {409: {"description": "The customer is archived: restore it first"}}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a contact",
+    responses=ARCHIVED_CUSTOMER,
+)
 async def add_contact(
     customer_id: uuid.UUID,
     body: ContactCreate,
@@ -149,7 +157,11 @@ async def get_contact(
     return ContactOut.model_validate(contact)
 
 
-@router.patch("/{contact_id}", summary="Change a contact")
+@router.patch(
+    "/{contact_id}",
+    summary="Change a contact",
+    responses={**ARCHIVED_CUSTOMER, 412: {"description": "If-Match names an older version"}},
+)
 async def change_contact(
     customer_id: uuid.UUID,
     contact_id: uuid.UUID,
@@ -175,7 +187,7 @@ async def change_contact(
     "/{contact_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a contact",
-    responses={412: {"description": "If-Match names an older version"}},
+    responses={**ARCHIVED_CUSTOMER, 412: {"description": "If-Match names an older version"}},
 )
 async def remove_contact(
     customer_id: uuid.UUID,

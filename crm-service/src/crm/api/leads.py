@@ -271,7 +271,10 @@ async def get_lead(
 @router.patch(
     "/{lead_id}",
     summary="Change a lead",
-    responses={412: {"description": "If-Match names an older version"}},
+    responses={
+        409: {"description": "The lead is converted or disqualified: final"},
+        412: {"description": "If-Match names an older version"},
+    },
 )
 async def update_lead(
     lead_id: uuid.UUID,
