@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -121,7 +121,9 @@ async def list_contacts(
     )
 
 
-ARCHIVED_CUSTOMER = {409: {"description": "The customer is archived: restore it first"}}
+ARCHIVED_CUSTOMER: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The customer is archived: restore it first"}
+}
 
 
 @router.post(
