@@ -24,7 +24,9 @@ ReadAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "read"))]
 UpdateAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "update"))]
 DeleteAccess = Annotated[Access, Depends(Authorize("erp", "budgets", "delete"))]
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# Years 0001 to 9999, as the service takes them (there is no year 0000).
+YEAR_PATTERN = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+MONTH_PATTERN = f"^{YEAR_PATTERN}-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="`YYYY-MM`, e.g. 2026-11.")]
 
 EXAMPLE: dict[str, JsonValue] = {"amount": "1500.00"}

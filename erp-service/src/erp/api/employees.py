@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue
 
 from erp.adapters.people import Employee
-from erp.api.deps import UnitOfWorkDep
+from erp.api.deps import Day, UnitOfWorkDep
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
@@ -70,7 +70,7 @@ class EmployeeCreate(BaseModel):
     )
     title: Title | None = None
     role: Role = Field(description="What the employee may do on the platform; hr and admin only.")
-    hired_on: date | None = Field(default=None, description="Default: today.")
+    hired_on: Day | None = Field(default=None, description="Default: today.")
     salary: Salary | None = None
 
 
@@ -91,7 +91,7 @@ class EmployeeUpdate(BaseModel):
     manager_id: uuid.UUID | None = None
     title: Title | None = None
     role: Annotated[Role | None, NotNull] = None
-    hired_on: Annotated[date | None, NotNull] = None
+    hired_on: Annotated[Day | None, NotNull] = None
     salary: Salary | None = None
 
 
@@ -101,7 +101,7 @@ class EmployeeTerminate(BaseModel):
         json_schema_extra={"examples": [{"terminated_on": "2026-11-30", "reason": "Resigned"}]},
     )
 
-    terminated_on: date | None = Field(
+    terminated_on: Day | None = Field(
         default=None,
         description="The last day; default today, never in the future. A hire that has "
         "not started yet is called off: it ends on its `hired_on`.",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Account, JournalEntry
-from erp.api.deps import UnitOfWorkDep
+from erp.api.deps import Day, UnitOfWorkDep
 from erp.domain.ledger import MAX_LINES, Posting
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger
@@ -96,7 +96,7 @@ class JournalEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ENTRY_EXAMPLE]})
 
-    entry_date: date
+    entry_date: Day
     memo: str | None = Field(default=None, max_length=500)
     reference: str = Field(
         max_length=100,
@@ -111,7 +111,7 @@ class ReversalCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"entry_date": "2026-12-01"}]}
     )
 
-    entry_date: date | None = Field(
+    entry_date: Day | None = Field(
         default=None, description="Default: today; never before the entry reversed."
     )
     memo: str | None = Field(default=None, max_length=500)
@@ -234,10 +234,10 @@ async def list_entries(
     source_type: Annotated[str | None, Query(max_length=40)] = None,
     source_id: uuid.UUID | None = None,
     date_from: Annotated[
-        date | None, Query(description="Entries whose entry_date is on or after this day.")
+        Day | None, Query(description="Entries whose entry_date is on or after this day.")
     ] = None,
     date_to: Annotated[
-        date | None, Query(description="Entries whose entry_date is on or before this day.")
+        Day | None, Query(description="Entries whose entry_date is on or before this day.")
     ] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,

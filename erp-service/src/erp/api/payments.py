@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Payment
-from erp.api.deps import UnitOfWorkDep
+from erp.api.deps import Day, UnitOfWorkDep
 from erp.api.invoices import InvoiceOut, out
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger, payments
@@ -42,7 +42,7 @@ class PaymentCreate(BaseModel):
     amount: Annotated[Money, Field(gt=0, le=MAX_AMOUNT)]
     method: Method = Field(description="`cash` lands in the cash account, the rest in the bank.")
     reference: str | None = Field(default=None, max_length=100)
-    received_on: date | None = Field(default=None, description="Default: today.")
+    received_on: Day | None = Field(default=None, description="Default: today.")
 
 
 class PaymentOut(BaseModel):

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from erp.api.deps import UnitOfWorkDep
+from erp.api.budgets import YEAR_PATTERN
+from erp.api.deps import Day, UnitOfWorkDep
 from erp.domain.reports import Aging, Section
 from erp.service import reports
 from shared_schemas.identity import Access, Authorize
@@ -21,9 +22,9 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 ReadAccess = Annotated[Access, Depends(Authorize("erp", "reports", "read"))]
 
 AccountType = Literal["asset", "liability", "equity", "revenue", "expense"]
-AsOf = Annotated[
-    date | None, Query(description="The last day counted (inclusive); default: today.")
-]
+PERIOD_PATTERN = f"^{YEAR_PATTERN}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+
+AsOf = Annotated[Day | None, Query(description="The last day counted (inclusive); default: today.")]
 
 RENT_ID = "0b4a4f0e-3c2d-4d7b-9a57-2f4f0f6f1c01"
 CASH_ID = "0b4a4f0e-3c2d-4d7b-9a57-2f4f0f6f1c02"
@@ -359,8 +360,8 @@ async def get_trial_balance(
 async def get_profit_and_loss(
     _access: ReadAccess,
     uow: UnitOfWorkDep,
-    date_from: Annotated[date, Query(description="The first day counted.")],
-    date_to: Annotated[date, Query(description="The last day counted; not before date_from.")],
+    date_from: Annotated[Day, Query(description="The first day counted.")],
+    date_to: Annotated[Day, Query(description="The last day counted; not before date_from.")],
 ) -> ProfitAndLossOut:
     report = await reports.profit_and_loss_between(uow, date_from, date_to)
     return ProfitAndLossOut(
@@ -434,7 +435,12 @@ async def get_budget_vs_actual(
     _access: ReadAccess,
     uow: UnitOfWorkDep,
     period: Annotated[
-        str, Query(max_length=7, description="A month (2026-11), quarter (2026-Q4) or year.")
+        str,
+        Query(
+            max_length=7,
+            pattern=PERIOD_PATTERN,
+            description="A month (2026-11), quarter (2026-Q4) or year.",
+        ),
     ],
 ) -> BudgetVsActualOut:
     span, lines = await reports.budget_against_actual(uow, period)
