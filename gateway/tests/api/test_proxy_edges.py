@@ -150,3 +150,32 @@ async def test_an_answer_that_breaks_off_is_a_502_and_a_failure_of_the_service(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_two_authorization_headers_are_judged_as_the_one_read_behind_the_gateway(
+    database_url: str,
+) -> None:
+    """A proxied request with two tokens is refused: the service reads the first, and
+    the gateway must not let in what it judged by the other. The gateway's own routes
+    judge the first, as its app reads it."""
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url) as gateway,
+    ):
+        warehouse, hr = bearer("warehouse"), bearer("hr")
+        for first, second in ((warehouse, hr), (hr, warehouse)):
+            both = [
+                ("Authorization", first["Authorization"]),
+                ("Authorization", second["Authorization"]),
+            ]
+            answer = await gateway.client.get("/api/erp/employees", headers=both)
+            assert answer.status_code == 401, answer.text
+        assert stub.arrived == []
+
+        garbage_then_admin = [
+            ("Authorization", "Bearer garbage"),
+            ("Authorization", bearer("admin")["Authorization"]),
+        ]
+        users = await gateway.client.get("/auth/users", headers=garbage_then_admin)
+        assert users.status_code == 401
+        assert (await gateway.client.get("/auth/users", headers=bearer("admin"))).status_code == 200

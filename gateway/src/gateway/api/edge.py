@@ -127,8 +127,11 @@ class Edge:
         self, scope: Scope, upstream: Upstream, incoming: Incoming, prefix: int
     ) -> ProxiedRoute:
         """The route a proxied request stands for, or the Problem that refuses it here:
-        429, 401, 404 (a path no service has), 403, 422 (page size), 413 (announced)."""
-        principal = await self._principal(incoming.authorization)
+        429, 401, 404 (a path no service has), 403, 422 (page size), 413 (announced).
+        Authorization is a singleton field: with two, the service might read another token
+        than the one judged here, so neither counts."""
+        single = incoming.authorizations <= 1
+        principal = await self._principal(incoming.authorization) if single else None
         refusal = await self._limit(scope, principal)
         if refusal is not None:
             raise refusal
@@ -153,7 +156,7 @@ class Edge:
         """A request for the gateway's own routes: limits here, the rest in the app."""
         authorization = request_id = None
         for name, value in scope["headers"]:
-            if name == b"authorization":
+            if name == b"authorization" and authorization is None:  # the one the app reads
                 authorization = value.decode("latin-1")
             elif name == b"x-request-id":
                 request_id = value.decode("latin-1")

@@ -81,6 +81,8 @@ class Incoming:
 
     request_id: str
     authorization: str | None = None
+    # More than one Authorization header: the gateway cannot know which the service reads.
+    authorizations: int = 0
     content_length: int | None = None
     chunked: bool = False
     idempotency_key: bool = False
@@ -134,6 +136,7 @@ def read_headers(scope: Scope) -> Incoming:
         text = value.decode("latin-1")
         if name == b"authorization":
             incoming.authorization = text
+            incoming.authorizations += 1
         elif name == b"content-length":
             # Any length past what is read whole is streamed: its exact size does not matter.
             length = whole_number(text, WHOLE_BODY_BYTES + 1)
