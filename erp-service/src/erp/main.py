@@ -16,7 +16,7 @@ from erp.api import routers
 from erp.config import SERVICE_NAME, Settings
 from erp.domain.people import TERMINATED
 from erp.integration import handlers
-from erp.service import invoices
+from erp.service import overdue
 from shared_schemas.database import session_factory
 from shared_schemas.messaging import KafkaSettings, Workers
 from shared_schemas.service import EntryPoints, create_service_app
@@ -29,7 +29,7 @@ def build_workers(engine: AsyncEngine, settings: Settings) -> Workers:
         tables=messaging,
         kafka=KafkaSettings(),
         handlers=handlers(settings),
-        jobs=invoices.periodic_jobs(session_factory(engine), settings),
+        jobs=overdue.periodic_jobs(session_factory(engine), settings),
         consumer_batch_size=settings.consumer_batch_size,
         consumer_group=settings.consumer_group,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from erp.config import Settings
-from erp.service.invoices import announce_overdue
+from erp.service.overdue import announce_overdue
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import session_factory
 from tests.support.erp import Erp, ship

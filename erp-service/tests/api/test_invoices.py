@@ -17,7 +17,8 @@ import pytest
 from erp.adapters.sales import Order
 from erp.config import Settings
 from erp.service import credit
-from erp.service.invoices import _payment_terms, announce_overdue, issue_for_shipment
+from erp.service.invoices import _payment_terms, issue_for_shipment
+from erp.service.overdue import announce_overdue
 from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.database import session_factory
 from shared_schemas.events.base import new_event

@@ -1,32 +1,29 @@
 """Use cases of invoices: one issued for each shipment (exactly once), settled at once when
-it asks for nothing, voided while unpaid, found and listed; and the daily sweep announcing
-overdue ones."""
+it asks for nothing, voided while unpaid, found and listed. The sweep announcing overdue
+ones is in erp.service.overdue."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, not_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from erp.adapters.finance import Invoice, InvoiceLine
 from erp.adapters.orm import document_sequences
 from erp.adapters.replicas import CustomerReplica
 from erp.adapters.sales import Order, OrderLine, Shipment
-from erp.config import Settings
 from erp.domain.invoicing import (
     ISSUED,
     LIFECYCLE,
     UNPAID,
     OrderLinePart,
     billed_amounts,
-    days_overdue,
     due_date,
     is_overdue,
     status_after_payment,
@@ -39,13 +36,11 @@ from shared_schemas.domain import NotFound
 from shared_schemas.events.documents import InvoiceLine as InvoiceLineData
 from shared_schemas.events.erp.invoices import (
     InvoiceIssued,
-    InvoiceOverdue,
     InvoicePaid,
     InvoiceVoided,
 )
 from shared_schemas.http.pagination import Page
 from shared_schemas.listing import Listing, SortKey, number_prefix_match
-from shared_schemas.messaging import PeriodicJob
 from shared_schemas.money import ZERO, document_totals
 from shared_schemas.numbering import next_number
 
@@ -69,9 +64,6 @@ LISTING = Listing(
 NO_PAYMENT = uuid.UUID(int=0)
 """The `payment_id` of erp.invoice.paid.v1 for an invoice of nothing, which no payment
 settled: the nil UUID, since the v1 contract requires an id."""
-
-OVERDUE_SWEEP_INTERVAL = timedelta(hours=1)
-SWEEP_BATCH = 200
 
 
 def amount_due(invoice: Invoice) -> Decimal:
@@ -325,61 +317,6 @@ def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
     if filters.q:
         conditions.append(number_prefix_match(Invoice.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
-
-
-async def announce_overdue(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, *, today: date | None = None
-) -> int:
-    """Publish erp.invoice.overdue.v1 once for each invoice with something due past its
-    due date (in the company's time zone), in short transactions; return how many were announced.
-    Rows a payment holds locked are skipped on PostgreSQL: the next run sees them."""
-    day = today or datetime.now(UTC).astimezone(settings.company.zone).date()
-    pending = (overdue_on(day), Invoice.overdue_notified_on.is_(None))
-    announced = 0
-    while True:
-        uow = UnitOfWork(sessions, settings)
-        async with uow:
-            invoices = list(
-                await uow.session.scalars(
-                    select(Invoice)
-                    .where(*pending)
-                    .order_by(Invoice.due_date, Invoice.id)
-                    .limit(SWEEP_BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            for invoice in invoices:
-                # Not a change of the invoice (no new version): a fact about the calendar.
-                await uow.session.execute(
-                    update(Invoice)
-                    .where(Invoice.id == invoice.id)
-                    .values(overdue_notified_on=day)
-                    .execution_options(synchronize_session=False)
-                )
-                await uow.record(
-                    InvoiceOverdue(
-                        **invoice_header(invoice),
-                        due_date=invoice.due_date,
-                        days_overdue=days_overdue(invoice.due_date, day),
-                    )
-                )
-            announced += len(invoices)
-        if len(invoices) < SWEEP_BATCH:
-            return announced
-
-
-def periodic_jobs(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings
-) -> list[PeriodicJob]:
-    """The invoice jobs of the service's job runner. Hourly, so a day's overdue invoices
-    are announced within the hour after midnight in the company's time zone; each once."""
-    return [
-        PeriodicJob(
-            "announce-overdue-invoices",
-            OVERDUE_SWEEP_INTERVAL,
-            partial(announce_overdue, sessions, settings),
-        )
-    ]
 
 
 async def _post_invoice(uow: UnitOfWork, invoice: Invoice, shipment_number: str) -> None:
