@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -24,10 +23,10 @@ from starlette.types import Message, Receive, Scope, Send
 from gateway.adapters.upstream import (
     IDEMPOTENT_METHODS,
     Body,
-    RequestBodyAborted,
     Upstream,
     UpstreamFailure,
 )
+from gateway.api.request_body import BodyTooLarge, ClientGone, StreamedBody, whole_body
 from gateway.domain.breaker import CircuitOpen
 from gateway.domain.trace_context import child_traceparent, continued
 from shared_schemas.http.body_limit import BodyOverLimit
@@ -157,14 +156,6 @@ def read_headers(scope: Scope) -> Incoming:
     return incoming
 
 
-class BodyTooLarge(RequestBodyAborted):
-    """The client's body went past the size limit while streaming (413)."""
-
-
-class ClientGone(RequestBodyAborted):
-    """The client disconnected before its body was complete."""
-
-
 async def forward(
     scope: Scope,
     receive: Receive,
@@ -184,13 +175,13 @@ async def forward(
         if length is not None and length <= WHOLE_BODY_BYTES:
             # Small and announced: read whole, sent in one piece, and replayable.
             try:
-                body = await _whole(receive, max_body_bytes)
+                body = await whole_body(receive, max_body_bytes)
             except BodyTooLarge:
                 return await too_large(scope, receive, send, incoming, max_body_bytes)
             except ClientGone:
                 return 499
         else:
-            body = _Streamed(receive, max_body_bytes)
+            body = StreamedBody(receive, max_body_bytes)
     headers = _outgoing_headers(scope, incoming)
     # Idempotent methods (RFC 9110 §9.2.2), and a POST with an Idempotency-Key, which the
     # services honour on POST alone: a PATCH carrying one is still sent once.
@@ -219,7 +210,7 @@ async def forward(
     except ClientGone:
         return 499
     # Once the client's body is in, `receive` has nothing to say but that the client left.
-    listen = None if isinstance(body, _Streamed) and not body.complete else receive
+    listen = None if isinstance(body, StreamedBody) and not body.complete else receive
     try:
         return await _relay_answer(scope, listen, send, response, upstream, incoming.request_id)
     except ClientGone:
@@ -247,43 +238,6 @@ def _outgoing_headers(scope: Scope, incoming: Incoming) -> list[tuple[str, str]]
     if incoming.tracestate is not None and continued(incoming.traceparent) is not None:
         headers.append(("tracestate", incoming.tracestate))
     return headers
-
-
-async def _whole(receive: Receive, limit: int) -> bytes:
-    chunks = [chunk async for chunk in _stream(receive, limit)]
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _stream(receive: Receive, limit: int) -> AsyncIterator[bytes]:
-    """The request body as it arrives, counted: more than `limit` bytes in all stops it,
-    whatever Content-Length said."""
-    seen = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone("the client went away while sending its body")
-        chunk: bytes = message.get("body", b"")
-        seen += len(chunk)
-        if seen > limit:
-            raise BodyTooLarge(f"request body over {limit} bytes")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
-
-
-class _Streamed:
-    """A request body streamed to the service, which knows when it is complete."""
-
-    def __init__(self, receive: Receive, limit: int) -> None:
-        self.receive = receive
-        self.limit = limit
-        self.complete = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in _stream(self.receive, self.limit):
-            yield chunk
-        self.complete = True
 
 
 async def _until_gone(receive: Receive) -> None:
