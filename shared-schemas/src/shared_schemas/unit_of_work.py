@@ -10,6 +10,7 @@ from typing import ClassVar, Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_schemas.database import READ_ONLY
 from shared_schemas.events.base import EventData
 from shared_schemas.http.idempotency import (
     Claim,
@@ -24,6 +25,9 @@ from shared_schemas.service import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+"""Requests whose unit of work only reads (`read_only=True`)."""
+
 
 class UnitOfWork(Generic[SettingsT]):
     """`async with uow:` opens a transaction, commits it on success, rolls back on error.
@@ -35,6 +39,9 @@ class UnitOfWork(Generic[SettingsT]):
 
     The same transaction marks the running request's Idempotency-Key (and those added
     with `serve`) as having taken effect, so a retry after a crash never runs it again.
+
+    `read_only=True` (a GET's unit of work) reads without SQLite's write lock, so reads
+    never queue behind writers; it must not write.
     """
 
     outbox: ClassVar[Outbox]
@@ -44,10 +51,13 @@ class UnitOfWork(Generic[SettingsT]):
         sessions: async_sessionmaker[AsyncSession],
         settings: SettingsT,
         principal: Principal | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.principal = principal
+        self.read_only = read_only
         self._session: AsyncSession | None = None
         self._joined: AsyncSession | None = None
         self._recorded: list[tuple[EventData, str | None, EventContext]] = []
@@ -109,7 +119,11 @@ class UnitOfWork(Generic[SettingsT]):
             self._session = self._joined
             return self
         self._session = self.sessions()
-        await self._session.begin()
+        if self.read_only:
+            # Begins the transaction without the write lock SQLite's writers take up front.
+            await self._session.connection(execution_options=READ_ONLY)
+        else:
+            await self._session.begin()
         return self
 
     async def __aexit__(

@@ -9,11 +9,14 @@ from fastapi import Depends, Request
 
 from crm.service.unit_of_work import UnitOfWork
 from shared_schemas.identity import CurrentPrincipal
+from shared_schemas.unit_of_work import READING_METHODS
 
 
 async def unit_of_work(request: Request, principal: CurrentPrincipal) -> UnitOfWork:
     # async on purpose: FastAPI runs plain functions in a thread pool, a costly hop here.
-    return UnitOfWork(request.app.state.sessions, request.app.state.settings, principal)
+    state = request.app.state
+    reading = request.method in READING_METHODS
+    return UnitOfWork(state.sessions, state.settings, principal, read_only=reading)
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]

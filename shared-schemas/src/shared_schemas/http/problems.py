@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -30,6 +31,8 @@ from shared_schemas.domain import (
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://errors.crm-erp.dev/"
+
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -188,12 +191,21 @@ async def _on_dependency_error(request: Request, exc: Exception) -> JSONResponse
     request's fault, a 422; any other such error is the server's fault and goes on to the
     500 handler."""
     if is_write_conflict(exc):
+        log.warning("%s %s: 409, %s", request.method, request.url.path, _cause(exc))
         return problem_response(_CONCURRENT_WRITE, request.url.path)
     if is_refused_value(exc):
         return problem_response(_REFUSED_VALUE, request.url.path)
     if not is_database_outage(exc):
         raise exc
+    log.warning("%s %s: 503, %s", request.method, request.url.path, _cause(exc))
     return problem_response(database_outage(), request.url.path)
+
+
+def _cause(exc: Exception) -> str:
+    """What the driver said, first line only: never the statement or its parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    said = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {said[0]}" if said else type(cause).__name__
 
 
 def internal_error() -> Problem:
