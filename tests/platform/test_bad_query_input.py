@@ -170,3 +170,24 @@ async def test_every_list_names_a_bad_query_parameter_as_query_dot_name(
                 assert fields == [f"query.{name}"], f"{path}?{name}: {fields}"
                 checked.add(name)
     assert checked == bad.keys(), f"lists found with only {sorted(checked)}"
+
+
+@pytest.mark.parametrize("package", ["crm", "erp"])
+async def test_a_time_range_bound_is_a_day_or_a_time_never_a_number(
+    package: str, tmp_path: Path
+) -> None:
+    """`created_to=0.5` is no time: a 422 naming the parameter, where it was read as half a
+    second after 1970-01-01 and listed nothing without a word."""
+    checked = []
+    async with service_lists(package, tmp_path) as (client, headers, lists):
+        for path, names in lists:
+            for name in sorted(n for n in names if n.endswith(("_from", "_to"))):
+                if "month" in name:
+                    continue
+                for value in ("0.5", "1700000000", "2026-11-01x"):
+                    response = await client.get(path, params={name: value}, headers=headers)
+                    assert response.status_code == 422, f"{path}?{name}={value}: {response.text}"
+                    fields = [error["field"] for error in response.json()["errors"]]
+                    assert f"query.{name}" in fields, f"{path}?{name}={value}: {fields}"
+                checked.append(f"{path}?{name}")
+    assert checked, "no list with a time range found"

@@ -66,6 +66,8 @@ Cursor = Annotated[
 
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A time starts with its day (pydantic alone would also read `0.5` as seconds since 1970).
+_MOMENT_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 _MOMENT = TypeAdapter(AwareDatetime)
 _DAY_OR_MOMENT = "a date (2026-11-01) or a time with its zone (2026-11-01T09:30:00+01:00)"
 
@@ -76,9 +78,11 @@ def _day_or_moment(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return (
-            date.fromisoformat(value) if _DAY.fullmatch(value) else _MOMENT.validate_python(value)
-        )
+        if _DAY.fullmatch(value):
+            return date.fromisoformat(value)
+        if not _MOMENT_FORM.match(value):
+            raise ValueError(value)
+        return _MOMENT.validate_python(value)
     except (ValueError, ValidationError):
         raise PydanticCustomError("date_or_time", _DAY_OR_MOMENT) from None
 
