@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Index, Integer, String, Text, Uuid
+from sqlalchemy import ColumnElement, Date, Index, Integer, String, Text, Uuid, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.adapters.orm import Base, Record
@@ -71,3 +71,22 @@ class Opportunity(Record, Base):
         Index("ix_opportunities_name", "name_key", "id"),
         Index("ix_opportunities_amount", "amount", "id"),
     )
+
+
+def _close_date_or(day: str) -> ColumnElement[date]:
+    # A literal, not a parameter: PostgreSQL matches a query to an index on an expression
+    # only when the expression is the same, constants included.
+    return func.coalesce(Opportunity.expected_close_date, literal_column(f"'{day}'", Date))
+
+
+# Not the calendar's first and last day: asyncpg sends those as -infinity and infinity,
+# which a cursor would then compare with instead of the day.
+CLOSE_ASCENDING = _close_date_or("9999-12-30")
+"""`expected_close_date`, a deal without one read as the last day: listed last ascending."""
+CLOSE_DESCENDING = _close_date_or("0001-01-02")
+"""`expected_close_date`, a deal without one read as the first day: listed last descending."""
+NO_CLOSE_ASCENDING = date(9999, 12, 30)
+NO_CLOSE_DESCENDING = date(1, 1, 2)
+
+Index("ix_opportunities_close_ascending", CLOSE_ASCENDING, Opportunity.id)
+Index("ix_opportunities_close_descending", CLOSE_DESCENDING, Opportunity.id)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.pipeline import Opportunity
+from crm.api.days import Day
 from crm.api.deps import UnitOfWorkDep
 from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
@@ -180,7 +181,11 @@ async def list_opportunities(
     cursor: Cursor = None,
     sort: Annotated[
         str | None,
-        Query(description="`created_at`, `name`, `amount`; prefix `-` for descending."),
+        Query(
+            description="`created_at` (default `-created_at`), `name`, `amount`, "
+            "`expected_close_date` (deals without one last, both ways); prefix `-` for "
+            "descending. Equal values in the order of their ids."
+        ),
     ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Prefix of the name.")
@@ -190,7 +195,24 @@ async def list_opportunities(
     customer_id: Annotated[list[uuid.UUID] | None, Query()] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    expected_close_from: Annotated[
+        Day | None,
+        Query(description="Deals expected to close on or after this day (YYYY-MM-DD)."),
+    ] = None,
+    expected_close_to: Annotated[
+        Day | None,
+        Query(description="Deals expected to close on or before this day (YYYY-MM-DD)."),
+    ] = None,
+    amount_min: Annotated[
+        Money | None,
+        Query(ge=0, le=MAX_AMOUNT, description="Deals of at least this amount."),
+    ] = None,
+    amount_max: Annotated[
+        Money | None,
+        Query(ge=0, le=MAX_AMOUNT, description="Deals of at most this amount."),
+    ] = None,
 ) -> Page[OpportunityOut]:
+    """A close date range leaves out deals without an expected close date."""
     filters = opportunities.OpportunityFilters(
         q=q,
         stages=list(stage or []),
@@ -198,6 +220,10 @@ async def list_opportunities(
         customer_ids=customer_id or [],
         created_from=created_from,
         created_to=created_to,
+        close_from=expected_close_from,
+        close_to=expected_close_to,
+        amount_min=amount_min,
+        amount_max=amount_max,
     )
     async with uow:
         page = await opportunities.list_opportunities(uow.session, filters, sort, cursor, limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,13 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.adapters.customers import Customer
-from crm.adapters.pipeline import Opportunity
+from crm.adapters.pipeline import (
+    CLOSE_ASCENDING,
+    CLOSE_DESCENDING,
+    NO_CLOSE_ASCENDING,
+    NO_CLOSE_DESCENDING,
+    Opportunity,
+)
 from crm.adapters.quotes import Quote
 from crm.domain.opportunities import (
     CLOSED_STAGES,
@@ -40,8 +46,14 @@ LISTING = Listing(
         "created_at": SortKey(Opportunity.created_at, datetime),
         "name": SortKey(Opportunity.name_key),
         "amount": SortKey(Opportunity.amount, Decimal),
+        "expected_close_date": SortKey(CLOSE_ASCENDING, date),
     },
     id_column=Opportunity.id,
+)
+# Deals without an expected close date come last both ways, so descending sorts by a key
+# of its own (the shared listing has one key per field).
+_CLOSE_DESCENDING = Listing(
+    fields={"expected_close_date": SortKey(CLOSE_DESCENDING, date)}, id_column=Opportunity.id
 )
 
 
@@ -53,6 +65,10 @@ class OpportunityFilters:
     customer_ids: list[uuid.UUID] = field(default_factory=list)
     created_from: datetime | None = None
     created_to: datetime | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
 
 
 async def get_opportunity(
@@ -231,9 +247,25 @@ async def list_opportunities(
         conditions.append(Opportunity.created_at >= filters.created_from)
     if filters.created_to:
         conditions.append(Opportunity.created_at < filters.created_to)
+    if filters.close_from is not None:
+        conditions.append(Opportunity.expected_close_date >= filters.close_from)
+    if filters.close_to is not None:
+        conditions.append(Opportunity.expected_close_date <= filters.close_to)
+    if filters.amount_min is not None:
+        conditions.append(Opportunity.amount >= filters.amount_min)
+    if filters.amount_max is not None:
+        conditions.append(Opportunity.amount <= filters.amount_max)
     query = select(Opportunity).where(and_(*conditions)) if conditions else select(Opportunity)
-    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
-    return LISTING.page(rows, limit, sort)
+    if sort == "-expected_close_date":
+        listing, no_date = _CLOSE_DESCENDING, NO_CLOSE_DESCENDING
+    else:
+        listing, no_date = LISTING, NO_CLOSE_ASCENDING
+    rows = list(await session.scalars(listing.apply(query, sort, cursor, limit)))
+    if (sort or "").lstrip("-") != "expected_close_date":
+        return listing.page(rows, limit, sort)
+    return listing.page(
+        rows, limit, sort, key_of=lambda o: (o.expected_close_date or no_date, o.id)
+    )
 
 
 async def _changeable(
