@@ -17,7 +17,9 @@ import jsonschema
 import pytest
 import schemathesis
 
+from shared_schemas.http.concurrency import IF_MATCH_FORM, expected_version
 from shared_schemas.http.openapi import describe_conventions
+from shared_schemas.http.problems import Problem
 from shared_schemas.identity import development_signer
 from tests.support.harness import migrate
 
@@ -128,10 +130,28 @@ def test_protected_routes_post_and_bodies_say_what_the_shared_layer_answers(
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
             ), where
         if "requestBody" in operation:
-            assert "413" in responses, where
+            assert {"400", "413"} <= responses.keys(), where
         if any(p.get("name") == "If-Match" for p in operation.get("parameters", [])):
             assert {"400", "412"} <= responses.keys(), where
+        # Any X-Request-ID is taken (one not of the documented form is replaced), so its
+        # schema refuses none.
+        request_id = parameter(document, operation, "X-Request-ID")
+        assert request_id["schema"] == {"type": "string"}, where
+        assert "replaced" in request_id["description"], where
     assert seen_post
+
+
+@pytest.mark.parametrize(
+    "value", ['"3"', 'W/"3"', "*", " 3 ", '"3', "null", "0x1", '"-1"', "W/", "", '"3", "4"']
+)
+def test_the_documented_if_match_form_is_what_is_read(value: str) -> None:
+    """A value of the documented form names a version (or `*`); any other is the 400."""
+    if re.fullmatch(IF_MATCH_FORM, value):
+        expected_version(value)
+    else:
+        with pytest.raises(Problem) as refused:
+            expected_version(value)
+        assert refused.value.status == 400
 
 
 def test_an_order_is_described_as_it_is_answered(documents: dict[str, dict[str, Any]]) -> None:

@@ -39,11 +39,18 @@ def expected_version(if_match: str | None) -> int | None:
     return version
 
 
+# What `expected_version` reads: `*`, or a version number, quoted as an ETag (or not),
+# weak or strong, with whitespace around.
+IF_MATCH_FORM = r'^\s*(\*|(W/)?"?[0-9]+"?)\s*$'
+
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        description="The `ETag` the change is based on; 412 if the record changed since.",
+        description="The `ETag` the change is based on; 412 if the record changed since. "
+        '`*` (any version) checks nothing; a weak `W/"3"` counts as `"3"`.',
         examples=['"3"'],
+        # Documented, not enforced here: `expected_version` answers 400 to anything else.
+        json_schema_extra={"pattern": IF_MATCH_FORM},
     ),
 ]

@@ -14,7 +14,8 @@ from shared_schemas.http.problems import internal_error, problem_response
 from shared_schemas.messaging.context import event_context
 
 REQUEST_ID_HEADER = "x-request-id"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
+"""The ids taken from a client (they travel into logs and event headers)."""
 
 # Methods counted under their own name; any other is counted as "other", so that made-up
 # methods (anyone may send one, token or not) cannot grow the label set.
@@ -81,7 +82,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
         if name == REQUEST_ID_HEADER.encode():
             candidate: str = value.decode("latin-1")
             # Ids travel into logs and event headers: accept only plain tokens.
-            return candidate if _VALID_REQUEST_ID.match(candidate) else None
+            return candidate if VALID_REQUEST_ID.match(candidate) else None
     return None
 
 

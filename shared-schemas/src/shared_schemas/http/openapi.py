@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from shared_schemas.http.idempotency import REPLAYED_HEADER
+from shared_schemas.http.middleware import VALID_REQUEST_ID
 from shared_schemas.http.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 PROBLEM = "Problem"
@@ -192,7 +193,10 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "StaleVersion": problem_response(
         "`If-Match` names an older version than the record's (`current_version`)."
     ),
-    "BadIfMatch": problem_response("`If-Match` is not an ETag of this API."),
+    "BadRequest": problem_response(
+        "The request cannot be read: a body that is not what its content type says (JSON "
+        "that is not UTF-8, a broken form), or an `If-Match` that is no ETag of this API."
+    ),
     "IdempotencyKeyInUse": problem_response(
         "A request with this `Idempotency-Key` is still running (try again after "
         "`Retry-After`), or took effect but its answer is not kept (read the resource, "
@@ -214,8 +218,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": REQUEST_ID,
         "in": "header",
         "required": False,
-        "description": f"Echoed in `{REQUEST_ID}`; generated when absent or not of this form.",
-        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:/=+-]{1,128}$"},
+        "description": f"Echoed in `{REQUEST_ID}` when it matches "
+        f"`{VALID_REQUEST_ID.pattern}`; any other value, or none, is replaced by a new id.",
+        "schema": {"type": "string"},
     },
     IDEMPOTENCY_KEY: {
         "name": IDEMPOTENCY_KEY,
@@ -266,9 +271,9 @@ def describe_operation(method: str, operation: dict[str, Any]) -> None:
         _add_parameter(operation, IDEMPOTENCY_KEY)
         added |= {"409": "IdempotencyKeyInUse", "422": "InvalidRequest"}
     if "if-match" in reads:
-        added |= {"400": "BadIfMatch", "412": "StaleVersion"}
+        added |= {"400": "BadRequest", "412": "StaleVersion"}
     if "requestBody" in operation:
-        added["413"] = "PayloadTooLarge"
+        added |= {"400": "BadRequest", "413": "PayloadTooLarge"}
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         added["404"] = "NotFound"
     for status, component in added.items():

@@ -66,7 +66,10 @@ class InvoicePaid(InvoiceEvent):
     event_type: ClassVar[str] = "erp.invoice.paid.v1"
 
     status: Literal["paid"] = "paid"
-    payment_id: uuid.UUID = Field(description="The payment that settled it.")
+    payment_id: uuid.UUID = Field(
+        description="The payment that settled it; the nil UUID (all zeros) for an invoice of "
+        "nothing, paid as it was issued, with no payment."
+    )
     paid_on: date
 
 
