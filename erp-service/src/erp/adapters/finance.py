@@ -156,6 +156,7 @@ class Invoice(Record, Base):
         Index("ix_invoices_created", "created_at", "number"),
         Index("ix_invoices_issued", "issued_on", "number"),
         Index("ix_invoices_due", "due_date", "number"),
+        Index("ix_invoices_total", "total", "number"),
         Index("ix_invoices_customer", "customer_id", "created_at", "number"),
         Index("ix_invoices_order", "order_id", "created_at"),
         Index("ix_invoices_status_due", "status", "due_date"),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Invoice
-from erp.api.deps import UnitOfWorkDep
+from erp.api.deps import Day, UnitOfWorkDep
 from erp.service import invoices, ledger
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
@@ -151,7 +151,10 @@ async def list_invoices(
     cursor: Cursor = None,
     sort: Annotated[
         str | None,
-        Query(description="`created_at`, `issued_on`, `due_date` or `number`; `-` descends."),
+        Query(
+            description="`created_at`, `issued_on`, `due_date`, `number` or `total`; `-` "
+            "descends. Invoices of one value come in the order of their numbers."
+        ),
     ] = None,
     status: Annotated[list[Status] | None, Query()] = None,
     customer_id: uuid.UUID | None = None,
@@ -163,6 +166,14 @@ async def list_invoices(
     ] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    issued_from: Annotated[
+        Day | None, Query(description="Invoices issued on or after this day.")
+    ] = None,
+    issued_to: Annotated[
+        Day | None, Query(description="Invoices issued on or before this day.")
+    ] = None,
+    due_from: Annotated[Day | None, Query(description="Invoices due on or after this day.")] = None,
+    due_to: Annotated[Day | None, Query(description="Invoices due on or before this day.")] = None,
     q: Annotated[
         str | None,
         Query(min_length=1, max_length=40, description="Prefix of the number, e.g. `INV-2026`."),
@@ -178,6 +189,10 @@ async def list_invoices(
         today=today,
         created_from=created_from,
         created_to=created_to,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        due_from=due_from,
+        due_to=due_to,
         q=q,
     )
     async with uow:

@@ -55,6 +55,7 @@ LISTING = Listing(
         "issued_on": SortKey(Invoice.issued_on, date),
         "due_date": SortKey(Invoice.due_date, date),
         "number": SortKey(Invoice.number),
+        "total": SortKey(Invoice.total, Decimal),
     },
     id_column=Invoice.number,
     id_kind=str,
@@ -286,6 +287,11 @@ class InvoiceFilters:
     today: date | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Days, both ends included.
+    issued_from: date | None = None
+    issued_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
     q: str | None = None
 
 
@@ -314,6 +320,14 @@ def _filtered(query: Select[Any], filters: InvoiceFilters) -> Select[Any]:
         conditions.append(Invoice.created_at >= filters.created_from)
     if filters.created_to:
         conditions.append(Invoice.created_at < filters.created_to)
+    if filters.issued_from:
+        conditions.append(Invoice.issued_on >= filters.issued_from)
+    if filters.issued_to:
+        conditions.append(Invoice.issued_on <= filters.issued_to)
+    if filters.due_from:
+        conditions.append(Invoice.due_date >= filters.due_from)
+    if filters.due_to:
+        conditions.append(Invoice.due_date <= filters.due_to)
     if filters.q:
         conditions.append(number_prefix_match(Invoice.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
