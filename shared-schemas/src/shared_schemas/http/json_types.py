@@ -9,13 +9,20 @@ stays `integer`, `number` and `boolean`.
 
 They are for request bodies alone: query and path parameters arrive as text and are
 parsed as such, and responses and events are written and read by the services
-themselves. Amounts and rates have their own types (`shared_schemas.money`)."""
+themselves. Amounts and rates have their own types (`shared_schemas.money`).
+
+Days and times are the exception: `Day` and `Moment` hold a query's text and a body's
+string alike to the ISO form, since lax mode reads a number as seconds since 1970 in
+both (`0` is 1970-01-01) and takes a time for its day."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import Strict
+from pydantic import AwareDatetime, BeforeValidator, Strict, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 JsonInt = Annotated[int, Strict()]
 """A JSON integer; its range is the field's own (`Field(ge=…, le=…)`)."""
@@ -25,3 +32,42 @@ JsonNumber = Annotated[float, Strict()]
 
 JsonBool = Annotated[bool, Strict()]
 """A JSON `true` or `false`."""
+
+
+DAY_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""A day as written: `YYYY-MM-DD`."""
+MOMENT_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+"""How a time as written starts: its day, then the time."""
+_AWARE = TypeAdapter(AwareDatetime)
+
+
+def _calendar_day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and DAY_FORM.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date", "a date written YYYY-MM-DD, e.g. 2026-11-30")
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and MOMENT_FORM.match(value):
+        try:
+            return _AWARE.validate_python(value)
+        except ValidationError:
+            pass
+    raise PydanticCustomError(
+        "datetime", "a time with its zone, e.g. 2026-11-30T09:30:00+01:00 or ...Z"
+    )
+
+
+Day = Annotated[date, BeforeValidator(_calendar_day)]
+"""A day, `YYYY-MM-DD` and nothing else (JSON schema: string, format date)."""
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_moment)]
+"""A time with its zone in ISO 8601 form, never a number (JSON schema: string, format
+date-time)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
@@ -27,6 +26,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from shared_schemas.http.json_types import DAY_FORM, MOMENT_FORM
 from shared_schemas.http.problems import Problem
 
 DEFAULT_LIMIT = 50
@@ -65,9 +65,6 @@ Cursor = Annotated[
 ]
 
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# A time starts with its day (pydantic alone would also read `0.5` as seconds since 1970).
-_MOMENT_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 _MOMENT = TypeAdapter(AwareDatetime)
 _DAY_OR_MOMENT = "a date (2026-11-01) or a time with its zone (2026-11-01T09:30:00+01:00)"
 
@@ -78,9 +75,9 @@ def _day_or_moment(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        if _DAY.fullmatch(value):
+        if DAY_FORM.fullmatch(value):
             return date.fromisoformat(value)
-        if not _MOMENT_FORM.match(value):
+        if not MOMENT_FORM.match(value):  # pydantic alone reads `0.5` as a time in 1970
             raise ValueError(value)
         return _MOMENT.validate_python(value)
     except (ValueError, ValidationError):
