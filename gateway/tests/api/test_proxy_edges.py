@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -179,3 +181,72 @@ async def test_two_authorization_headers_are_judged_as_the_one_read_behind_the_g
         users = await gateway.client.get("/auth/users", headers=garbage_then_admin)
         assert users.status_code == 401
         assert (await gateway.client.get("/auth/users", headers=bearer("admin"))).status_code == 200
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _served(route: str, status: int, metrics: str) -> float:
+    sample = (
+        f'http_request_duration_seconds_count{{method="GET",route="{route}",status="{status}"}} '
+    )
+    line = next((line for line in metrics.splitlines() if line.startswith(sample)), None)
+    return float(line[len(sample) :]) if line else 0.0
+
+
+async def test_a_streamed_answer_that_breaks_off_cuts_the_connection_with_one_warning(
+    database_url: str,
+) -> None:
+    """A chunked answer whose service goes away mid-body: too late for an error answer, so
+    the client's connection is cut (it sees a broken body, never a whole one), the log
+    says so in one warning naming the service and the request, with no error or
+    traceback, and the request counts as a 502."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            writer.write(b"1000\r\n" + b"x" * 4096 + b"\r\n")
+            await writer.drain()
+        writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(serve, "127.0.0.1", port)
+    records = _Records()
+    watched = [logging.getLogger(), logging.getLogger("uvicorn")]
+    route = "/api/erp/products/{id}"
+    try:
+        async with (
+            edge_gateway(database_url, erp_url=f"http://127.0.0.1:{port}") as gateway,
+            serving(gateway.app, lifespan="off") as gateway_url,
+        ):
+            before = (await gateway.client.get("/metrics")).text
+            for logger in watched:
+                logger.addHandler(records)
+            headers = {**bearer("warehouse"), "X-Request-ID": "cut-answer-1"}
+            async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await client.get(f"/api/erp/products/{uuid.uuid4()}", headers=headers)
+            for logger in watched:
+                logger.removeHandler(records)
+            after = (await gateway.client.get("/metrics")).text
+    finally:
+        for logger in watched:
+            logger.removeHandler(records)
+        server.close()
+        await server.wait_closed()
+
+    loud = [r.getMessage() for r in records.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert loud == []
+    warnings = [r.getMessage() for r in records.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "erp" in warnings[0]
+    assert "cut-answer-1" in warnings[0]
+    assert _served(route, 502, after) == _served(route, 502, before) + 1
+    assert _served(route, 500, after) == _served(route, 500, before)

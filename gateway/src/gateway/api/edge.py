@@ -24,7 +24,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.adapters.metrics import RATE_LIMIT_ERRORS, RATE_LIMITED
 from gateway.adapters.rate_limits import RateLimits, rate_limits
 from gateway.adapters.upstream import Timeouts, Upstream
-from gateway.api.proxy import Incoming, answer_problem, forward, read_headers, request_id_or_new
+from gateway.api.proxy import (
+    Incoming,
+    answer_problem,
+    forward,
+    quiet_deliberate_cuts,
+    read_headers,
+    request_id_or_new,
+)
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
 from gateway.domain.rate_limits import Quota, client_key
@@ -284,6 +291,7 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     limits = rate_limits(settings.redis_url, on_error=RATE_LIMIT_ERRORS.inc)
     app.state.upstreams = upstreams
     app.state.rate_limits = limits
+    quiet_deliberate_cuts()
     app.add_middleware(Edge, state=app.state, settings=settings, upstreams=upstreams, limits=limits)
     if settings.cors_origins:
         # Outermost, so that refusals (401, 429, ...) carry CORS headers a browser reads.

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -167,7 +168,8 @@ async def forward(
     max_body_bytes: int,
 ) -> int:
     """Send the request to `upstream` at `target` (path and query) and its answer back;
-    the status answered (499 when the client went away first)."""
+    the status answered (499 when the client went away first, 502 when the service broke
+    off a streamed answer, which is then left unfinished: the client's connection is cut)."""
     method: str = scope["method"]
     body: Body = None
     if incoming.has_body:
@@ -255,7 +257,9 @@ async def _relay_answer(
 ) -> int:
     """The service's answer to the client. A streamed one stops when the client left (as
     `receive` says): the server drops what a gone client is sent, and reading on would
-    hold the service's connection for as long as the service sends."""
+    hold the service's connection for as long as the service sends. One the service
+    breaks off is left unfinished (502), so that the server cuts the client's connection:
+    ending it would hand the client a part of the body as if it were all of it."""
     headers = _answer_headers(response, upstream, scope.get("root_path", ""))
     headers.append((REQUEST_ID, rid.encode()))
     status = response.status
@@ -285,14 +289,38 @@ async def _relay_answer(
                 raise ClientGone("the client went away while the answer streamed")
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except (aiohttp.ClientError, TimeoutError) as exc:
-        # Too late for an error answer: cut the connection, the client sees a broken body.
-        log.warning("%s broke off a streamed answer: %r", upstream.name, exc)
-        raise
+        # Too late for an error answer: the answer is left unfinished, so the server cuts
+        # the connection and the client sees a broken body, never a whole one.
+        log.warning("%s broke off a streamed answer (request %s): %r", upstream.name, rid, exc)
+        _ANSWER_CUT.set(True)
+        return 502
     finally:
         if gone is not None:
             gone.cancel()
     await send({"type": "http.response.body", "body": b""})
     return status
+
+
+# Set in the request's task when the gateway leaves an answer unfinished on purpose.
+_ANSWER_CUT: ContextVar[bool] = ContextVar("gateway_answer_cut", default=False)
+# What uvicorn logs, as an error, when an app returns with its answer unfinished.
+_UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _DeliberateCut(logging.Filter):
+    """The server's error for an unfinished answer, dropped when the gateway cut that
+    answer on purpose (a service broke it off) and has logged its own warning for it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _UNFINISHED and _ANSWER_CUT.get())
+
+
+_DELIBERATE_CUT = _DeliberateCut()
+
+
+def quiet_deliberate_cuts() -> None:
+    """Let a cut answer log the proxy's one warning, not also the server's error."""
+    logging.getLogger("uvicorn.error").addFilter(_DELIBERATE_CUT)  # once, however often
 
 
 def _answer_headers(
