@@ -52,6 +52,8 @@ class Quote(Record, Base):
         Index("ix_quotes_owner", "owner_id", "created_at", "id"),
         Index("ix_quotes_opportunity", "opportunity_id"),
         Index("ix_quotes_expiry", "status", "valid_until"),
+        Index("ix_quotes_valid_until", "valid_until", "id"),
+        Index("ix_quotes_total", "total", "id"),
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.quotes import Quote
+from crm.api.days import Day
 from crm.api.deps import UnitOfWorkDep
 from crm.domain.quotes import MAX_LINES
 from crm.service import quotes
@@ -217,7 +218,11 @@ async def list_quotes(
     limit: Limit = 50,
     cursor: Cursor = None,
     sort: Annotated[
-        str | None, Query(description="`created_at` or `number`; prefix `-` for descending.")
+        str | None,
+        Query(
+            description="`created_at` (default `-created_at`), `number`, `valid_until`, "
+            "`total`; prefix `-` for descending. Equal values in the order of their ids."
+        ),
     ] = None,
     q: Annotated[
         str | None,
@@ -229,6 +234,17 @@ async def list_quotes(
     opportunity_id: uuid.UUID | None = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    valid_until_from: Annotated[
+        Day | None,
+        Query(description="Quotes valid until this day (YYYY-MM-DD) or later."),
+    ] = None,
+    valid_until_to: Annotated[
+        Day | None,
+        Query(
+            description="Quotes valid until this day (YYYY-MM-DD) at the latest; with "
+            "`status=sent` and today as `valid_until_from`, the quotes expiring soon."
+        ),
+    ] = None,
 ) -> Page[QuoteOut]:
     filters = quotes.QuoteFilters(
         statuses=list(status_ or []),
@@ -237,6 +253,8 @@ async def list_quotes(
         opportunity_id=opportunity_id,
         created_from=created_from,
         created_to=created_to,
+        valid_from=valid_until_from,
+        valid_to=valid_until_to,
         q=q,
     )
     async with uow:

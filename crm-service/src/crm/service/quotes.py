@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select
@@ -50,6 +51,8 @@ LISTING = Listing(
     fields={
         "created_at": SortKey(Quote.created_at, datetime),
         "number": SortKey(Quote.number),
+        "valid_until": SortKey(Quote.valid_until, date),
+        "total": SortKey(Quote.total, Decimal),
     },
     id_column=Quote.id,
 )
@@ -232,6 +235,8 @@ class QuoteFilters:
     opportunity_id: uuid.UUID | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
     q: str | None = None
 
 
@@ -257,6 +262,10 @@ def _filtered(query: Select[Any], filters: QuoteFilters) -> Select[Any]:
         conditions.append(Quote.created_at >= filters.created_from)
     if filters.created_to:
         conditions.append(Quote.created_at < filters.created_to)
+    if filters.valid_from is not None:
+        conditions.append(Quote.valid_until >= filters.valid_from)
+    if filters.valid_to is not None:
+        conditions.append(Quote.valid_until <= filters.valid_to)
     if filters.q:
         conditions.append(number_prefix_match(Quote.number, filters.q))
     return query.where(and_(*conditions)) if conditions else query
