@@ -19,6 +19,7 @@ from shared_schemas.broker import free_port
 from shared_schemas.messaging import KafkaSettings
 from tests.support.edge import edge_gateway
 from tests.support.gateway import Gateway
+from tests.support.gateway_events import events_settings, gateway_events, product_created
 from tests.support.kafka_tools import until
 
 pytestmark = pytest.mark.api
@@ -100,6 +101,23 @@ async def test_an_unreachable_broker_is_reported_down_and_the_gateway_stays_read
         assert "gateway_broker_up 0.0" in (await client.get("/metrics")).text
         assert (await client.get("/readyz")).status_code == 200
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+# A UTC time as the APIs answer it everywhere else (pydantic's JSON form).
+UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
+
+
+async def test_the_health_details_give_times_in_utc_as_every_answer_does(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
+    async with gateway_events(events_settings(database_url)) as hub:
+        await hub.publish(product_created())
+        health = await hub.client.get("/healthz", params={"details": "true"})
+        assert health.status_code == 200
+        details = health.json()
+        assert UTC_TIME.fullmatch(details["broker"]["checked_at"]), details
+        assert UTC_TIME.fullmatch(details["consumer"]["last_event_received_at"]), details
 
 
 @asynccontextmanager

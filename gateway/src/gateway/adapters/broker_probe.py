@@ -35,7 +35,8 @@ class BrokerState:
     detail: str | None = None
 
     def as_details(self) -> dict[str, Any]:
-        details: dict[str, Any] = {"state": self.state, "checked_at": self.checked_at.isoformat()}
+        # A time the app's JSON encoding renders (`...Z`), as every time the APIs answer.
+        details: dict[str, Any] = {"state": self.state, "checked_at": self.checked_at}
         if self.detail is not None:
             details["detail"] = self.detail
         return details

@@ -114,7 +114,8 @@ async def consumer_state(engine: AsyncEngine) -> dict[str, Any]:
         return {"state": "unknown", "detail": "The gateway's database is unreachable."}
     return {
         "state": "ok",
-        "last_event_received_at": last.isoformat() if last is not None else None,
+        # Rendered by the app's JSON encoding (pydantic's), as every time the APIs answer.
+        "last_event_received_at": last,
         "webhook_backlog": backlog,
     }
 
