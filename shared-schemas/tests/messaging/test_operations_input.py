@@ -71,9 +71,18 @@ async def test_a_dead_letter_cursor_this_api_did_not_issue_is_a_422(
     }
 
 
-@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00"])
-async def test_republishing_since_a_time_outside_the_utc_years_is_a_422(
-    client: httpx.AsyncClient, since: str
+@pytest.mark.parametrize(
+    "since",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-14:00",
+        0,  # not 1970: a time is written, never counted in seconds
+        "1700000000",
+        "2026-11-30T08:00:00",  # whose 08:00?
+    ],
+)
+async def test_republishing_since_a_time_outside_the_utc_years_or_not_written_as_one_is_a_422(
+    client: httpx.AsyncClient, since: str | int
 ) -> None:
     response = await client.post("/admin/outbox/republish", json={"since": since})
     assert response.status_code == 422, response.text

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from shared_schemas.database import READ_ONLY
+from shared_schemas.http.json_types import Moment
 from shared_schemas.http.pagination import (
     Cursor,
     Limit,
@@ -110,7 +111,7 @@ class RepublishIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-24T08:00:00+01:00"}]}
     )
 
-    since: AwareDatetime = Field(
+    since: Moment = Field(
         description="Every event recorded at or after this time is published again "
         "(RFC 3339 with an offset; not in the future)."
     )
