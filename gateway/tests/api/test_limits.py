@@ -95,6 +95,33 @@ async def test_a_page_size_in_other_digits_is_left_to_the_service_and_a_huge_one
         assert len(stub.arrived) == 1
 
 
+async def test_a_page_size_is_judged_as_the_service_reads_the_query(database_url: str) -> None:
+    """An encoded name is still `limit`, every `limit` counts, and a number the service
+    reads in another spelling (`+201`, `201.0`) is the number it spells."""
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, crm_url=stub.url) as gateway,
+    ):
+        for query in (
+            "%6cimit=201",
+            "%6C%69mit=500",
+            "limit=5&limit=201",
+            "limit=+201",
+            "limit=201.0",
+        ):
+            refused = await gateway.client.get(
+                f"/api/crm/customers?{query}", headers=bearer("admin")
+            )
+            assert refused.status_code == 422, (query, refused.text)
+            assert refused.json()["errors"] == [{"field": "query.limit", "message": "at most 200"}]
+        assert stub.arrived == []
+        allowed = await gateway.client.get(
+            "/api/crm/customers?%6cimit=200", headers=bearer("admin")
+        )
+        assert allowed.status_code == 200
+        assert [arrived.target for arrived in stub.arrived] == ["/customers?%6cimit=200"]
+
+
 def assert_rate_limited(response_status: int, retry_after: str | None, most: int) -> None:
     assert response_status == 429
     assert retry_after is not None

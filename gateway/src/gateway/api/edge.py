@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from fastapi import FastAPI
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import State
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -256,12 +257,13 @@ def _target(scope: Scope, prefix: int) -> str:
 
 
 def _page_size_problem(query: bytes) -> Problem | None:
-    """Design §4: a page has at most 200 items; more is a 422 before any service is asked."""
-    if b"limit=" not in query:
+    """Design §4: a page has at most 200 items; more is a 422 before any service is asked.
+    The query is judged as the service reads it: names decoded (`%6cimit` is `limit`),
+    every `limit` in it, each read as the service reads a number (`+201`, `201.0`)."""
+    if b"limit" not in query and b"%" not in query:
         return None
     for name, value in parse_qsl(query.decode("latin-1")):
-        size = whole_number(value, MAX_LIMIT + 1) if name == "limit" else None
-        if size is not None and size > MAX_LIMIT:
+        if name == "limit" and _page_size(value) > MAX_LIMIT:
             return Problem(
                 422,
                 "The request is not valid.",
@@ -270,6 +272,20 @@ def _page_size_problem(query: bytes) -> Problem | None:
                 errors=[{"field": "query.limit", "message": f"at most {MAX_LIMIT}"}],
             )
     return None
+
+
+_NUMBER = TypeAdapter(int)
+
+
+def _page_size(value: str) -> int:
+    """The number the service reads in `value` (0 when it reads none)."""
+    size = whole_number(value, MAX_LIMIT + 1)
+    if size is not None:
+        return size
+    try:
+        return _NUMBER.validate_python(value)
+    except ValidationError:
+        return 0
 
 
 def install_edge(app: FastAPI, settings: Settings) -> None:
