@@ -1,5 +1,6 @@
-"""The invoice list of the finance screens: day ranges (both ends included) and the sort by
-total; every page walked with small limits, ties read in number order."""
+"""The invoice and payment lists of the finance screens: day ranges (both ends included),
+the invoices' sort by total, payments by method and reference; every page walked with
+small limits, ties read in number (invoices) or id (payments) order."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from erp.adapters.finance import Invoice
 from tests.support.erp import Erp, ship
 
 pytestmark = pytest.mark.api
-
-TODAY = date.today()
 
 
 async def walk(erp: Erp, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -151,3 +150,120 @@ async def test_the_invoice_list_documents_its_filters_and_sorts(erp: Erp) -> Non
         assert schema == {"type": "string", "format": "date"}, name
         assert parameters[name]["description"], name
     assert "`total`" in parameters["sort"]["description"]
+
+
+PAYMENTS = [  # (invoice, days before today received, method, reference)
+    (0, 5, "cash", "SEPA-2026-A1"),
+    (0, 4, "card", "sepa-2026-a2"),
+    (0, 3, "bank_transfer", "Sepa 2026 B1"),
+    (4, 5, "bank_transfer", None),
+    (4, 2, "cheque", "CHQ-17"),
+    (2, 4, "card", "sepa-2026-a3"),
+    (5, 1, "direct_debit", "DD  77"),
+    (5, 0, "card", "Ärger-1"),
+]
+
+
+async def payments_on_several_days(erp: Erp) -> list[dict[str, Any]]:
+    invoices = await invoices_on_several_days(erp)
+    # The company's today: the last invoice was issued today, then dated two days back.
+    today = date.fromisoformat(invoices[6]["issued_on"]) + timedelta(days=2)
+    for index, days, method, reference in PAYMENTS:
+        body = {
+            "invoice_id": invoices[index]["id"],
+            "amount": "1.00",
+            "method": method,
+            "received_on": str(today - timedelta(days=days)),
+            **({"reference": reference} if reference else {}),
+        }
+        response = await erp.client.post("/payments", json=body, headers=erp.headers("finance"))
+        assert response.status_code == 201, response.text
+    payments = await walk(erp, "/payments", sort="created_at")
+    assert len(payments) == len(PAYMENTS) + 2  # and the two of the invoices' setup
+    return payments
+
+
+def ids(payments: list[dict[str, Any]]) -> list[str]:
+    return [p["id"] for p in payments]
+
+
+async def test_payments_filter_by_day_received_method_and_reference(erp: Erp) -> None:
+    payments = await payments_on_several_days(erp)
+    days = sorted({p["received_on"] for p in payments})
+    assert len(days) == 6
+    for sort in ("received_on", "-received_on", "created_at"):
+        for first, last in (
+            (days[1], days[3]),
+            (days[0], days[0]),
+            (days[2], None),
+            (None, days[1]),
+        ):
+            params = {"sort": sort}
+            if first:
+                params["received_from"] = first
+            if last:
+                params["received_to"] = last
+            expected = [
+                p for p in payments if (first or "0000") <= p["received_on"] <= (last or "9999")
+            ]
+            if sort != "created_at":
+                descending = sort.startswith("-")
+                expected.sort(key=lambda p: (p["received_on"], p["id"]), reverse=descending)
+            assert ids(await walk(erp, "/payments", **params)) == ids(expected), params
+    for methods in (["card"], ["card", "cash"], ["cheque", "direct_debit", "bank_transfer"]):
+        listed = await walk(erp, "/payments", sort="created_at", method=methods)
+        assert ids(listed) == ids([p for p in payments if p["method"] in methods]), methods
+    for q, references in (
+        ("sepa-2026-a", ["SEPA-2026-A1", "sepa-2026-a2", "sepa-2026-a3"]),
+        ("  SEPA ", ["SEPA-2026-A1", "sepa-2026-a2", "Sepa 2026 B1", "sepa-2026-a3"]),
+        ("dd 77", ["DD  77"]),
+        ("är", ["Ärger-1"]),
+        ("sepa%", []),
+        ("2026", []),  # a prefix, not anywhere in the reference
+    ):
+        listed = await walk(erp, "/payments", sort="created_at", q=q)
+        assert [p["reference"] for p in listed] == references, q
+    together = await walk(
+        erp, "/payments", q="sepa", method=["card"], received_to=days[1], sort="-received_on"
+    )
+    expected = [p for p in payments if p["reference"] in ("sepa-2026-a2", "sepa-2026-a3")]
+    expected.sort(key=lambda p: (p["received_on"], p["id"]), reverse=True)
+    assert ids(together) == ids(expected)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("received_from", "0"),
+        ("received_to", "2026-11-30T00:00:00"),
+        ("received_to", "2026-02-30"),
+        ("method", "wire"),
+        ("q", ""),
+    ],
+)
+async def test_payment_list_refuses_bad_values_naming_the_parameter(
+    erp: Erp, parameter: str, value: str
+) -> None:
+    response = await erp.client.get(
+        "/payments", params={parameter: value}, headers=erp.headers("finance")
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"].startswith(f"query.{parameter}")
+
+
+async def test_the_payment_list_documents_its_filters(erp: Erp) -> None:
+    document = (await erp.client.get("/openapi.json")).json()
+    parameters = {p["name"]: p for p in document["paths"]["/payments"]["get"]["parameters"]}
+    for name in ("received_from", "received_to"):
+        assert parameters[name]["schema"]["anyOf"][0] == {"type": "string", "format": "date"}
+        assert parameters[name]["description"], name
+    methods = parameters["method"]["schema"]["anyOf"][0]
+    assert methods["type"] == "array"
+    assert set(methods["items"]["enum"]) == {
+        "bank_transfer",
+        "card",
+        "cash",
+        "cheque",
+        "direct_debit",
+    }
+    assert parameters["q"]["schema"]["anyOf"][0]["maxLength"] == 100

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.adapters.orm import Base, Record
 from shared_schemas.database import MONEY, RATE, UtcDateTime
+from shared_schemas.listing import SearchKey
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -201,6 +202,8 @@ class Payment(Record, Base):
     # everything else in the bank account.
     method: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(100))
+    # `normalise(reference)`: what `q` is a prefix of.
+    reference_key: Mapped[str | None] = mapped_column(SearchKey)
     received_on: Mapped[date] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(200))
 
@@ -208,6 +211,8 @@ class Payment(Record, Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_payments_invoice", "invoice_id", "created_at"),
         Index("ix_payments_created", "created_at", "id"),
+        Index("ix_payments_received", "received_on", "id"),
+        Index("ix_payments_reference", "reference_key", "id"),
     )
 
 

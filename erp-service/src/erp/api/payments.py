@@ -125,12 +125,33 @@ async def list_payments(
     customer_id: uuid.UUID | None = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    received_from: Annotated[
+        Day | None, Query(description="Payments received on or after this day.")
+    ] = None,
+    received_to: Annotated[
+        Day | None, Query(description="Payments received on or before this day.")
+    ] = None,
+    method: Annotated[
+        list[Method] | None, Query(description="Repeat for any of several methods.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Prefix of the reference, any case, e.g. `sepa-2026-11`.",
+        ),
+    ] = None,
 ) -> Page[PaymentOut]:
     filters = payments.PaymentFilters(
         invoice_id=invoice_id,
         customer_id=customer_id,
         created_from=created_from,
         created_to=created_to,
+        received_from=received_from,
+        received_to=received_to,
+        methods=list(method or []),
+        q=q,
     )
     async with uow:
         page = await payments.list_payments(uow.session, filters, sort, cursor, limit)

@@ -4,7 +4,7 @@ once (a provider's retried callback carries the same Idempotency-Key)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,7 +20,7 @@ from erp.service.unit_of_work import UnitOfWork
 from shared_schemas.domain import NotFound, RuleViolation
 from shared_schemas.events.erp.invoices import InvoicePaid, PaymentReceived
 from shared_schemas.http.pagination import Page
-from shared_schemas.listing import Listing, SortKey
+from shared_schemas.listing import Listing, SortKey, normalise, prefix_match
 
 PAYMENT = "payment"
 
@@ -78,6 +78,7 @@ async def record_payment(uow: UnitOfWork, request: PaymentRequest) -> tuple[Paym
             currency=invoice.currency,
             method=request.method,
             reference=request.reference,
+            reference_key=normalise(request.reference),
             received_on=received_on,
             created_by=uow.actor,
         )
@@ -136,6 +137,11 @@ class PaymentFilters:
     customer_id: uuid.UUID | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Days, both ends included.
+    received_from: date | None = None
+    received_to: date | None = None
+    methods: list[str] = field(default_factory=list)
+    q: str | None = None
 
 
 async def list_payments(
@@ -154,6 +160,14 @@ async def list_payments(
         conditions.append(Payment.created_at >= filters.created_from)
     if filters.created_to:
         conditions.append(Payment.created_at < filters.created_to)
+    if filters.received_from:
+        conditions.append(Payment.received_on >= filters.received_from)
+    if filters.received_to:
+        conditions.append(Payment.received_on <= filters.received_to)
+    if filters.methods:
+        conditions.append(Payment.method.in_(filters.methods))
+    if filters.q:
+        conditions.append(prefix_match(Payment.reference_key, filters.q))
     query = select(Payment).where(and_(*conditions)) if conditions else select(Payment)
     rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
     return LISTING.page(rows, limit, sort)
