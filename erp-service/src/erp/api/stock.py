@@ -242,6 +242,13 @@ async def list_levels(
     sku: FilterSkus = None,
     warehouse_id: FilterIds = None,
     product_id: FilterIds = None,
+    below_reorder_point: Annotated[
+        bool | None,
+        Query(
+            description="`true`: only levels whose available units are below their "
+            "product's reorder point (what `erp.stock.low.v1` announces); `false`: the others."
+        ),
+    ] = None,
 ) -> Page[LevelOut]:
     conditions: list[ColumnElement[bool]] = []
     if sku:
@@ -251,6 +258,11 @@ async def list_levels(
     if product_id:
         conditions.append(StockLevel.product_id.in_(product_id))
     query = select(StockLevel).where(*conditions)
+    if below_reorder_point is not None:
+        below = StockLevel.on_hand - StockLevel.reserved < Product.reorder_point
+        query = query.join(Product, Product.id == StockLevel.product_id).where(
+            below if below_reorder_point else ~below
+        )
     async with uow:
         rows = list(await uow.session.scalars(LEVELS.apply(query, sort, cursor, limit)))
     page = LEVELS.page(rows, limit, sort, key_of=lambda level: (level.sku, level.warehouse_id))
