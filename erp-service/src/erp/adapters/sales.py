@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.adapters.orm import Base, Record
 from shared_schemas.database import MONEY, RATE, UtcDateTime
+from shared_schemas.listing import SearchKey
 
 
 class Order(Record, Base):
@@ -96,6 +97,8 @@ class Shipment(Record, Base):
     warehouse_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("warehouses.id"))
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
+    # `normalise(tracking_number)`: what `q` is a prefix of.
+    tracking_key: Mapped[str | None] = mapped_column(SearchKey)
     shipped_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
 
@@ -109,6 +112,7 @@ class Shipment(Record, Base):
         # Keyset lists of all shipments, sorted by either time.
         Index("ix_shipments_created", "created_at", "id"),
         Index("ix_shipments_shipped", "shipped_at", "id"),
+        Index("ix_shipments_tracking", "tracking_key", "id"),
     )
 
 

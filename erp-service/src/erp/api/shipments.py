@@ -235,9 +235,25 @@ async def list_shipments(
     carrier: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    customer_id: Annotated[
+        uuid.UUID | None, Query(description="Shipments of the orders of this customer.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Prefix of the number (`SH-2026`) or of the tracking number (any case).",
+        ),
+    ] = None,
 ) -> Page[ShipmentOut]:
     filters = shipments.ShipmentFilters(
-        order_id=order_id, carrier=carrier, created_from=created_from, created_to=created_to
+        order_id=order_id,
+        carrier=carrier,
+        created_from=created_from,
+        created_to=created_to,
+        customer_id=customer_id,
+        q=q,
     )
     async with uow:
         page = await shipments.list_shipments(uow.session, filters, sort, cursor, limit)

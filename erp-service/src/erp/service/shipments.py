@@ -26,7 +26,7 @@ from shared_schemas.domain import Conflict, NotFound, RuleViolation
 from shared_schemas.events.documents import ShipmentLine as ShipmentLineData
 from shared_schemas.events.erp.orders import OrderDelivered, OrderShipped
 from shared_schemas.http.pagination import Page
-from shared_schemas.listing import Listing, SortKey
+from shared_schemas.listing import Listing, SortKey, normalise, number_prefix_match, prefix_match
 from shared_schemas.numbering import next_number
 
 LISTING = Listing(
@@ -182,6 +182,7 @@ async def ship_order(
             warehouse_id=order.warehouse_id,
             carrier=carrier,
             tracking_number=tracking_number,
+            tracking_key=normalise(tracking_number),
             shipped_at=when,
             created_by=uow.actor,
             lines=[
@@ -287,6 +288,9 @@ class ShipmentFilters:
     carrier: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: uuid.UUID | None = None
+    # A prefix of the number or of the tracking number.
+    q: str | None = None
 
 
 async def list_shipments(
@@ -297,7 +301,15 @@ async def list_shipments(
     limit: int,
 ) -> Page[Shipment]:
     query = _filtered(select(Shipment).options(*_WITH_DETAILS), filters)
-    rows = list(await session.scalars(LISTING.apply(query, sort, cursor, limit)))
+    if filters.q:
+        searched = [
+            number_prefix_match(Shipment.number, filters.q),
+            prefix_match(Shipment.tracking_key, filters.q),
+        ]
+        query = LISTING.apply_any_of(query, searched, sort, cursor, limit).options(*_WITH_DETAILS)
+    else:
+        query = LISTING.apply(query, sort, cursor, limit)
+    rows = list(await session.scalars(query))
     return LISTING.page(rows, limit, sort)
 
 
@@ -320,6 +332,9 @@ def _filtered(query: Select[Any], filters: ShipmentFilters) -> Select[Any]:
         conditions.append(Shipment.created_at >= filters.created_from)
     if filters.created_to:
         conditions.append(Shipment.created_at < filters.created_to)
+    if filters.customer_id:
+        orders = select(Order.id).where(Order.customer_id == filters.customer_id)
+        conditions.append(Shipment.order_id.in_(orders))
     return query.where(and_(*conditions)) if conditions else query
 
 
