@@ -1,6 +1,7 @@
 """What a sloppy client or a misbehaving service does to the proxy: headers named in
 several `Connection` headers, a client that leaves in the middle of a streamed answer, a
-service that breaks off its answer, more than one `Authorization` header."""
+service that breaks off its answer, more than one `Authorization` header, a method no
+route takes."""
 
 from __future__ import annotations
 
@@ -250,3 +251,25 @@ async def test_a_streamed_answer_that_breaks_off_cuts_the_connection_with_one_wa
     assert "cut-answer-1" in warnings[0]
     assert _served(route, 502, after) == _served(route, 502, before) + 1
     assert _served(route, 500, after) == _served(route, 500, before)
+
+
+async def test_connect_trace_and_made_up_methods_are_a_405_at_the_gateway(
+    database_url: str,
+) -> None:
+    """Only GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS go anywhere: any other method is
+    refused before a service is asked, on every path, with the methods that are allowed."""
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url) as gateway,
+    ):
+        for method in ("CONNECT", "TRACE", "PROPFIND"):
+            for path in ("/api/erp/products", "/api/erp/nothing/here", "/auth/users", "/healthz"):
+                answer = await gateway.client.request(method, path, headers=bearer("admin"))
+                assert answer.status_code == 405, (method, path, answer.text)
+                assert answer.headers["content-type"] == "application/problem+json"
+                assert answer.headers["allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+                assert answer.json()["status"] == 405
+        assert stub.arrived == []
+        options = await gateway.client.options("/api/erp/products", headers=bearer("admin"))
+        assert options.status_code == 200
+        assert [arrived.method for arrived in stub.arrived] == ["OPTIONS"]

@@ -1,10 +1,12 @@
 """The gateway's edge, in front of everything it answers: CORS, rate limits per IP and per
 user, the body size limit, and routing `/api/crm/...` and `/api/erp/...` to the services.
 
-Proxied requests never enter the FastAPI app: the edge checks the token (401), the role
-against the permission table (403), the page size (422) and hands the request to
-api.proxy. Everything else goes on to the app with the same limits applied. The probes
-are never rate limited (orchestrators and scrapers call them all the time).
+A method other than GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS is a 405 on every
+path, before anything else. Proxied requests never enter the FastAPI app: the edge
+checks the token (401), the role against the permission table (403), the page size
+(422) and hands the request to api.proxy. Everything else goes on to the app with the
+same limits applied. The probes are never rate limited (orchestrators and scrapers call
+them all the time).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from shared_schemas.identity import InvalidToken, KeysUnavailable, Principal, un
 
 log = logging.getLogger(__name__)
 
+# The methods the API answers (design §4); any other is a 405 here, whatever the path.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PROBES = frozenset({"/healthz", "/healthz/upstreams", "/readyz", "/metrics"})
 API_PREFIX = "/api/"
 # Both services have ~120 routes; more templates than this are made-up paths.
@@ -95,16 +99,43 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] not in METHODS:
+            await self._refuse_method(scope, receive, send)
+            return
         path: str = scope["path"]
-        if path.startswith(API_PREFIX):
-            upstream = self.upstreams.get(path[5:8])
-            if upstream is not None and path[8:9] == "/":
-                await self._proxy(scope, receive, send, upstream)
-                return
+        upstream = self._upstream_of(path)
+        if upstream is not None:
+            await self._proxy(scope, receive, send, upstream)
+            return
         if path in PROBES:
             await self.app(scope, receive, send)
             return
         await self._pass_on(scope, receive, send)
+
+    def _upstream_of(self, path: str) -> Upstream | None:
+        """The service a path goes to (`/api/crm/...`), None for the gateway's own."""
+        if path.startswith(API_PREFIX) and path[8:9] == "/":
+            return self.upstreams.get(path[5:8])
+        return None
+
+    async def _refuse_method(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """CONNECT, TRACE and made-up methods: no route anywhere takes them, and none is
+        passed on (a client library may turn CONNECT's target into another host)."""
+        problem = Problem(
+            405,
+            "This method is not allowed; the API answers only the methods in Allow.",
+            headers={"Allow": ", ".join(METHODS)},
+        )
+        started = time.perf_counter()
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+        await answer_problem(scope, receive, send, problem, request_id_or_new(request_id))
+        upstream = self._upstream_of(scope["path"])
+        # Counted as the app counts a request no route took, or as a proxied one refused.
+        template = f"/api/{upstream.name}/{{path}}" if upstream is not None else "unmatched"
+        self._observe(scope["method"], template, 405, time.perf_counter() - started)
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream) -> None:
         started = time.perf_counter()
