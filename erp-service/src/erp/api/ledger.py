@@ -177,9 +177,12 @@ async def list_accounts(
     cursor: Cursor = None,
     sort: Annotated[str | None, Query(description="`code` (the default), `-code`.")] = None,
     type: AccountType | None = None,
+    active: Annotated[
+        bool | None, Query(description="`true`: only accounts open to postings; `false`: closed.")
+    ] = None,
 ) -> Page[AccountOut]:
     async with uow:
-        page = await ledger.list_accounts(uow.session, type, sort, cursor, limit)
+        page = await ledger.list_accounts(uow.session, type, sort, cursor, limit, active=active)
     return Page[AccountOut](
         items=[AccountOut.model_validate(a) for a in page.items], next_cursor=page.next_cursor
     )

@@ -376,9 +376,13 @@ async def list_accounts(
     sort: str | None,
     cursor: str | None,
     limit: int,
+    *,
+    active: bool | None = None,
 ) -> Page[Account]:
     query = select(Account)
     if account_type:
         query = query.where(Account.type == account_type)
+    if active is not None:
+        query = query.where(Account.active.is_(active))
     rows = list(await session.scalars(ACCOUNT_LISTING.apply(query, sort, cursor, limit)))
     return ACCOUNT_LISTING.page(rows, limit, sort)
