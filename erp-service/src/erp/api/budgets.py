@@ -110,9 +110,25 @@ async def list_budgets(
         str | None, Query(pattern=MONTH_PATTERN, description="Only this month's budgets.")
     ] = None,
     account_id: uuid.UUID | None = None,
+    month_from: Annotated[
+        str | None, Query(pattern=MONTH_PATTERN, description="Budgets of this month or later.")
+    ] = None,
+    month_to: Annotated[
+        str | None,
+        Query(pattern=MONTH_PATTERN, description="Budgets of this month or earlier."),
+    ] = None,
 ) -> Page[BudgetOut]:
     async with uow:
-        page = await budgets.list_budgets(uow.session, month, account_id, sort, cursor, limit)
+        page = await budgets.list_budgets(
+            uow.session,
+            month,
+            account_id,
+            sort,
+            cursor,
+            limit,
+            month_from=month_from,
+            month_to=month_to,
+        )
     return Page[BudgetOut](
         items=[BudgetOut.model_validate(b) for b in page.items], next_cursor=page.next_cursor
     )

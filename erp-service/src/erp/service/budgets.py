@@ -161,11 +161,21 @@ async def list_budgets(
     sort: str | None,
     cursor: str | None,
     limit: int,
+    *,
+    month_from: str | None = None,
+    month_to: str | None = None,
 ) -> Page[Budget]:
+    """`month_from` and `month_to` both included; months compare as their text does."""
     conditions = []
     if month is not None:
         check_month(month, "query.month")
         conditions.append(Budget.month == month)
+    if month_from is not None:
+        check_month(month_from, "query.month_from")
+        conditions.append(Budget.month >= month_from)
+    if month_to is not None:
+        check_month(month_to, "query.month_to")
+        conditions.append(Budget.month <= month_to)
     if account_id is not None:
         conditions.append(Budget.account_id == account_id)
     query = select(Budget).where(and_(*conditions)) if conditions else select(Budget)
