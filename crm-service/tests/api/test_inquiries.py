@@ -494,7 +494,7 @@ async def test_the_list_filters_searches_and_pages(
     assert await ids(sort="sla_due_at", status="new") == [urgent["id"], to_rep["id"], low["id"]]
     assert await ids(created_to=low["created_at"]) == []
     assert await ids(created_from=to_rep["created_at"]) == newest_first[:2]
-    for bad in ({"sort": "priority"}, {"limit": "201"}, {"created_from": "2026-01-01T00:00:00"}):
+    for bad in ({"sort": "channel"}, {"limit": "201"}, {"created_from": "2026-01-01T00:00:00"}):
         response = await crm.client.get("/inquiries", params=bad, headers=headers)
         assert response.status_code == 422, bad
 

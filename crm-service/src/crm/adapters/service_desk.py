@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index, Numeric, SmallInteger, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from crm.adapters.orm import Base, Record
+from crm.domain.inquiries import PRIORITIES
 from shared_schemas.database import UtcDateTime
 from shared_schemas.listing import SearchKey
 
@@ -22,6 +23,8 @@ class Inquiry(Record, Base):
     subject_key: Mapped[str] = mapped_column(SearchKey)
     body: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(10))
+    # The priority's place on its scale (0 low ... 3 urgent), set with it: what it sorts by.
+    priority_rank: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(20))
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -39,7 +42,13 @@ class Inquiry(Record, Base):
         Index("ix_inquiries_assignee", "assignee_id", "created_at", "id"),
         Index("ix_inquiries_sla", "sla_due_at", "id"),
         Index("ix_inquiries_subject", "subject_key", "id"),
+        Index("ix_inquiries_priority", "priority_rank", "id"),
     )
+
+    @validates("priority")
+    def _rank(self, _key: str, priority: str) -> str:
+        self.priority_rank = PRIORITIES.index(priority)
+        return priority
 
 
 class Activity(Record, Base):

@@ -183,7 +183,11 @@ async def list_inquiries(
     cursor: Cursor = None,
     sort: Annotated[
         str | None,
-        Query(description="`created_at` (default `-created_at`), `sla_due_at`; `-` descends."),
+        Query(
+            description="`created_at` (default `-created_at`), `sla_due_at`, `priority` (by "
+            "the scale low, normal, high, urgent: `-priority` lists urgent first); `-` "
+            "descends. Equal values in the order of their ids."
+        ),
     ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Prefix of the subject.")

@@ -36,6 +36,7 @@ LISTING = Listing(
     fields={
         "created_at": SortKey(Inquiry.created_at, datetime),
         "sla_due_at": SortKey(Inquiry.sla_due_at, datetime),
+        "priority": SortKey(Inquiry.priority_rank, int),
     },
     id_column=Inquiry.id,
 )
