@@ -42,6 +42,8 @@ class Lead(Record, Base):
         Index("ix_leads_name", "name_key", "id"),
         Index("ix_leads_email", "email_key", "id"),
         Index("ix_leads_company", "company_key", "id"),
+        Index("ix_leads_source", "source", "created_at", "id"),
+        Index("ix_leads_updated", "updated_at", "id"),
     )
 
 

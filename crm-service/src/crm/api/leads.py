@@ -234,7 +234,11 @@ async def list_leads(
     limit: Limit = 50,
     cursor: Cursor = None,
     sort: Annotated[
-        str | None, Query(description="`created_at`, `name`; prefix `-` for descending.")
+        str | None,
+        Query(
+            description="`created_at` (default `-created_at`), `name`, `updated_at` (last "
+            "change); prefix `-` for descending. Equal values in the order of their ids."
+        ),
     ] = None,
     q: Annotated[
         str | None,
@@ -244,6 +248,10 @@ async def list_leads(
     owner_id: Annotated[list[uuid.UUID] | None, Query()] = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    source: Annotated[
+        list[Source] | None,
+        Query(description="Leads from this source, exactly as written (may repeat)."),
+    ] = None,
 ) -> Page[LeadOut]:
     filters = leads.LeadFilters(
         q=q,
@@ -251,6 +259,7 @@ async def list_leads(
         owner_ids=owner_id or [],
         created_from=created_from,
         created_to=created_to,
+        sources=list(source or []),
     )
     async with uow:
         page = await leads.list_leads(uow.session, filters, sort, cursor, limit)

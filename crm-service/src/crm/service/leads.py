@@ -35,6 +35,7 @@ LISTING = Listing(
     fields={
         "created_at": SortKey(Lead.created_at, datetime),
         "name": SortKey(Lead.name_key),
+        "updated_at": SortKey(Lead.updated_at, datetime),
     },
     id_column=Lead.id,
 )
@@ -51,6 +52,7 @@ class LeadFilters:
     owner_ids: list[uuid.UUID] = field(default_factory=list)
     created_from: datetime | None = None
     created_to: datetime | None = None
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,8 @@ async def list_leads(
         conditions.append(Lead.status.in_(filters.statuses))
     if filters.owner_ids:
         conditions.append(Lead.owner_id.in_(filters.owner_ids))
+    if filters.sources:
+        conditions.append(Lead.source.in_(filters.sources))
     if filters.created_from:
         conditions.append(Lead.created_at >= filters.created_from)
     if filters.created_to:
