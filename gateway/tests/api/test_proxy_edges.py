@@ -273,3 +273,24 @@ async def test_connect_trace_and_made_up_methods_are_a_405_at_the_gateway(
         options = await gateway.client.options("/api/erp/products", headers=bearer("admin"))
         assert options.status_code == 200
         assert [arrived.method for arrived in stub.arrived] == ["OPTIONS"]
+
+
+async def test_a_token_after_several_spaces_reaches_the_service_as_the_gateway_judged_it(
+    database_url: str,
+) -> None:
+    """`Bearer   <token>`: the gateway and the services' route checks read the token past
+    the spaces; the services' Idempotency-Key layer reads the raw rest, spaces included,
+    and would not know the caller (a retried POST would run twice). The service gets the
+    token as judged here, after one space."""
+    async with (
+        StubUpstream() as stub,
+        edge_gateway(database_url, erp_url=stub.url) as gateway,
+    ):
+        token = bearer("warehouse")["Authorization"].removeprefix("Bearer ")
+        answer = await gateway.client.post(
+            "/api/erp/products",
+            json={},
+            headers={"Authorization": f"Bearer   {token}", "Idempotency-Key": "k-1"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert stub.arrived[0].header("authorization") == f"Bearer {token}"

@@ -37,6 +37,7 @@ from gateway.api.proxy import (
 )
 from gateway.config import Settings
 from gateway.domain.breaker import CircuitBreaker
+from gateway.domain.identity import bearer_token
 from gateway.domain.rate_limits import Quota, client_key
 from gateway.domain.routes import ProxiedRoute, classify
 from shared_schemas.http.body_limit import BodyOverLimit
@@ -175,7 +176,7 @@ class Edge:
         if refusal is not None:
             raise refusal
         if principal is None:
-            raise unauthorized(token_sent=_bearer_token(incoming.authorization) is not None)
+            raise unauthorized(token_sent=bearer_token(incoming.authorization) is not None)
         route = classify(upstream.name, scope["method"], scope["path"][prefix:])
         if route is None:
             raise Problem(404, "No such resource.", kind="not-found")
@@ -212,7 +213,7 @@ class Edge:
         await self.app(scope, receive, send)  # whose body limit is the same as here
 
     async def _principal(self, authorization: str | None) -> Principal | None:
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         if token is None:
             return None
         try:
@@ -263,13 +264,6 @@ class Edge:
         if child is None:
             child = self._latency[key] = REQUEST_LATENCY.labels(method, template, str(status))
         child.observe(seconds)
-
-
-def _bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, None for any other."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def _target(scope: Scope, prefix: int) -> str:

@@ -29,6 +29,7 @@ from gateway.adapters.upstream import (
 )
 from gateway.api.request_body import BodyTooLarge, ClientGone, StreamedBody, whole_body
 from gateway.domain.breaker import CircuitOpen
+from gateway.domain.identity import bearer_token
 from gateway.domain.trace_context import child_traceparent, continued
 from shared_schemas.http.body_limit import BodyOverLimit
 from shared_schemas.http.problems import Problem, problem_response
@@ -137,6 +138,10 @@ def read_headers(scope: Scope) -> Incoming:
         if name == b"authorization":
             incoming.authorization = text
             incoming.authorizations += 1
+            # As judged here: every reader behind the gateway then finds the same token.
+            token = bearer_token(text)
+            if token is not None:
+                text = f"Bearer {token}"
         elif name == b"content-length":
             # Any length past what is read whole is streamed: its exact size does not matter.
             length = whole_number(text, WHOLE_BODY_BYTES + 1)

@@ -1,5 +1,6 @@
 """Rules of the gateway's users and sign-ins: usernames, passwords, throttling of failed
-sign-ins, the development users, and which roles an external token may carry over."""
+sign-ins, the development users, which roles an external token may carry over, and the
+token an `Authorization` header carries."""
 
 from __future__ import annotations
 
@@ -83,3 +84,11 @@ def carried_roles(user_roles: Iterable[str], claimed: object) -> list[str]:
         return []
     named = {role for role in claimed if isinstance(role, str)}
     return [role for role in roles if role in named]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None for any other; as the
+    services' route checks read it (spaces after the scheme do not count)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
