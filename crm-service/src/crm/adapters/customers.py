@@ -64,6 +64,7 @@ class Customer(Record, Base):
         Index("ix_customers_email", "email_key", "id"),
         Index("ix_customers_match", "name_match"),
         Index("ix_customers_owner", "owner_id", "created_at", "id"),
+        Index("ix_customers_updated", "updated_at", "id"),
     )
 
 

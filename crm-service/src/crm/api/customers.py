@@ -288,7 +288,11 @@ async def list_customers(
     limit: Limit = 50,
     cursor: Cursor = None,
     sort: Annotated[
-        str | None, Query(description="`name`, `created_at`; prefix `-` for descending.")
+        str | None,
+        Query(
+            description="`created_at` (default `-created_at`), `name`, `updated_at` (last "
+            "change); prefix `-` for descending. Equal values in the order of their ids."
+        ),
     ] = None,
     q: Annotated[
         str | None,

@@ -20,6 +20,7 @@ LISTING = Listing(
     fields={
         "created_at": SortKey(Customer.created_at, datetime),
         "name": SortKey(Customer.name_key),
+        "updated_at": SortKey(Customer.updated_at, datetime),
     },
     id_column=Customer.id,
 )
