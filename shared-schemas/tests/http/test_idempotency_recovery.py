@@ -283,6 +283,21 @@ async def test_a_retry_sent_once_the_whole_answer_arrived_is_replayed(service: S
     assert await service.effects(6) == 1
 
 
+@pytest.mark.parametrize("spaces", [1, 3])
+async def test_a_retry_is_replayed_however_the_bearer_token_is_spaced(
+    service: Service, spaces: int
+) -> None:
+    """The key belongs to the caller the route knows: a token after several spaces (which
+    the route's check reads) is the same caller, so the retry is replayed, not run again."""
+    token = development_bearer("admin")["Authorization"].removeprefix("Bearer ")
+    headers = {"Authorization": "Bearer" + " " * spaces + token, "Idempotency-Key": "k-spaced"}
+    first = await service.client.post("/effects", json={"seq": 7}, headers=headers)
+    again = await service.client.post("/effects", json={"seq": 7}, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true")
+    assert await service.effects(7) == 1
+
+
 async def test_the_same_json_in_another_order_or_layout_is_the_same_request(
     service: Service,
 ) -> None:

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import (
     JSON,
     Column,
@@ -57,6 +58,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared_schemas.database import is_database_outage
@@ -205,7 +207,7 @@ class IdempotencyMiddleware:
             )
             await problem_response(problem, scope.get("path"))(scope, receive, send)
             return
-        user_id = await self._user(scope, headers)
+        user_id = await self._user(scope)
         if user_id is None:
             await self.app(scope, receive, send)  # the route answers 401 itself
             return
@@ -224,15 +226,17 @@ class IdempotencyMiddleware:
             return
         await self._run_and_store(scope, body, send, claim)
 
-    async def _user(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    async def _user(self, scope: Scope) -> str | None:
         """The caller's user id, verified by the app's token verifier as it stands now
         (an app may replace it, e.g. by one that also refuses disabled users)."""
         state = scope.setdefault("state", {})
         known = state.get("principal")
         if isinstance(known, Principal):  # verified in front of the app already
             return known.user_id
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = authorization.partition(" ")
+        # Read as the route's check reads it (HTTPBearer): the first Authorization header,
+        # the token past any spaces; another reading could miss a caller the route knows.
+        authorization = Headers(scope=scope).get("authorization")
+        scheme, token = get_authorization_scheme_param(authorization)
         if scheme.lower() != "bearer" or not token:
             return None
         verifier: TokenVerifier = scope["app"].state.token_verifier
