@@ -620,7 +620,7 @@ async def test_lists_filter_search_and_page_by_keyset(
         await new_quote(crm, rep, customer_id)  # a newer quote sorts after this page
     assert pages[:4] == numbers
     assert len(pages) == len(set(pages)) == 5
-    bad_sort = await crm.client.get("/quotes", params={"sort": "total"}, headers=rep)
+    bad_sort = await crm.client.get("/quotes", params={"sort": "currency"}, headers=rep)
     assert bad_sort.status_code == 422
 
 

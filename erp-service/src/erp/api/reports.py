@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.api.budgets import YEAR_PATTERN
-from erp.api.deps import Day, UnitOfWorkDep
+from erp.api.deps import UnitOfWorkDep
 from erp.domain.reports import Aging, Section
 from erp.service import reports
+from shared_schemas.http.json_types import Day
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Money
 
@@ -438,7 +439,9 @@ async def get_budget_vs_actual(
         str,
         Query(
             max_length=7,
-            pattern=PERIOD_PATTERN,
+            # Documented, and read by `reports.budget_against_actual`, whose refusals say
+            # what is wrong (a year 0000, a month 13) where a pattern's would not.
+            json_schema_extra={"pattern": PERIOD_PATTERN},
             description="A month (2026-11), quarter (2026-Q4) or year.",
         ),
     ],
