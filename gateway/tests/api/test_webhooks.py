@@ -292,6 +292,13 @@ async def test_a_410_disables_the_subscription_at_once(hub: GatewayEvents, hooks
         headers=headers("admin"),
     )
     assert replay.status_code == 409
+    # A time is written with its zone; a number is no time (it was read as one in 1970).
+    for since in (0, "1700000000", "2026-11-30T08:00:00"):
+        refused = await hub.client.post(
+            f"/api/webhooks/{webhook['id']}/replay", json={"since": since}, headers=headers("admin")
+        )
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["since"]
 
 
 async def test_a_410_stops_the_deliveries_of_the_batch_not_sent_yet(

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from crm.adapters.service_desk import Activity
 from crm.api.deps import UnitOfWorkDep
 from crm.service import activities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.json_types import JsonNumber
+from shared_schemas.http.json_types import JsonNumber, Moment
 from shared_schemas.http.pagination import Cursor, Limit, Page, range_from, range_to
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
@@ -38,7 +38,7 @@ def _in_utc(moment: datetime) -> datetime:
         raise ValueError("must be a time from year 1 to 9999 in UTC") from None
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+UtcMoment = Annotated[Moment, AfterValidator(_in_utc)]
 Subject = Annotated[Words, Field(max_length=300)]
 Body = Annotated[str, Field(max_length=20_000)]
 
@@ -75,7 +75,7 @@ class ActivityCreate(BaseModel):
     kind: Kind
     subject: Subject
     body: Body | None = None
-    occurred_at: Moment | None = Field(
+    occurred_at: UtcMoment | None = Field(
         default=None, description="With a time zone; defaults to now."
     )
     customer_id: uuid.UUID | None = None
@@ -96,7 +96,7 @@ class ActivityUpdate(BaseModel):
     kind: Annotated[Kind | None, NotNull] = None
     subject: Annotated[Subject | None, NotNull] = None
     body: Body | None = None
-    occurred_at: Annotated[Moment | None, NotNull] = None
+    occurred_at: Annotated[UtcMoment | None, NotNull] = None
     location: Location | None = Field(default=None, description="null removes it.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -15,7 +15,7 @@ from crm.api.deps import UnitOfWorkDep
 from crm.service import leads
 from shared_schemas.http.address import PostalAddress
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.json_types import JsonInt
+from shared_schemas.http.json_types import Day, JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
@@ -166,7 +166,7 @@ class ConversionOpportunity(BaseModel):
     name: Name
     amount: Money = Field(ge=0, le=MAX_AMOUNT)
     currency: Currency | None = Field(default=None, description="The company currency.")
-    expected_close_date: date | None = None
+    expected_close_date: Day | None = None
 
 
 class LeadConversion(BaseModel):

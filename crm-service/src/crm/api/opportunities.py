@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.pipeline import Opportunity
-from crm.api.days import Day
 from crm.api.deps import UnitOfWorkDep
 from crm.service import opportunities
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.json_types import JsonInt
+from shared_schemas.http.json_types import Day, JsonInt
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words
@@ -63,7 +62,7 @@ class OpportunityCreate(BaseModel):
     currency: Currency | None = Field(default=None, description="The company currency.")
     stage: OpenStage = "prospecting"
     probability: Probability | None = Field(default=None, description=_PROBABILITY_DEFAULTS)
-    expected_close_date: date | None = None
+    expected_close_date: Day | None = None
     owner_id: uuid.UUID | None = Field(
         default=None, description="The owning sales rep; defaults to you if you may own it."
     )
@@ -84,7 +83,7 @@ class OpportunityUpdate(BaseModel):
     amount: Annotated[Money | None, NotNull] = Field(default=None, ge=0, le=MAX_AMOUNT)
     currency: Annotated[Currency | None, NotNull] = None
     probability: Annotated[Probability | None, NotNull] = None
-    expected_close_date: date | None = None
+    expected_close_date: Day | None = None
     owner_id: uuid.UUID | None = None
 
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.quotes import Quote
-from crm.api.days import Day
 from crm.api.deps import UnitOfWorkDep
 from crm.domain.quotes import MAX_LINES
 from crm.service import quotes
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import Day
 from shared_schemas.http.lines import LINE_EXAMPLE, LineIn
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
@@ -62,7 +62,7 @@ class QuoteCreate(BaseModel):
     currency: Currency | None = Field(
         default=None, description="The company currency (the default); no other is accepted."
     )
-    valid_until: date | None = Field(
+    valid_until: Day | None = Field(
         default=None, description="Default: today plus the configured validity days."
     )
     notes: str | None = Field(default=None, max_length=5000)
@@ -89,7 +89,7 @@ class QuoteUpdate(BaseModel):
     customer_id: Annotated[uuid.UUID | None, NotNull] = None
     opportunity_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
-    valid_until: Annotated[date | None, NotNull] = None
+    valid_until: Annotated[Day | None, NotNull] = None
     notes: str | None = Field(default=None, max_length=5000)
     lines: Annotated[list[QuoteLineIn] | None, NotNull] = Field(
         default=None, min_length=1, max_length=MAX_LINES

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue
 
 from erp.adapters.people import Employee
-from erp.api.deps import Day, UnitOfWorkDep
+from erp.api.deps import UnitOfWorkDep
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import employees
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import Day
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.http.text import Words

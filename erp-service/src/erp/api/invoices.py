@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Invoice
-from erp.api.deps import Day, UnitOfWorkDep
+from erp.api.deps import UnitOfWorkDep
 from erp.service import invoices, ledger
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
+from shared_schemas.http.json_types import Day
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money, Percent

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Account, JournalEntry
-from erp.api.deps import Day, UnitOfWorkDep
+from erp.api.deps import UnitOfWorkDep
 from erp.domain.ledger import MAX_LINES, Posting
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger
 from shared_schemas.http.concurrency import set_etag
+from shared_schemas.http.json_types import Day
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.http.text import Words
 from shared_schemas.identity import Access, Authorize

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from erp.adapters.finance import Payment
-from erp.api.deps import Day, UnitOfWorkDep
+from erp.api.deps import UnitOfWorkDep
 from erp.api.invoices import InvoiceOut, out
 from erp.domain.orders import MAX_AMOUNT
 from erp.service import ledger, payments
+from shared_schemas.http.json_types import Day
 from shared_schemas.http.pagination import CreatedFrom, CreatedTo, Cursor, Limit, Page
 from shared_schemas.identity import Access, Authorize
 from shared_schemas.money import Currency, Money

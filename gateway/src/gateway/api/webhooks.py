@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.adapters.events import WebhookSubscription
@@ -17,7 +17,7 @@ from gateway.config import Settings
 from gateway.service import webhooks
 from gateway.service.webhook_secrets import secret_box_for
 from shared_schemas.http.concurrency import IfMatch, expected_version, set_etag
-from shared_schemas.http.json_types import JsonBool
+from shared_schemas.http.json_types import JsonBool, Moment
 from shared_schemas.http.pagination import Cursor, Limit, Page
 from shared_schemas.http.patch import NotNull
 from shared_schemas.identity import Access, Authorize
@@ -168,7 +168,7 @@ class Replay(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-30T08:00:00Z"}]}
     )
 
-    since: AwareDatetime = Field(description="Events the gateway received from then on.")
+    since: Moment = Field(description="Events the gateway received from then on.")
 
 
 class ReplayQueued(BaseModel):
