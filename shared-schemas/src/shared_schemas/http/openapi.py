@@ -212,6 +212,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
 }
 
 
+HEADER_VALUE = r"^[\x20-\x7e]*$"
+
 # Inline in each operation (not references): readers of the document look for a name.
 PARAMETERS: dict[str, dict[str, Any]] = {
     REQUEST_ID: {
@@ -220,7 +222,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": f"Echoed in `{REQUEST_ID}` when it matches "
         f"`{VALID_REQUEST_ID.pattern}`; any other value, or none, is replaced by a new id.",
-        "schema": {"type": "string"},
+        # Any value HTTP lets a header carry (visible ASCII and spaces): all are taken.
+        "schema": {"type": "string", "pattern": HEADER_VALUE},
     },
     IDEMPOTENCY_KEY: {
         "name": IDEMPOTENCY_KEY,
