@@ -18,6 +18,7 @@ both (`0` is 1970-01-01) and takes a time for its day."""
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -45,10 +46,8 @@ def _calendar_day(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and DAY_FORM.fullmatch(value):
-        try:
+        with suppress(ValueError):  # 2026-02-30: refused below
             return date.fromisoformat(value)
-        except ValueError:
-            pass
     raise PydanticCustomError("date", "a date written YYYY-MM-DD, e.g. 2026-11-30")
 
 
@@ -56,10 +55,8 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
     if isinstance(value, str) and MOMENT_FORM.match(value):
-        try:
+        with suppress(ValidationError):  # no zone, no such time: refused below
             return _AWARE.validate_python(value)
-        except ValidationError:
-            pass
     raise PydanticCustomError(
         "datetime", "a time with its zone, e.g. 2026-11-30T09:30:00+01:00 or ...Z"
     )
